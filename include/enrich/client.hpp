@@ -1,0 +1,149 @@
+#pragma once
+/// @file
+/// `enrich::Client`: a pooled, pipelined Postgres client driven by the client's own I/O
+/// thread(s).
+///
+/// Model: each I/O thread owns an epoll loop and a shard of the pool. Independent queries from
+/// many callers are pipelined on shared connections (libpq pipeline mode), each with its own Sync,
+/// so one caller's error never aborts another's. Transactions get a dedicated connection.
+///
+/// Thread safety: every method of `Client` may be called from any thread. Futures complete on an
+/// I/O thread (see `future.hpp` for what that means for continuations). Destroying the client
+/// cancels everything still queued or running (each future completes with
+/// `ErrorCode::cancelled`) and joins its threads; do not destroy a client from one of its own
+/// continuations.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "enrich/deadline.hpp"
+#include "enrich/error.hpp"
+#include "enrich/future.hpp"
+#include "enrich/log.hpp"
+#include "enrich/pg/params.hpp"
+#include "enrich/pg/result.hpp"
+
+namespace enrich {
+
+/// Connection pool settings (per client; split evenly over the I/O threads).
+struct PoolOptions {
+  std::size_t min_connections = 0;  ///< opened at start and kept open
+  std::size_t max_connections = 4;
+  /// Queries in flight on one shared connection before another connection (or the wait queue)
+  /// is used.
+  std::size_t max_pipeline_depth = 64;
+  /// How long a query may wait for room on a connection before failing with pool_timeout.
+  Milliseconds acquire_timeout{5000};
+  /// Requests allowed to wait; one more fails at once with pool_queue_full.
+  std::size_t max_waiting = 100000;
+  Milliseconds connect_timeout{5000};
+  /// Connections above min_connections idle this long are closed.
+  Milliseconds idle_timeout{60000};
+  /// Connections are retired after this long (+/- lifetime_jitter), once idle.
+  Milliseconds max_lifetime{30 * 60 * 1000};
+  double lifetime_jitter = 0.2;
+  /// Idle connections unused for this long are checked with a ping before reuse.
+  Milliseconds health_check_interval{30000};
+  /// Reconnect backoff after a failed connect: initial, doubling up to the maximum.
+  Milliseconds reconnect_backoff_initial{100};
+  Milliseconds reconnect_backoff_max{5000};
+};
+
+/// Client settings.
+struct ClientOptions {
+  /// libpq connection string, key=value or postgresql:// URI.
+  std::string dsn;
+  PoolOptions pool;
+  /// Number of I/O threads (each with its own epoll loop and share of the pool).
+  std::size_t io_threads = 1;
+  /// Use named prepared statements (cached per connection). Turn off behind PgBouncer in
+  /// transaction mode.
+  bool prepared_statements = true;
+  /// Prepared statements kept per connection (least recently used are deallocated).
+  std::size_t statement_cache_size = 256;
+  /// Timeout of a query when the call does not give one; zero means none.
+  Milliseconds query_timeout{0};
+  /// Where log events go; the default writes JSON lines to stderr.
+  LogSink log_sink = stderr_json_sink();
+  LogLevel log_level = LogLevel::warning;
+};
+
+/// Per-call options.
+struct QueryOptions {
+  /// Timeout of this query (zero: the client's query_timeout). Includes time waiting for a
+  /// connection. On expiry the query is cancelled on the server and the connection kept.
+  Milliseconds timeout{0};
+  /// The caller's deadline; the earlier of this and `timeout` applies.
+  Deadline deadline;
+};
+
+/// Counters of the pool, summed over the I/O threads (a snapshot; may be slightly stale).
+struct PoolStats {
+  std::size_t connections = 0;  ///< open or opening
+  std::size_t idle = 0;         ///< open with nothing in flight
+  std::size_t in_transaction = 0;
+  std::size_t in_flight = 0;  ///< queries sent and not yet answered
+  std::size_t waiting = 0;    ///< queries waiting for room on a connection
+  std::uint64_t connects = 0;
+  std::uint64_t connect_failures = 0;
+  std::uint64_t cancels_sent = 0;
+};
+
+class Client;
+
+/// A transaction on a dedicated connection. Obtain with `Client::transaction()`; finish with
+/// `commit()` or `rollback()`. Destroying it unfinished rolls back and returns the connection.
+/// Use from one caller at a time (queries inside are still pipelined in order).
+class Transaction {
+ public:
+  Transaction(Transaction&&) noexcept;
+  Transaction& operator=(Transaction&&) noexcept;
+  ~Transaction();
+
+  Future<QueryResult> query(std::string sql, Params params = {}, QueryOptions options = {});
+  Future<Unit> commit();
+  Future<Unit> rollback();
+  /// False after commit() or rollback() was called.
+  bool active() const;
+
+  struct Impl;  // internal
+  explicit Transaction(std::shared_ptr<Impl> impl);
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+/// The pooled Postgres client. See the file comment for the threading model.
+class Client {
+ public:
+  /// Starts the I/O threads and opens `min_connections`. Fails with `invalid_argument` for bad
+  /// options (the DSN itself is checked by parsing it; connecting happens in the background).
+  static Result<std::unique_ptr<Client>> create(ClientOptions options);
+
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  /// Runs one statement with bound parameters ($1, $2, ...).
+  Future<QueryResult> query(std::string sql, Params params = {}, QueryOptions options = {});
+
+  /// Starts a transaction (BEGIN) on a dedicated connection.
+  Future<Transaction> transaction(QueryOptions options = {});
+
+  PoolStats stats() const;
+
+  /// Stops accepting work, cancels what is queued or running, closes connections and joins the
+  /// I/O threads. Called by the destructor; safe to call twice.
+  void close();
+
+  struct Impl;  // internal
+
+ private:
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace enrich

@@ -1,0 +1,65 @@
+#pragma once
+/// @file
+/// Structured log events and pluggable sinks.
+///
+/// enrich never writes to stdout. Events carry a level, a stable dotted name
+/// ("pg.connection_lost") and string fields; a sink decides where they go. The default sink writes
+/// one JSON object per line to stderr for warnings and errors. Sinks are called on the thread that
+/// raised the event (usually an I/O thread): they must be quick and must not block. DSNs are
+/// always logged with the password removed (see `redact_dsn`).
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace enrich {
+
+enum class LogLevel { debug = 0, info = 1, warning = 2, error = 3, off = 4 };
+
+std::string_view to_string(LogLevel level) noexcept;
+
+/// One structured event.
+struct LogEvent {
+  LogLevel level = LogLevel::info;
+  std::string name;                                          ///< e.g. "pg.connect_failed"
+  std::vector<std::pair<std::string, std::string>> fields;  ///< in the order they were added
+};
+
+/// Receives events at or above its client's `min_level`.
+using LogSink = std::function<void(const LogEvent&)>;
+
+/// The event as one JSON line (no trailing newline):
+/// {"level":"warning","event":"pg.connect_failed","dsn":"...","error":"..."}
+std::string format_log_json(const LogEvent& event);
+
+/// The default sink: `format_log_json` lines on stderr.
+LogSink stderr_json_sink();
+
+/// A sink that discards everything.
+LogSink null_sink();
+
+/// The DSN (key=value or URI form) with its password replaced by "***".
+std::string redact_dsn(std::string_view dsn);
+
+/// A sink plus a minimum level; what the library's components log through.
+class Logger {
+ public:
+  Logger() = default;
+  Logger(LogSink sink, LogLevel min_level) : sink_(std::move(sink)), min_level_(min_level) {}
+
+  bool enabled(LogLevel level) const { return sink_ && level >= min_level_; }
+  void log(LogLevel level, std::string name,
+           std::vector<std::pair<std::string, std::string>> fields = {}) const {
+    if (!enabled(level)) return;
+    sink_(LogEvent{level, std::move(name), std::move(fields)});
+  }
+
+ private:
+  LogSink sink_;
+  LogLevel min_level_ = LogLevel::off;
+};
+
+}  // namespace enrich

@@ -1,0 +1,243 @@
+// Client and Transaction: the thread-safe facade. Each call builds an operation and posts it to
+// one I/O thread's pool; nothing here blocks except close().
+
+#include "enrich/client.hpp"
+
+#include <fmt/format.h>
+
+#include "core/event_loop.hpp"
+#include "pg/canceller.hpp"
+#include "pg/conn_params.hpp"
+#include "pg/pool.hpp"
+
+namespace enrich {
+
+/// One I/O thread and its pool. Shared with transactions and cancel hooks, which may outlive the
+/// client: once the loop is stopped, posts are refused and they complete with `closed`.
+struct Shard {
+  std::shared_ptr<EventLoop> loop = std::make_shared<EventLoop>();
+  std::unique_ptr<pg::Pool> pool;  // used on the loop thread only; reset after the loop stopped
+};
+using ShardPtr = std::shared_ptr<Shard>;
+
+namespace {
+
+Error closed_error() { return Error{ErrorCode::closed, "client is closed"}; }
+
+Deadline effective_deadline(const QueryOptions& options, Milliseconds default_timeout) {
+  auto timeout = options.timeout.count() > 0 ? options.timeout : default_timeout;
+  return earliest(options.deadline, Deadline::after(timeout));
+}
+
+/// Posts `op` to the shard, with a cancel hook that aborts it on the I/O thread.
+Future<QueryResult> post_query(const ShardPtr& shard, pg::QueryOpPtr op) {
+  Future<QueryResult> future = op->promise.get_future();
+  op->promise.on_cancel([shard, weak = std::weak_ptr<pg::QueryOp>(op)] {
+    shard->loop->post([shard, weak] {
+      if (auto op = weak.lock()) shard->pool->abort(op, ErrorCode::cancelled, "query cancelled");
+    });
+  });
+  EventLoop::Task task = [shard, op] { shard->pool->submit(op); };
+  if (!shard->loop->post(task)) op->promise.set_error(closed_error());
+  return future;
+}
+
+pg::QueryOpPtr make_op(std::string sql, Params params, Deadline deadline) {
+  auto op = std::make_shared<pg::QueryOp>();
+  op->sql = std::move(sql);
+  op->params = std::move(params);
+  op->deadline = deadline;
+  return op;
+}
+
+}  // namespace
+
+// ---- Transaction --------------------------------------------------------------------------------
+
+struct Transaction::Impl {
+  ShardPtr shard;
+  std::uint64_t connection_id = 0;
+  Milliseconds default_timeout{0};
+  std::atomic<bool> finished{false};
+
+  Future<QueryResult> run(std::string sql, Params params, Deadline deadline, bool release_after) {
+    auto op = make_op(std::move(sql), std::move(params), deadline);
+    op->tx_connection = connection_id;
+    op->release_after = release_after;
+    return post_query(shard, std::move(op));
+  }
+
+  Future<Unit> finish(const char* statement) {
+    if (finished.exchange(true))
+      return make_error_future<Unit>(
+          Error{ErrorCode::closed, "transaction already committed or rolled back"});
+    return run(statement, {}, Deadline(), true).then([statement](Result<QueryResult> r) -> Result<Unit> {
+      if (!r.ok()) return std::move(r).error();
+      // COMMIT of a transaction in which a statement failed reports ROLLBACK, not an error.
+      if (std::string_view(statement) == "COMMIT" && r.value().command_tag() == "ROLLBACK")
+        return Error{ErrorCode::query,
+                     "transaction was rolled back because an earlier statement failed", "25P02"};
+      return Unit{};
+    });
+  }
+};
+
+Transaction::Transaction(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Transaction::Transaction(Transaction&&) noexcept = default;
+Transaction& Transaction::operator=(Transaction&& other) noexcept {
+  if (this != &other) {
+    if (impl_ && !impl_->finished) (void)rollback();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+Transaction::~Transaction() {
+  if (impl_ && !impl_->finished) (void)rollback();  // result discarded: nobody is waiting
+}
+
+Future<QueryResult> Transaction::query(std::string sql, Params params, QueryOptions options) {
+  if (!impl_ || impl_->finished)
+    return make_error_future<QueryResult>(
+        Error{ErrorCode::closed, "transaction already committed or rolled back"});
+  return impl_->run(std::move(sql), std::move(params),
+                    effective_deadline(options, impl_->default_timeout), false);
+}
+Future<Unit> Transaction::commit() {
+  if (!impl_) return make_error_future<Unit>(closed_error());
+  return impl_->finish("COMMIT");
+}
+Future<Unit> Transaction::rollback() {
+  if (!impl_) return make_error_future<Unit>(closed_error());
+  return impl_->finish("ROLLBACK");
+}
+bool Transaction::active() const { return impl_ && !impl_->finished; }
+
+// ---- Client -------------------------------------------------------------------------------------
+
+struct Client::Impl {
+  ClientOptions options;
+  Logger logger;
+  std::unique_ptr<pg::Canceller> canceller;
+  std::vector<ShardPtr> shards;
+  std::atomic<std::size_t> next_shard{0};
+  std::atomic<bool> closed{false};
+  std::mutex close_mu;
+
+  const ShardPtr& pick() {
+    return shards[next_shard.fetch_add(1, std::memory_order_relaxed) % shards.size()];
+  }
+};
+
+Result<std::unique_ptr<Client>> Client::create(ClientOptions options) {
+  auto params = pg::ConnParams::parse(options.dsn);
+  if (!params.ok()) return std::move(params).error();
+  const auto& pool = options.pool;
+  if (options.io_threads == 0 || options.io_threads > 64)
+    return Error{ErrorCode::invalid_argument, "io_threads must be between 1 and 64"};
+  if (pool.max_connections < options.io_threads)
+    return Error{ErrorCode::invalid_argument,
+                 "pool.max_connections must be at least io_threads (one connection per thread)"};
+  if (pool.min_connections > pool.max_connections)
+    return Error{ErrorCode::invalid_argument, "pool.min_connections exceeds max_connections"};
+  if (pool.max_pipeline_depth == 0)
+    return Error{ErrorCode::invalid_argument, "pool.max_pipeline_depth must be at least 1"};
+  if (pool.lifetime_jitter < 0 || pool.lifetime_jitter >= 1)
+    return Error{ErrorCode::invalid_argument, "pool.lifetime_jitter must be in [0, 1)"};
+
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->logger = Logger(options.log_sink, options.log_level);
+  impl->canceller = std::make_unique<pg::Canceller>(impl->logger);
+  std::size_t n = options.io_threads;
+  for (std::size_t i = 0; i < n; ++i) {
+    // Split the pool evenly over the threads; the first ones take the remainder.
+    auto share = [&](std::size_t total) { return total / n + (i < total % n ? 1 : 0); };
+    pg::PoolSettings settings;
+    settings.pool = pool;
+    settings.pool.max_connections = share(pool.max_connections);
+    settings.pool.min_connections = share(pool.min_connections);
+    settings.pool.max_waiting = std::max<std::size_t>(1, share(pool.max_waiting));
+    settings.connection.prepared_statements = options.prepared_statements;
+    settings.connection.statement_cache_size = options.statement_cache_size;
+    settings.connection.connect_timeout = pool.connect_timeout;
+    settings.params = params.value();
+    auto shard = std::make_shared<Shard>();
+    shard->pool = std::make_unique<pg::Pool>(*shard->loop, *impl->canceller, std::move(settings),
+                                             impl->logger);
+    shard->loop->start(fmt::format("enrich-io-{}", i));
+    shard->loop->post([s = shard.get()] { s->pool->start(); });
+    impl->shards.push_back(std::move(shard));
+  }
+  return std::unique_ptr<Client>(new Client(std::move(impl)));
+}
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Client::~Client() { close(); }
+
+void Client::close() {
+  std::lock_guard lock(impl_->close_mu);
+  if (impl_->closed.exchange(true)) return;
+  for (auto& shard : impl_->shards) {
+    shard->loop->stop([s = shard.get()] { s->pool->shutdown(); });
+    shard->pool.reset();
+  }
+  impl_->canceller.reset();  // sends the cancels queued by shutdown, then joins
+}
+
+Future<QueryResult> Client::query(std::string sql, Params params, QueryOptions options) {
+  if (impl_->closed) return make_error_future<QueryResult>(closed_error());
+  auto op = make_op(std::move(sql), std::move(params),
+                    effective_deadline(options, impl_->options.query_timeout));
+  return post_query(impl_->pick(), std::move(op));
+}
+
+Future<Transaction> Client::transaction(QueryOptions options) {
+  if (impl_->closed) return make_error_future<Transaction>(closed_error());
+  const ShardPtr& shard = impl_->pick();
+  auto request = std::make_shared<pg::TxRequest>();
+  request->deadline = effective_deadline(options, impl_->options.query_timeout);
+  auto promise = std::make_shared<Promise<Transaction>>();
+  Future<Transaction> future = promise->get_future();
+  auto default_timeout = impl_->options.query_timeout;
+  request->done = [shard, promise, default_timeout,
+                   deadline = request->deadline](Result<std::uint64_t> conn) {
+    if (!conn.ok()) {
+      promise->set_error(std::move(conn).error());
+      return;
+    }
+    auto impl = std::make_shared<Transaction::Impl>();
+    impl->shard = shard;
+    impl->connection_id = conn.value();
+    impl->default_timeout = default_timeout;
+    // BEGIN goes through the same pipeline; the transaction is handed out once it succeeded.
+    impl->run("BEGIN", {}, deadline, false).subscribe([impl, promise](Result<QueryResult> r) {
+      if (!r.ok()) {
+        impl->finished = true;
+        impl->shard->pool->release(impl->connection_id);
+        promise->set_error(std::move(r).error());
+        return;
+      }
+      promise->set_value(Transaction(impl));
+    });
+  };
+  promise->on_cancel([shard, weak = std::weak_ptr<pg::TxRequest>(request)] {
+    shard->loop->post([shard, weak] {
+      if (auto r = weak.lock()) shard->pool->abort_transaction(r);
+    });
+  });
+  EventLoop::Task task = [shard, request] { shard->pool->begin_transaction(request); };
+  if (!shard->loop->post(task)) promise->set_error(closed_error());
+  return future;
+}
+
+PoolStats Client::stats() const {
+  PoolStats out;
+  std::lock_guard lock(impl_->close_mu);
+  if (impl_->closed) return out;
+  for (auto& shard : impl_->shards) shard->pool->add_stats(out);
+  out.cancels_sent = impl_->canceller ? impl_->canceller->sent() : 0;
+  return out;
+}
+
+}  // namespace enrich

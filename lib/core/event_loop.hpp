@@ -1,0 +1,87 @@
+#pragma once
+// One epoll loop on one thread: fd readiness, timers, and work handed in from other threads
+// through an eventfd. Everything except post(), in_loop_thread() and stop() must be called on the
+// loop's own thread.
+
+#include <sys/epoll.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <queue>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "enrich/deadline.hpp"
+
+namespace enrich {
+
+class EventLoop {
+ public:
+  using Task = std::function<void()>;
+  using IoHandler = std::function<void(std::uint32_t events)>;
+  using TimerId = std::uint64_t;
+
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  /// Starts the loop thread.
+  void start(std::string name);
+  /// Runs `before_exit` on the loop thread, then ends the loop and joins the thread. Tasks posted
+  /// after that are refused. Safe to call twice and from any thread but the loop's own.
+  void stop(Task before_exit = nullptr);
+
+  /// Queues `task` to run on the loop thread. Returns false (and leaves `task` untouched) once
+  /// the loop is stopping, so that the caller can complete its promise with an error instead.
+  bool post(Task& task);
+  bool post(Task&& task) { return post(task); }
+  bool in_loop_thread() const { return std::this_thread::get_id() == thread_id_; }
+
+  // --- loop thread only ---
+  void watch(int fd, std::uint32_t events, IoHandler handler);
+  void modify(int fd, std::uint32_t events);
+  void unwatch(int fd);
+
+  TimerId add_timer(Clock::time_point when, Task task);
+  void cancel_timer(TimerId id);
+
+ private:
+  void run();
+  int next_timeout_ms() const;
+  void run_due_timers();
+  void drain_posted();
+
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::thread thread_;
+  std::thread::id thread_id_;
+  bool stopping_ = false;  // loop thread only
+
+  std::mutex mu_;
+  std::vector<Task> posted_;
+  bool accepting_ = true;
+  bool wake_pending_ = false;
+
+  struct Watch {
+    std::uint32_t generation;
+    IoHandler handler;
+  };
+  std::unordered_map<int, Watch> watches_;
+  std::uint32_t next_generation_ = 1;
+
+  struct TimerEntry {
+    Clock::time_point when;
+    TimerId id;
+    bool operator>(const TimerEntry& o) const { return when > o.when; }
+  };
+  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timer_heap_;
+  std::unordered_map<TimerId, Task> timers_;
+  TimerId next_timer_id_ = 1;
+};
+
+}  // namespace enrich

@@ -1,0 +1,6 @@
+#include "enrich/version.hpp"
+
+namespace enrich {
+int version() noexcept { return ENRICH_VERSION_HEX; }
+const char* version_string() noexcept { return "0.1.0"; }
+}  // namespace enrich

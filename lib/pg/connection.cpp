@@ -1,0 +1,374 @@
+#include "pg/connection.hpp"
+
+#include <fmt/format.h>
+
+#include <vector>
+
+namespace enrich::pg {
+namespace {
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// A cancel we sent for one statement can reach the backend while it already runs the next one
+// in the pipeline. A statement failing with query_canceled within this window after a cancel
+// meant for another statement is sent again (its implicit transaction was rolled back).
+constexpr auto kForeignCancelWindow = std::chrono::seconds(10);
+constexpr int kMaxRetries = 2;
+
+void notice_to_log(void* arg, const PGresult* result) {
+  auto* logger = static_cast<Logger*>(arg);
+  if (!logger->enabled(LogLevel::debug)) return;
+  logger->log(LogLevel::debug, "pg.notice", {{"message", trim(PQresultErrorMessage(result))}});
+}
+
+}  // namespace
+
+Error error_from_result(const PGresult* result) {
+  const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+  const char* detail = PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL);
+  const char* hint = PQresultErrorField(result, PG_DIAG_MESSAGE_HINT);
+  Error e;
+  e.sqlstate = state ? state : "";
+  e.message = primary ? primary : trim(PQresultErrorMessage(result));
+  e.detail = detail ? detail : "";
+  e.hint = hint ? hint : "";
+  // No SQLSTATE: libpq itself reports a broken connection. 57P0x: the server is shutting down.
+  bool connection_level = e.sqlstate.empty() || e.sqlstate.starts_with("08") ||
+                          e.sqlstate == "57P01" || e.sqlstate == "57P02" || e.sqlstate == "57P03";
+  e.code = connection_level ? ErrorCode::connection : ErrorCode::query;
+  return e;
+}
+
+Connection::Connection(std::uint64_t id, EventLoop& loop, ConnectionOwner& owner,
+                       Canceller& canceller, const ConnectionSettings& settings, Logger logger)
+    : id_(id),
+      loop_(loop),
+      owner_(owner),
+      canceller_(canceller),
+      settings_(settings),
+      logger_(std::move(logger)),
+      cache_(settings.statement_cache_size) {
+  created_at = last_active = Clock::now();
+}
+
+Connection::~Connection() {
+  if (fd_ >= 0) loop_.unwatch(fd_);
+  if (connect_timer_) loop_.cancel_timer(connect_timer_);
+  if (conn_) PQfinish(conn_);
+}
+
+Error Connection::connection_error(std::string_view what) const {
+  std::string detail = conn_ ? trim(PQerrorMessage(conn_)) : std::string();
+  return Error{ErrorCode::connection,
+               detail.empty() ? fmt::format("{} ({})", what, redacted_dsn_)
+                              : fmt::format("{}: {} ({})", what, detail, redacted_dsn_)};
+}
+
+void Connection::start(const ConnParams& params) {
+  redacted_dsn_ = params.redacted();
+  conn_ = PQconnectStartParams(params.keywords(), params.values(), 0);
+  if (!conn_ || PQstatus(conn_) == CONNECTION_BAD) {
+    fail(connection_error("could not start connecting"));
+    return;
+  }
+  connect_timer_ = loop_.add_timer(Clock::now() + settings_.connect_timeout, [this] {
+    connect_timer_ = 0;
+    fail(Error{ErrorCode::connection,
+               fmt::format("connect timed out after {} ms ({})",
+                           settings_.connect_timeout.count(), redacted_dsn_)});
+  });
+  poll_ = PGRES_POLLING_WRITING;  // libpq: wait for writability before the first poll
+  update_watch();
+}
+
+void Connection::update_watch() {
+  if (state_ == State::closed) return;
+  int fd = PQsocket(conn_);
+  std::uint32_t events = EPOLLRDHUP;
+  if (state_ == State::connecting) {
+    events |= poll_ == PGRES_POLLING_READING ? std::uint32_t{EPOLLIN} : std::uint32_t{EPOLLOUT};
+  } else {
+    events |= EPOLLIN;
+    if (want_write_) events |= EPOLLOUT;
+  }
+  if (fd != fd_) {
+    // libpq may switch sockets while connecting (several hosts, SSL retry).
+    if (fd_ >= 0) loop_.unwatch(fd_);
+    fd_ = fd;
+    watched_events_ = events;
+    if (fd_ >= 0) loop_.watch(fd_, events, [this](std::uint32_t ev) { on_io(ev); });
+  } else if (events != watched_events_ && fd_ >= 0) {
+    watched_events_ = events;
+    loop_.modify(fd_, events);
+  }
+}
+
+void Connection::on_io(std::uint32_t events) {
+  if (state_ == State::connecting) {
+    continue_connect();
+    return;
+  }
+  if (state_ != State::ready) return;
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
+    if (!PQconsumeInput(conn_)) {
+      fail(connection_error("connection to server lost"));
+      return;
+    }
+    read_results();
+    if (state_ != State::ready) return;
+  }
+  if (want_write_ || (events & EPOLLOUT)) flush();
+}
+
+void Connection::continue_connect() {
+  poll_ = PQconnectPoll(conn_);
+  switch (poll_) {
+    case PGRES_POLLING_FAILED:
+      fail(connection_error("could not connect to server"));
+      return;
+    case PGRES_POLLING_OK:
+      on_connected();
+      return;
+    default:
+      update_watch();
+  }
+}
+
+void Connection::on_connected() {
+  if (connect_timer_) loop_.cancel_timer(connect_timer_);
+  connect_timer_ = 0;
+  if (PQsetnonblocking(conn_, 1) != 0 || PQenterPipelineMode(conn_) != 1) {
+    fail(connection_error("could not enter pipeline mode"));
+    return;
+  }
+  PQsetNoticeReceiver(conn_, notice_to_log, &logger_);
+  state_ = State::ready;
+  last_active = Clock::now();
+  update_watch();
+  owner_.on_ready(*this);
+}
+
+void Connection::send(QueryOpPtr op) {
+  if (state_ != State::ready) {
+    owner_.resubmit(std::move(op));
+    return;
+  }
+  if (!send_statement(*op)) {
+    in_flight_.push_back(std::move(op));  // fail() completes it with the connection error
+    ++user_in_flight_;
+    fail(connection_error("could not send statement"));
+    return;
+  }
+  op->state = QueryOp::State::sent;
+  if (!op->internal) ++user_in_flight_;
+  in_flight_.push_back(std::move(op));
+  last_active = Clock::now();
+  flush();
+}
+
+bool Connection::send_statement(QueryOp& op) {
+  std::vector<const char*> values;
+  values.reserve(op.params.size());
+  for (const auto& p : op.params) values.push_back(p.is_null() ? nullptr : p.text().c_str());
+  int n = static_cast<int>(values.size());
+  bool ok;
+  std::optional<std::string> evicted;
+  if (settings_.prepared_statements && !op.internal) {
+    auto lookup = cache_.get(op.sql);
+    op.statement_name = lookup.name;
+    evicted = lookup.evicted;
+    ok = true;
+    if (lookup.fresh) {
+      ok = PQsendPrepare(conn_, lookup.name.c_str(), op.sql.c_str(), n, nullptr) == 1;
+      op.awaiting_prepare = op.prepared_here = true;
+    }
+    ok = ok && PQsendQueryPrepared(conn_, lookup.name.c_str(), n, values.data(), nullptr,
+                                   nullptr, 0) == 1;
+  } else {
+    ok = PQsendQueryParams(conn_, op.sql.c_str(), n, nullptr, values.data(), nullptr, nullptr,
+                           0) == 1;
+  }
+  ok = ok && PQpipelineSync(conn_) == 1;
+  if (ok && evicted) send_internal("DEALLOCATE " + *evicted);
+  return ok;
+}
+
+void Connection::send_internal(std::string sql) {
+  auto op = std::make_shared<QueryOp>();
+  op->sql = std::move(sql);
+  op->internal = true;
+  op->completed = true;  // nobody waits for it
+  if (PQsendQueryParams(conn_, op->sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1 &&
+      PQpipelineSync(conn_) == 1) {
+    op->state = QueryOp::State::sent;
+    in_flight_.push_back(std::move(op));
+  }
+}
+
+void Connection::flush() {
+  int r = PQflush(conn_);
+  if (r < 0) {
+    fail(connection_error("could not send to server"));
+    return;
+  }
+  want_write_ = (r == 1);
+  update_watch();
+}
+
+void Connection::read_results() {
+  bool previous_was_null = false;
+  while (!in_flight_.empty() && !PQisBusy(conn_)) {
+    PGresult* r = PQgetResult(conn_);
+    if (!r) {
+      // End of one statement's results. Two in a row means libpq has nothing more for now.
+      if (previous_was_null) break;
+      previous_was_null = true;
+      continue;
+    }
+    previous_was_null = false;
+    QueryOp& op = *in_flight_.front();
+    switch (PQresultStatus(r)) {
+      case PGRES_PIPELINE_SYNC:
+        PQclear(r);
+        finish_head();
+        if (state_ != State::ready) return;
+        break;
+      case PGRES_FATAL_ERROR:
+        if (!op.error) op.error = error_from_result(r);
+        op.awaiting_prepare = false;
+        PQclear(r);
+        break;
+      case PGRES_PIPELINE_ABORTED:
+        if (!op.error)
+          op.error = Error{ErrorCode::query, "statement aborted: an earlier step failed"};
+        op.awaiting_prepare = false;
+        PQclear(r);
+        break;
+      case PGRES_COMMAND_OK:
+      case PGRES_TUPLES_OK:
+      case PGRES_EMPTY_QUERY:
+        if (op.awaiting_prepare) {
+          op.awaiting_prepare = false;
+          PQclear(r);
+        } else {
+          if (op.result) PQclear(op.result);
+          op.result = r;
+        }
+        break;
+      default:
+        // COPY and friends are not supported through the shared pipeline.
+        if (!op.error)
+          op.error = Error{ErrorCode::invalid_argument,
+                           fmt::format("unsupported result status {} (COPY is not supported)",
+                                       PQresStatus(PQresultStatus(r)))};
+        PQclear(r);
+    }
+  }
+  if (PQstatus(conn_) == CONNECTION_BAD) fail(connection_error("connection to server lost"));
+}
+
+void Connection::finish_head() {
+  QueryOpPtr op = std::move(in_flight_.front());
+  in_flight_.pop_front();
+  if (!op->internal) --user_in_flight_;
+  op->state = QueryOp::State::finished;
+  last_active = Clock::now();
+
+  if (op->error) {
+    const Error& e = *op->error;
+    bool stale_statement =
+        !op->statement_name.empty() && (e.sqlstate == "26000" || e.sqlstate == "0A000");
+    if (op->prepared_here || stale_statement) cache_.erase(op->sql, op->statement_name);
+    if (stale_statement && e.sqlstate == "0A000")
+      send_internal("DEALLOCATE " + op->statement_name);
+    bool foreign_cancel = e.sqlstate == "57014" && !op->cancel_target &&
+                          Clock::now() - last_cancel_sent_ < kForeignCancelWindow;
+    if (!op->completed && !op->internal && op->tx_connection == 0 && op->retries < kMaxRetries &&
+        (stale_statement || foreign_cancel)) {
+      logger_.log(LogLevel::debug, "pg.statement_retried",
+                  {{"reason", foreign_cancel ? "neighbour cancel" : "stale prepared statement"},
+                   {"sqlstate", e.sqlstate}});
+      op->reset_for_retry();
+      owner_.resubmit(std::move(op));
+      owner_.on_room(*this);
+      return;
+    }
+  }
+
+  // The next statement now runs on the server; if its caller already gave up, stop it.
+  if (!in_flight_.empty() && in_flight_.front()->cancel_when_head) {
+    in_flight_.front()->cancel_when_head = false;
+    in_flight_.front()->cancel_target = true;
+    send_cancel();
+  }
+
+  if (!op->completed) {
+    op->completed = true;
+    if (op->error) {
+      op->promise.set_error(std::move(*op->error));
+    } else {
+      PGresult* r = op->result;
+      op->result = nullptr;
+      op->promise.set_value(QueryResult(r));
+    }
+  }
+  owner_.on_room(*this);
+}
+
+void Connection::abandon(QueryOp& op) {
+  if (state_ != State::ready || in_flight_.empty()) return;
+  if (in_flight_.front().get() == &op) {
+    op.cancel_target = true;
+    send_cancel();
+  } else {
+    op.cancel_when_head = true;
+  }
+}
+
+void Connection::send_cancel() {
+  last_cancel_sent_ = Clock::now();
+  canceller_.submit(PQgetCancel(conn_));
+}
+
+void Connection::fail(Error error) {
+  if (state_ == State::closed) return;
+  if (state_ == State::ready) {
+    logger_.log(LogLevel::warning, "pg.connection_lost",
+                {{"connection", std::to_string(id_)}, {"error", error.message}});
+  } else {
+    logger_.log(LogLevel::warning, "pg.connect_failed",
+                {{"dsn", redacted_dsn_}, {"error", error.message}});
+  }
+  close(&error, false);
+}
+
+void Connection::close(const Error* error, bool cancel_running) {
+  if (state_ == State::closed) return;
+  bool was_ready = state_ == State::ready;
+  if (cancel_running && was_ready && user_in_flight_ > 0) send_cancel();
+  state_ = State::closed;
+  if (fd_ >= 0) loop_.unwatch(fd_);
+  fd_ = -1;
+  if (connect_timer_) loop_.cancel_timer(connect_timer_);
+  connect_timer_ = 0;
+  auto ops = std::move(in_flight_);
+  in_flight_.clear();
+  user_in_flight_ = 0;
+  if (conn_) PQfinish(conn_);
+  conn_ = nullptr;
+  Error cancelled{ErrorCode::cancelled, "client closed"};
+  for (auto& op : ops) {
+    op->state = QueryOp::State::finished;
+    if (!op->completed) {
+      op->completed = true;
+      op->promise.set_error(error ? *error : cancelled);
+    }
+  }
+  owner_.on_closed(*this, error, was_ready);
+}
+
+}  // namespace enrich::pg

@@ -1,0 +1,117 @@
+#pragma once
+// One libpq connection in pipeline mode, shared by many callers: every statement is sent with its
+// own Sync, results are matched to statements in order. Runs entirely on its shard's I/O thread.
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <deque>
+#include <string>
+
+#include "core/event_loop.hpp"
+#include "enrich/error.hpp"
+#include "enrich/log.hpp"
+#include "pg/canceller.hpp"
+#include "pg/conn_params.hpp"
+#include "pg/query_op.hpp"
+#include "pg/statement_cache.hpp"
+
+namespace enrich::pg {
+
+class Connection;
+
+/// What a connection tells the pool that owns it.
+class ConnectionOwner {
+ public:
+  virtual ~ConnectionOwner() = default;
+  virtual void on_ready(Connection& conn) = 0;
+  /// A statement finished and left the pipeline (room for more work).
+  virtual void on_room(Connection& conn) = 0;
+  /// The statement must be sent again (stale prepared statement, or hit by a neighbour's
+  /// cancel); the pool queues it like a new one.
+  virtual void resubmit(QueryOpPtr op) = 0;
+  /// The connection is closed; `error` says why (nullptr: closed on purpose while idle).
+  /// Called once; the owner may destroy the connection only after this call returns.
+  virtual void on_closed(Connection& conn, const Error* error, bool was_ready) = 0;
+};
+
+struct ConnectionSettings {
+  bool prepared_statements = true;
+  std::size_t statement_cache_size = 256;
+  Milliseconds connect_timeout{5000};
+};
+
+class Connection {
+ public:
+  enum class State { connecting, ready, closed };
+
+  Connection(std::uint64_t id, EventLoop& loop, ConnectionOwner& owner, Canceller& canceller,
+             const ConnectionSettings& settings, Logger logger);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start(const ConnParams& params);
+  /// Sends `op` (its own Sync). Pre: ready.
+  void send(QueryOpPtr op);
+  /// The caller's promise for `op` was completed early (timeout/cancel): stop the statement on
+  /// the server if it is running, else as soon as it starts.
+  void abandon(QueryOp& op);
+  /// Closes the connection; in-flight statements fail with `error` (or `cancelled` when null).
+  /// Statements still running are cancelled on the server first when `cancel_running`.
+  void close(const Error* error, bool cancel_running);
+
+  std::uint64_t id() const { return id_; }
+  State state() const { return state_; }
+  bool ready() const { return state_ == State::ready; }
+  std::size_t in_flight() const { return in_flight_.size(); }
+  std::size_t user_in_flight() const { return user_in_flight_; }
+  const std::deque<QueryOpPtr>& in_flight_ops() const { return in_flight_; }
+
+  // Pool bookkeeping (owned by the pool, stored here for convenience).
+  bool reserved = false;       // dedicated to a transaction
+  bool draining = false;       // takes no new shared work: a transaction waits for it
+  bool retiring = false;       // past max lifetime: close once idle
+  Clock::time_point created_at;
+  Clock::time_point last_active;
+  Clock::time_point expires_at = Clock::time_point::max();
+
+ private:
+  void on_io(std::uint32_t events);
+  void continue_connect();
+  void on_connected();
+  void update_watch();
+  void flush();
+  void read_results();
+  void finish_head();
+  bool send_statement(QueryOp& op);
+  void send_internal(std::string sql);
+  void send_cancel();
+  void fail(Error error);
+  Error connection_error(std::string_view what) const;
+
+  std::uint64_t id_;
+  EventLoop& loop_;
+  ConnectionOwner& owner_;
+  Canceller& canceller_;
+  ConnectionSettings settings_;
+  Logger logger_;
+  StatementCache cache_;
+
+  PGconn* conn_ = nullptr;
+  int fd_ = -1;
+  std::uint32_t watched_events_ = 0;
+  State state_ = State::connecting;
+  PostgresPollingStatusType poll_ = PGRES_POLLING_WRITING;
+  bool want_write_ = false;
+  EventLoop::TimerId connect_timer_ = 0;
+  std::deque<QueryOpPtr> in_flight_;
+  std::size_t user_in_flight_ = 0;
+  Clock::time_point last_cancel_sent_{};
+  std::string redacted_dsn_;
+};
+
+/// An Error from a failed PGresult: SQLSTATE, primary message, detail and hint.
+Error error_from_result(const PGresult* result);
+
+}  // namespace enrich::pg

@@ -1,0 +1,110 @@
+#pragma once
+// The connections of one I/O thread: which connection a statement goes to, the bounded wait
+// queue, acquire timeouts, transactions on dedicated connections, reconnect with backoff, idle
+// and lifetime limits, health checks. Every method runs on the pool's I/O thread unless noted.
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "core/event_loop.hpp"
+#include "enrich/client.hpp"
+#include "pg/canceller.hpp"
+#include "pg/conn_params.hpp"
+#include "pg/connection.hpp"
+#include "pg/query_op.hpp"
+
+namespace enrich::pg {
+
+struct PoolSettings {
+  PoolOptions pool;
+  ConnectionSettings connection;
+  ConnParams params;
+};
+
+/// A request for a transaction: waits for a connection with nothing in flight.
+struct TxRequest {
+  Deadline deadline;
+  Clock::time_point acquire_deadline;
+  EventLoop::TimerId timer = 0;
+  bool completed = false;
+  /// Called once on the I/O thread: the reserved connection's id, or an error.
+  std::function<void(Result<std::uint64_t>)> done;
+};
+using TxRequestPtr = std::shared_ptr<TxRequest>;
+
+class Pool final : public ConnectionOwner {
+ public:
+  Pool(EventLoop& loop, Canceller& canceller, PoolSettings settings, Logger logger);
+  ~Pool() override;
+
+  void start();
+  void submit(QueryOpPtr op);
+  /// Completes `op` with `code` now and stops it on the server if it runs.
+  void abort(const QueryOpPtr& op, ErrorCode code, std::string message);
+  void begin_transaction(TxRequestPtr request);
+  /// The caller cancelled a transaction request that is still waiting.
+  void abort_transaction(const TxRequestPtr& request);
+  /// The transaction on `connection_id` is over; the connection is shared again.
+  void release(std::uint64_t connection_id);
+  /// Cancels everything and closes every connection.
+  void shutdown();
+
+  /// Thread-safe snapshot.
+  void add_stats(PoolStats& out) const;
+
+  // ConnectionOwner
+  void on_ready(Connection& conn) override;
+  void on_room(Connection& conn) override;
+  void resubmit(QueryOpPtr op) override;
+  void on_closed(Connection& conn, const Error* error, bool was_ready) override;
+
+ private:
+  void dispatch();
+  void grow_if_needed();
+  void open_connection();
+  void housekeeping();
+  void arm_timer(const QueryOpPtr& op, Clock::time_point when);
+  void on_op_timer(const QueryOpPtr& op);
+  void on_tx_timer(const TxRequestPtr& request);
+  void fail_waiting(const Error& error);
+  void start_transaction(Connection& conn, TxRequestPtr request);
+  void complete_tx(const TxRequestPtr& request, Result<std::uint64_t> result);
+  Connection* find_connection(std::uint64_t id);
+  Connection* least_loaded();
+  Connection* idle_connection();
+  std::size_t live_connections() const;
+  void update_stats();
+
+  EventLoop& loop_;
+  Canceller& canceller_;
+  PoolSettings settings_;
+  Logger logger_;
+
+  std::vector<std::unique_ptr<Connection>> connections_;
+  // Closed connections, destroyed on a later turn of the loop (never inside their own callback).
+  std::vector<std::unique_ptr<Connection>> graveyard_;
+  std::deque<QueryOpPtr> waiting_;  // completed entries are skipped lazily
+  std::size_t waiting_live_ = 0;
+  std::deque<TxRequestPtr> tx_waiting_;
+  std::size_t tx_waiting_live_ = 0;
+  std::uint64_t next_connection_id_ = 1;
+  bool closing_ = false;
+
+  // Reconnect backoff.
+  Clock::time_point next_connect_at_{};
+  Milliseconds backoff_{0};
+  EventLoop::TimerId backoff_timer_ = 0;
+  EventLoop::TimerId housekeeping_timer_ = 0;
+
+  struct Counters {
+    std::atomic<std::size_t> connections{0}, idle{0}, in_transaction{0}, in_flight{0},
+        waiting{0};
+    std::atomic<std::uint64_t> connects{0}, connect_failures{0};
+  };
+  Counters counters_;
+};
+
+}  // namespace enrich::pg

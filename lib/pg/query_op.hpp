@@ -1,0 +1,73 @@
+#pragma once
+// One statement on its way through the pool: queued, sent on a connection, then finished.
+// Owned by shared_ptr: the pool's queues, a connection's in-flight list, timers and cancel hooks
+// all refer to it. Touched only on its shard's I/O thread.
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/event_loop.hpp"
+#include "enrich/deadline.hpp"
+#include "enrich/future.hpp"
+#include "enrich/pg/params.hpp"
+#include "enrich/pg/result.hpp"
+
+namespace enrich::pg {
+
+struct QueryOp {
+  enum class State { queued, sent, finished };
+
+  std::string sql;
+  Params params;
+  Promise<QueryResult> promise;
+  Deadline deadline;
+  Clock::time_point acquire_deadline = Clock::time_point::max();
+  EventLoop::TimerId timer = 0;
+
+  /// Non-zero: this statement belongs to a transaction and must run on that connection.
+  std::uint64_t tx_connection = 0;
+  /// With tx_connection: give the connection back to the pool once this is sent
+  /// (COMMIT / ROLLBACK).
+  bool release_after = false;
+  /// Sent by the pool itself (ping, DEALLOCATE): no caller waits for it.
+  bool internal = false;
+
+  State state = State::queued;
+  /// The caller's promise is already completed (timeout or cancel); results are discarded.
+  bool completed = false;
+  /// A cancel request was sent to the server for this statement.
+  bool cancel_target = false;
+  /// Completed early while queued behind others on its connection: cancel it once it runs.
+  bool cancel_when_head = false;
+  /// The next non-error result belongs to the Parse (prepare) step, not the statement.
+  bool awaiting_prepare = false;
+  bool prepared_here = false;
+  std::string statement_name;
+  int retries = 0;
+
+  std::optional<Error> error;
+  PGresult* result = nullptr;  // owned until handed to QueryResult
+
+  ~QueryOp() {
+    if (result) PQclear(result);
+  }
+
+  /// Clears what a previous attempt left, before the statement is sent again.
+  void reset_for_retry() {
+    ++retries;
+    state = State::queued;
+    cancel_target = cancel_when_head = awaiting_prepare = prepared_here = false;
+    statement_name.clear();
+    error.reset();
+    if (result) PQclear(result);
+    result = nullptr;
+  }
+};
+
+using QueryOpPtr = std::shared_ptr<QueryOp>;
+
+}  // namespace enrich::pg
