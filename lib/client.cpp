@@ -6,9 +6,12 @@
 #include <fmt/format.h>
 
 #include "core/event_loop.hpp"
+#include "http/http_client.hpp"
 #include "pg/canceller.hpp"
 #include "pg/conn_params.hpp"
 #include "pg/pool.hpp"
+#include "plan/plan_inputs.hpp"
+#include "plan/plan_run.hpp"
 
 namespace enrich {
 
@@ -16,7 +19,9 @@ namespace enrich {
 /// client: once the loop is stopped, posts are refused and they complete with `closed`.
 struct Shard {
   std::shared_ptr<EventLoop> loop = std::make_shared<EventLoop>();
-  std::unique_ptr<pg::Pool> pool;  // used on the loop thread only; reset after the loop stopped
+  // Used on the loop thread only; reset after the loop stopped.
+  std::unique_ptr<pg::Pool> pool;
+  std::unique_ptr<http::HttpClient> http;
 };
 using ShardPtr = std::shared_ptr<Shard>;
 
@@ -164,6 +169,7 @@ Result<std::unique_ptr<Client>> Client::create(ClientOptions options) {
     auto shard = std::make_shared<Shard>();
     shard->pool = std::make_unique<pg::Pool>(*shard->loop, *impl->canceller, std::move(settings),
                                              impl->logger);
+    shard->http = std::make_unique<http::HttpClient>(*shard->loop, options.http, impl->logger);
     shard->loop->start(fmt::format("enrich-io-{}", i));
     shard->loop->post([s = shard.get()] { s->pool->start(); });
     impl->shards.push_back(std::move(shard));
@@ -179,8 +185,12 @@ void Client::close() {
   std::lock_guard lock(impl_->close_mu);
   if (impl_->closed.exchange(true)) return;
   for (auto& shard : impl_->shards) {
-    shard->loop->stop([s = shard.get()] { s->pool->shutdown(); });
+    shard->loop->stop([s = shard.get()] {
+      s->http->shutdown();
+      s->pool->shutdown();
+    });
     shard->pool.reset();
+    shard->http.reset();
   }
   impl_->canceller.reset();  // sends the cancels queued by shutdown, then joins
 }
@@ -229,6 +239,55 @@ Future<Transaction> Client::transaction(QueryOptions options) {
   EventLoop::Task task = [shard, request] { shard->pool->begin_transaction(request); };
   if (!shard->loop->post(task)) promise->set_error(closed_error());
   return future;
+}
+
+Future<HttpResponse> Client::http(HttpRequest request) {
+  if (impl_->closed) return make_error_future<HttpResponse>(closed_error());
+  const ShardPtr& shard = impl_->pick();
+  auto op = std::make_shared<http::HttpOp>();
+  op->request = std::move(request);
+  Future<HttpResponse> future = op->promise.get_future();
+  op->promise.on_cancel([shard, weak = std::weak_ptr<http::HttpOp>(op)] {
+    shard->loop->post([shard, weak] {
+      if (auto op = weak.lock()) shard->http->abort(op, ErrorCode::cancelled, "request cancelled");
+    });
+  });
+  EventLoop::Task task = [shard, op] { shard->http->submit(op); };
+  if (!shard->loop->post(task)) op->promise.set_error(closed_error());
+  return future;
+}
+
+Future<PlanOutput> Client::run(const Plan& plan, Inputs inputs, RunOptions options) {
+  if (impl_->closed) return make_error_future<PlanOutput>(closed_error());
+  if (!plan.impl()) return make_error_future<PlanOutput>(Error{ErrorCode::invalid_argument, "empty plan"});
+  // Inputs are checked here, on the caller's thread, before anything reaches the I/O thread.
+  auto bound = bind_inputs(*plan.impl(), inputs);
+  if (!bound.ok()) return make_error_future<PlanOutput>(std::move(bound).error());
+  const ShardPtr& shard = impl_->pick();
+  Promise<PlanOutput> promise;
+  Future<PlanOutput> future = promise.get_future();
+  // Set before the future leaves this function, so no cancel() can race with the assignment.
+  auto weak_run = std::make_shared<std::weak_ptr<PlanRun>>();
+  promise.on_cancel([shard, weak_run] {
+    shard->loop->post([weak_run] {
+      if (auto run = weak_run->lock()) run->abort(ErrorCode::cancelled, "plan cancelled");
+    });
+  });
+  auto run = std::make_shared<PlanRun>(
+      PlanRun::Env{shard->loop.get(), shard->pool.get(), shard->http.get(), impl_->logger},
+      plan.impl(), std::move(bound).value(), options.profile.value_or(plan.profile()),
+      options.deadline, std::move(promise));
+  *weak_run = run;
+  EventLoop::Task task = [run] { run->start(); };
+  if (!shard->loop->post(task)) run->abort(ErrorCode::closed, "client is closed");
+  return future;
+}
+
+Future<PlanOutput> Client::run_json(const Plan& plan, std::string_view inputs_json,
+                                    RunOptions options) {
+  auto inputs = parse_inputs_json(inputs_json);
+  if (!inputs.ok()) return make_error_future<PlanOutput>(std::move(inputs).error());
+  return run(plan, std::move(inputs).value(), std::move(options));
 }
 
 PoolStats Client::stats() const {

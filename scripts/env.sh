@@ -9,7 +9,7 @@ export ENRICH_ROOT
 # Build output dirs holding executables (missing ones are harmless). Prepended
 # only once, so sourcing repeatedly does not grow PATH.
 for _enrich_dir in "$ENRICH_ROOT/build/bin" "$ENRICH_ROOT/build/bench" \
-  "$ENRICH_ROOT/build/examples/cpp"; do
+  "$ENRICH_ROOT/build/examples/cpp" "$ENRICH_ROOT/build/examples/stub"; do
   case ":$PATH:" in
     *":$_enrich_dir:"*) ;;
     *) PATH="$_enrich_dir:$PATH" ;;

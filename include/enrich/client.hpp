@@ -1,7 +1,7 @@
 #pragma once
 /// @file
-/// `enrich::Client`: a pooled, pipelined Postgres client driven by the client's own I/O
-/// thread(s).
+/// `enrich::Client`: a pooled, pipelined Postgres client and a pooled HTTP client, driven by
+/// the client's own I/O thread(s), and the runner of plans.
 ///
 /// Model: each I/O thread owns an epoll loop and a shard of the pool. Independent queries from
 /// many callers are pipelined on shared connections (libpq pipeline mode), each with its own Sync,
@@ -22,9 +22,11 @@
 #include "enrich/deadline.hpp"
 #include "enrich/error.hpp"
 #include "enrich/future.hpp"
+#include "enrich/http.hpp"
 #include "enrich/log.hpp"
 #include "enrich/pg/params.hpp"
 #include "enrich/pg/result.hpp"
+#include "enrich/plan.hpp"
 
 namespace enrich {
 
@@ -66,6 +68,8 @@ struct ClientOptions {
   std::size_t statement_cache_size = 256;
   /// Timeout of a query when the call does not give one; zero means none.
   Milliseconds query_timeout{0};
+  /// The HTTP client (libcurl multi, one per I/O thread).
+  HttpOptions http;
   /// Where log events go; the default writes JSON lines to stderr.
   LogSink log_sink = stderr_json_sink();
   LogLevel log_level = LogLevel::warning;
@@ -132,6 +136,17 @@ class Client {
 
   /// Starts a transaction (BEGIN) on a dedicated connection.
   Future<Transaction> transaction(QueryOptions options = {});
+
+  /// Sends one HTTP request. Any status is a response; transport failures, timeouts and
+  /// oversized bodies are errors; an open circuit fails at once with circuit_open.
+  Future<HttpResponse> http(HttpRequest request);
+
+  /// Runs a plan: validates `inputs` (invalid_argument naming the input, before any I/O), runs
+  /// the steps concurrently and assembles the JSON document.
+  Future<PlanOutput> run(const Plan& plan, Inputs inputs, RunOptions options = {});
+  /// The same with the inputs as a JSON object ({"userId": 42}).
+  Future<PlanOutput> run_json(const Plan& plan, std::string_view inputs_json,
+                              RunOptions options = {});
 
   PoolStats stats() const;
 

@@ -20,6 +20,8 @@ enum class ErrorCode {
   query,             ///< the server rejected the statement (see `Error::sqlstate`)
   invalid_argument,  ///< a parameter, option or input was wrong; nothing was sent
   not_found,         ///< a required row did not exist
+  http,              ///< an HTTP transfer failed (protocol error, response too large, redirects)
+  circuit_open,      ///< the host's circuit breaker is open; the call was not attempted
   closed,            ///< the object was already closed
   internal,          ///< a bug in enrich; the message says where
 };

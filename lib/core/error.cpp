@@ -16,6 +16,8 @@ std::string_view to_string(ErrorCode code) noexcept {
     case ErrorCode::query: return "query";
     case ErrorCode::invalid_argument: return "invalid_argument";
     case ErrorCode::not_found: return "not_found";
+    case ErrorCode::http: return "http";
+    case ErrorCode::circuit_open: return "circuit_open";
     case ErrorCode::closed: return "closed";
     case ErrorCode::internal: return "internal";
   }
@@ -28,6 +30,7 @@ bool Error::retriable() const noexcept {
     case ErrorCode::timeout:
     case ErrorCode::pool_timeout:
     case ErrorCode::pool_queue_full:
+    case ErrorCode::circuit_open:
       return true;
     case ErrorCode::query:
       // serialization_failure, deadlock_detected, and the class of "the server is going away".

@@ -10,4 +10,10 @@ namespace enrich {
 /// valid UTF-8 become U+FFFD so that the output is always valid JSON.
 void append_json_string(std::string& out, std::string_view value);
 
+/// Appends `"key":`.
+inline void append_json_key(std::string& out, std::string_view key) {
+  append_json_string(out, key);
+  out += ':';
+}
+
 }  // namespace enrich

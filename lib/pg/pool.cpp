@@ -26,18 +26,38 @@ void Pool::start() {
 
 // ---- submitting work -------------------------------------------------------------------------
 
-void Pool::submit(QueryOpPtr op) {
-  if (op->completed) return;
+bool Pool::admit(const QueryOpPtr& op) {
+  if (op->completed) return false;
   if (closing_) {
     op->completed = true;
     op->promise.set_error(Error{ErrorCode::cancelled, "client closed"});
-    return;
+    return false;
   }
   if (op->deadline.expired()) {
     op->completed = true;
     op->promise.set_error(Error{ErrorCode::timeout, "deadline expired before the query was sent"});
+    return false;
+  }
+  return true;
+}
+
+void Pool::submit_group(std::vector<QueryOpPtr> ops) {
+  Connection* conn = waiting_live_ == 0 ? least_loaded() : nullptr;
+  if (!conn || conn->in_flight() + ops.size() > settings_.pool.max_pipeline_depth) {
+    for (auto& op : ops) submit(std::move(op));
     return;
   }
+  for (auto& op : ops) {
+    if (!admit(op)) continue;
+    if (op->deadline.is_set()) arm_timer(op, op->deadline.when());
+    conn->send(std::move(op));
+  }
+  if (conn->in_flight() > ops.size()) grow_if_needed();
+  update_stats();
+}
+
+void Pool::submit(QueryOpPtr op) {
+  if (!admit(op)) return;
   if (op->tx_connection != 0) {
     Connection* conn = find_connection(op->tx_connection);
     if (!conn || !conn->ready()) {

@@ -42,6 +42,9 @@ class Pool final : public ConnectionOwner {
 
   void start();
   void submit(QueryOpPtr op);
+  /// Submits statements that should share one round trip: on one connection when one has room
+  /// for all of them, else each as `submit` would.
+  void submit_group(std::vector<QueryOpPtr> ops);
   /// Completes `op` with `code` now and stops it on the server if it runs.
   void abort(const QueryOpPtr& op, ErrorCode code, std::string message);
   void begin_transaction(TxRequestPtr request);
@@ -62,6 +65,8 @@ class Pool final : public ConnectionOwner {
   void on_closed(Connection& conn, const Error* error, bool was_ready) override;
 
  private:
+  /// Completes `op` if the pool is closing or its deadline passed; true if it may proceed.
+  bool admit(const QueryOpPtr& op);
   void dispatch();
   void grow_if_needed();
   void open_connection();

@@ -1,0 +1,150 @@
+#pragma once
+/// @file
+/// Plans: a declarative endpoint. Named SQL and HTTP steps run concurrently (a step that takes a
+/// value from an earlier step waits for that step only) and are assembled into one JSON
+/// document: one key per step in plan order, then a `meta` object with the processing time.
+///
+/// The same plan is written as a JSON file (docs/plans.md describes the format) so that C++,
+/// Python and Node services load one definition, or built in C++ with `PlanBuilder`. Both go
+/// through the same validation: an unknown step kind, a reference to a missing step or input,
+/// a cycle, or a URL placeholder without an input is an `invalid_argument` error at load time
+/// that names the problem. A `Plan` is immutable and cheap to copy; share it across threads.
+/// Run one with `Client::run`.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "enrich/deadline.hpp"
+#include "enrich/error.hpp"
+#include "enrich/http.hpp"
+#include "enrich/json.hpp"
+
+namespace enrich {
+
+/// A plan input's value as the host hands it over.
+using InputValue = std::variant<std::nullptr_t, bool, std::int64_t, double, std::string>;
+/// Inputs by name. Strings are accepted for integer, number and boolean inputs when they spell
+/// one exactly ("42", "true"), as path and query parameters do.
+using Inputs = std::map<std::string, InputValue, std::less<>>;
+
+enum class InputType { integer, number, string, boolean };
+
+/// Where a SQL parameter or URL placeholder takes its value from: a plan input, or a field of
+/// an earlier step's result (the first row of a SQL step, or a member of an HTTP step's JSON
+/// object). Text form: "userId" or "user.org_id".
+struct ValueRef {
+  std::string input;  ///< set for an input
+  std::string step;   ///< set for a step field
+  std::string field;
+
+  static ValueRef of_input(std::string name) { return ValueRef{std::move(name), {}, {}}; }
+  static ValueRef of_step(std::string step, std::string field) {
+    return ValueRef{{}, std::move(step), std::move(field)};
+  }
+  /// Parses "name" or "step.field".
+  static ValueRef parse(std::string_view text);
+};
+
+/// Options shared by every step kind.
+struct StepOptions {
+  /// For `one`/`value` SQL steps: no row fails the plan with not_found.
+  bool required = false;
+  /// Any failure (error, timeout, non-2xx, invalid JSON) makes the field null and logs a warning
+  /// instead of failing the plan.
+  bool optional = false;
+  /// Run only if this boolean input is true ("!name": only if false); else the field is null.
+  std::string when;
+  /// False: an intermediate step other steps read from, left out of the document.
+  bool output = true;
+};
+
+/// An HTTP step: `base_url` (may use ${VAR} from the plan's variables or the environment,
+/// resolved at load time) followed by `path`, whose {placeholders} are filled from inputs or
+/// step fields, percent-encoded so that a value can never change the path or host.
+struct HttpStepSpec {
+  std::string method = "GET";
+  std::string base_url;
+  std::string path;
+  HttpHeaders headers;
+  std::string body;
+  Milliseconds timeout{0};
+  bool retry = false;
+};
+
+/// Variables for ${VAR} in plan files; a name missing here is read from the environment.
+using PlanVariables = std::map<std::string, std::string, std::less<>>;
+
+class PlanBuilder;
+
+/// An immutable, validated plan.
+class Plan {
+ public:
+  /// Loads and validates a plan file.
+  static Result<Plan> load(const std::string& path, const PlanVariables& variables = {});
+  /// Parses and validates a plan given as JSON text.
+  static Result<Plan> from_json(std::string_view json, const PlanVariables& variables = {});
+
+  const std::string& name() const;
+  /// The profile a run uses unless `RunOptions::profile` says otherwise.
+  JsonProfile profile() const;
+  std::vector<std::string> step_names() const;
+  std::vector<std::string> input_names() const;
+
+  struct Impl;  // internal
+  std::shared_ptr<const Impl> impl() const { return impl_; }
+  explicit Plan(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
+/// Builds the same plans as the JSON format, in C++.
+class PlanBuilder {
+ public:
+  explicit PlanBuilder(std::string name);
+  ~PlanBuilder();
+  PlanBuilder(PlanBuilder&&) noexcept;
+  PlanBuilder& operator=(PlanBuilder&&) noexcept;
+
+  /// A required input (no default) or an optional one with a default.
+  PlanBuilder& input(std::string name, InputType type,
+                     std::optional<InputValue> default_value = std::nullopt);
+  PlanBuilder& sql(std::string name, std::string sql, std::vector<ValueRef> params,
+                   ResultShape shape, StepOptions options = {});
+  PlanBuilder& http(std::string name, HttpStepSpec spec, StepOptions options = {});
+  PlanBuilder& profile(JsonProfile profile);
+  PlanBuilder& deadline(Milliseconds deadline);
+  /// Key of the meta object and of the processing time inside it
+  /// (default "meta" / "processingTimeMs").
+  PlanBuilder& meta(std::string key, std::string processing_time_key);
+
+  /// Validates and returns the plan; the builder is left empty.
+  Result<Plan> build();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+/// Per-run options.
+struct RunOptions {
+  std::optional<JsonProfile> profile;  ///< default: the plan's
+  Deadline deadline;                   ///< the caller's; the plan's own deadline also applies
+};
+
+/// A plan's result: the assembled JSON document.
+struct PlanOutput {
+  std::string json;
+  /// One line per optional step that failed and became null.
+  std::vector<std::string> warnings;
+  Milliseconds elapsed{0};
+};
+
+}  // namespace enrich

@@ -1,0 +1,445 @@
+// Result -> JSON in the three profiles (see include/enrich/json.hpp).
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "core/json_escape.hpp"
+#include "enrich/json.hpp"
+#include "json/number_format.hpp"
+#include "json/pg_array.hpp"
+#include "json/profile_json.hpp"
+#include "json/value.hpp"
+
+namespace enrich {
+
+std::string_view to_string(JsonProfile profile) noexcept {
+  switch (profile) {
+    case JsonProfile::postgres: return "postgres";
+    case JsonProfile::node: return "node";
+    case JsonProfile::python: return "python";
+  }
+  return "?";
+}
+
+Result<JsonProfile> parse_json_profile(std::string_view name) {
+  if (name == "postgres") return JsonProfile::postgres;
+  if (name == "node") return JsonProfile::node;
+  if (name == "python") return JsonProfile::python;
+  return Error{ErrorCode::invalid_argument,
+               "unknown JSON profile \"" + std::string(name) + "\" (postgres, node or python)"};
+}
+
+std::string_view to_string(ResultShape shape) noexcept {
+  switch (shape) {
+    case ResultShape::one: return "one";
+    case ResultShape::many: return "many";
+    case ResultShape::value: return "value";
+  }
+  return "?";
+}
+
+Result<ResultShape> parse_result_shape(std::string_view name) {
+  if (name == "one") return ResultShape::one;
+  if (name == "many") return ResultShape::many;
+  if (name == "value") return ResultShape::value;
+  return Error{ErrorCode::invalid_argument,
+               "unknown result shape \"" + std::string(name) + "\" (one, many or value)"};
+}
+
+namespace {
+
+using json::append_js_number;
+using json::append_python_float;
+
+// ---- timestamps ---------------------------------------------------------------------------------
+
+struct Timestamp {
+  int year, month, day, hour = 0, minute = 0, second = 0;
+  std::string_view fraction;  // digits after the point, may be empty
+  int offset_seconds = 0;     // east of UTC
+};
+
+bool read_int(std::string_view s, std::size_t& pos, std::size_t n, int& out) {
+  if (pos + n > s.size()) return false;
+  auto [p, ec] = std::from_chars(s.data() + pos, s.data() + pos + n, out);
+  if (ec != std::errc() || p != s.data() + pos + n) return false;
+  pos += n;
+  return true;
+}
+
+// "YYYY-MM-DD[ HH:MM:SS[.ffffff]][+HH[:MM[:SS]]]" (ISO DateStyle); false for BC, infinity and
+// 5-digit years, which callers print as text.
+bool parse_timestamp(std::string_view s, bool with_time, bool with_zone, Timestamp& t) {
+  std::size_t p = 0;
+  if (!read_int(s, p, 4, t.year) || p >= s.size() || s[p++] != '-' ||
+      !read_int(s, p, 2, t.month) || p >= s.size() || s[p++] != '-' || !read_int(s, p, 2, t.day))
+    return false;
+  if (!with_time) return p == s.size();
+  if (p >= s.size() || s[p++] != ' ' || !read_int(s, p, 2, t.hour) || p >= s.size() ||
+      s[p++] != ':' || !read_int(s, p, 2, t.minute) || p >= s.size() || s[p++] != ':' ||
+      !read_int(s, p, 2, t.second))
+    return false;
+  if (p < s.size() && s[p] == '.') {
+    std::size_t start = ++p;
+    while (p < s.size() && s[p] >= '0' && s[p] <= '9') ++p;
+    t.fraction = s.substr(start, p - start);
+  }
+  if (with_zone) {
+    if (p >= s.size() || (s[p] != '+' && s[p] != '-')) return false;
+    int sign = s[p++] == '-' ? -1 : 1;
+    int h = 0, m = 0, sec = 0;
+    if (!read_int(s, p, 2, h)) return false;
+    if (p < s.size() && s[p] == ':') {
+      ++p;
+      if (!read_int(s, p, 2, m)) return false;
+      if (p < s.size() && s[p] == ':') {
+        ++p;
+        if (!read_int(s, p, 2, sec)) return false;
+      }
+    }
+    t.offset_seconds = sign * (h * 3600 + m * 60 + sec);
+  }
+  return p == s.size();
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+std::int64_t days_from_civil(int y, int m, int d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(d) - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+void civil_from_days(std::int64_t z, int& y, int& m, int& d) {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  y = static_cast<int>(yoe) + static_cast<int>(era) * 400 + (m <= 2);
+}
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+void append_2(std::string& out, int v) {
+  out += static_cast<char>('0' + v / 10);
+  out += static_cast<char>('0' + v % 10);
+}
+
+// Writes "YYYY-MM-DDTHH:MM:SS" for `epoch_seconds`; false if the year is not 4 digits.
+bool append_iso_seconds(std::string& out, std::int64_t epoch_seconds) {
+  std::int64_t days = floor_div(epoch_seconds, 86400);
+  std::int64_t secs = epoch_seconds - days * 86400;
+  int y, m, d;
+  civil_from_days(days, y, m, d);
+  if (y < 0 || y > 9999) return false;
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04d", y);
+  out += buf;
+  out += '-';
+  append_2(out, m);
+  out += '-';
+  append_2(out, d);
+  out += 'T';
+  append_2(out, static_cast<int>(secs / 3600));
+  out += ':';
+  append_2(out, static_cast<int>(secs / 60 % 60));
+  out += ':';
+  append_2(out, static_cast<int>(secs % 60));
+  return true;
+}
+
+std::int64_t epoch_seconds(const Timestamp& t) {
+  return days_from_civil(t.year, t.month, t.day) * 86400 + t.hour * 3600 + t.minute * 60 +
+         t.second - t.offset_seconds;
+}
+
+// node-postgres: new Date(Date.UTC(..., ms)) with ms = trunc(1000 * parseFloat("0.ffffff")),
+// then Date#toJSON().
+bool append_node_timestamp(std::string& out, const Timestamp& t) {
+  int ms = 0;
+  if (!t.fraction.empty()) {
+    std::string frac = "0." + std::string(t.fraction);
+    ms = static_cast<int>(std::trunc(1000 * std::strtod(frac.c_str(), nullptr)));
+  }
+  std::int64_t total_ms = epoch_seconds(t) * 1000 + ms;
+  std::int64_t secs = floor_div(total_ms, 1000);
+  int millis = static_cast<int>(total_ms - secs * 1000);
+  std::string tmp = "\"";
+  if (!append_iso_seconds(tmp, secs)) return false;
+  char buf[8];
+  std::snprintf(buf, sizeof buf, ".%03dZ\"", millis);
+  tmp += buf;
+  out += tmp;
+  return true;
+}
+
+// pydantic: datetime.isoformat()-like, microseconds only when non-zero, "Z" for UTC.
+bool append_python_timestamp(std::string& out, const Timestamp& t, bool aware) {
+  std::string tmp = "\"";
+  if (!append_iso_seconds(tmp, epoch_seconds(t))) return false;
+  if (!t.fraction.empty()) {
+    std::string micros(t.fraction.substr(0, 6));
+    micros.append(6 - micros.size(), '0');
+    if (micros != "000000") tmp += "." + micros;
+  }
+  if (aware) tmp += 'Z';
+  tmp += '"';
+  out += tmp;
+  return true;
+}
+
+// row_to_json: the ISO text with a 'T' and an offset of the form +HH:MM.
+void append_postgres_timestamp(std::string& out, std::string_view text, bool with_zone) {
+  std::string s(text);
+  if (auto sp = s.find(' '); sp != std::string::npos && sp == 10) s[sp] = 'T';
+  if (with_zone && s.size() >= 3) {
+    auto sign = s.find_last_of("+-");
+    if (sign != std::string::npos && sign > 10 && s.size() - sign == 3) s += ":00";
+  }
+  append_json_string(out, s);
+}
+
+// ---- values -------------------------------------------------------------------------------------
+
+bool is_special_float(std::string_view t) {
+  return t == "NaN" || t == "Infinity" || t == "-Infinity";
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string bytea_bytes(std::string_view text) {
+  std::string bytes;
+  if (!text.starts_with("\\x")) return std::string(text);
+  bytes.reserve((text.size() - 2) / 2);
+  for (std::size_t i = 2; i + 1 < text.size(); i += 2)
+    bytes += static_cast<char>(hex_digit(text[i]) << 4 | hex_digit(text[i + 1]));
+  return bytes;
+}
+
+void append_value(std::string& out, std::string_view text, unsigned type, JsonProfile profile,
+                  bool in_array);
+
+void append_array(std::string& out, const json::PgArrayItem& item, unsigned element_type,
+                  JsonProfile profile) {
+  if (!item.is_array) {
+    if (!item.text) out += "null";
+    else append_value(out, *item.text, element_type, profile, true);
+    return;
+  }
+  out += '[';
+  bool first = true;
+  for (const auto& child : item.children) {
+    if (!first) out += ',';
+    first = false;
+    append_array(out, child, element_type, profile);
+  }
+  out += ']';
+}
+
+void append_value(std::string& out, std::string_view text, unsigned type, JsonProfile profile,
+                  bool in_array) {
+  const bool pg = profile == JsonProfile::postgres, node = profile == JsonProfile::node;
+  switch (type) {
+    case oid::bool_: out += (text == "t" || text == "true") ? "true" : "false"; return;
+    case oid::int2:
+    case oid::int4:
+    case 26:  // oid
+      out += text;
+      return;
+    case oid::int8:
+      if (node) append_json_string(out, text);
+      else out += text;
+      return;
+    case oid::numeric:
+      if (pg) {
+        if (is_special_float(text)) append_json_string(out, text);
+        else out += text;
+      } else if (node) {
+        // node-postgres leaves numeric as a string, but parses numeric[] elements as floats.
+        if (in_array) append_js_number(out, std::strtod(std::string(text).c_str(), nullptr));
+        else append_json_string(out, text);
+      } else {
+        append_json_string(out, json::python_decimal_string(text));
+      }
+      return;
+    case oid::float4:
+    case oid::float8: {
+      if (pg) {
+        if (is_special_float(text)) append_json_string(out, text);
+        else out += text;
+        return;
+      }
+      std::string s(text);
+      double v = type == oid::float4 ? static_cast<double>(std::strtof(s.c_str(), nullptr))
+                                     : std::strtod(s.c_str(), nullptr);
+      if (node) {
+        // parseFloat of the text: float4 is not widened through a float, unlike asyncpg.
+        append_js_number(out, std::strtod(s.c_str(), nullptr));
+      } else {
+        append_python_float(out, v);
+      }
+      return;
+    }
+    case oid::json:
+    case oid::jsonb:
+      if (pg) {
+        out += text;
+      } else if (node) {
+        auto parsed = json::parse(text, 512);
+        if (parsed.ok()) json::append_js_json(out, parsed.value());
+        else append_json_string(out, text);
+      } else {
+        append_json_string(out, text);
+      }
+      return;
+    case oid::timestamptz:
+    case oid::timestamp:
+    case oid::date: {
+      bool zone = type == oid::timestamptz, time = type != oid::date;
+      if (pg || (profile == JsonProfile::python && type == oid::date)) {
+        if (time) append_postgres_timestamp(out, text, zone);
+        else append_json_string(out, text);
+        return;
+      }
+      Timestamp t{};
+      if (parse_timestamp(text, time, zone, t)) {
+        if (node ? append_node_timestamp(out, t) : append_python_timestamp(out, t, zone)) return;
+      }
+      if (node && (text == "infinity" || text == "-infinity")) {
+        out += "null";  // node-postgres turns them into +-Infinity, which JSON.stringify nulls
+        return;
+      }
+      if (profile == JsonProfile::python && time && (text == "infinity" || text == "-infinity")) {
+        append_json_string(out, text == "infinity" ? "9999-12-31T23:59:59.999999"
+                                                   : "0001-01-01T00:00:00");
+        return;
+      }
+      append_json_string(out, text);
+      return;
+    }
+    case oid::bytea:
+      if (pg) {
+        append_json_string(out, text);
+      } else if (node) {
+        out += R"({"type":"Buffer","data":[)";
+        std::string bytes = bytea_bytes(text);
+        for (std::size_t i = 0; i < bytes.size(); ++i) {
+          if (i) out += ',';
+          out += std::to_string(static_cast<unsigned char>(bytes[i]));
+        }
+        out += "]}";
+      } else {
+        append_json_string(out, bytea_bytes(text));
+      }
+      return;
+    default:
+      if (unsigned element = json::array_element_type(type)) {
+        if (auto parsed = json::parse_pg_array(text)) {
+          append_array(out, *parsed, element, profile);
+          return;
+        }
+      }
+      append_json_string(out, text);
+  }
+}
+
+struct Column {
+  std::string key;  // escaped, quoted, with the colon
+  unsigned type;
+};
+
+std::vector<Column> columns_of(const pg_result* r) {
+  std::vector<Column> cols;
+  int n = PQnfields(r);
+  cols.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    Column c;
+    append_json_string(c.key, PQfname(r, i));
+    c.key += ':';
+    c.type = PQftype(r, i);
+    cols.push_back(std::move(c));
+  }
+  return cols;
+}
+
+void append_cell(std::string& out, const pg_result* r, int row, int col, unsigned type,
+                 JsonProfile profile) {
+  if (PQgetisnull(r, row, col)) {
+    out += "null";
+    return;
+  }
+  append_value(out,
+               std::string_view(PQgetvalue(r, row, col),
+                                static_cast<std::size_t>(PQgetlength(r, row, col))),
+               type, profile, false);
+}
+
+void append_row(std::string& out, const pg_result* r, int row, const std::vector<Column>& cols,
+                JsonProfile profile) {
+  out += '{';
+  for (std::size_t c = 0; c < cols.size(); ++c) {
+    if (c) out += ',';
+    out += cols[c].key;
+    append_cell(out, r, row, static_cast<int>(c), cols[c].type, profile);
+  }
+  out += '}';
+}
+
+}  // namespace
+
+void append_json(std::string& out, const QueryResult& result, ResultShape shape,
+                 JsonProfile profile) {
+  const pg_result* r = result.raw();
+  int rows = r ? PQntuples(r) : 0;
+  switch (shape) {
+    case ResultShape::value:
+      if (rows == 0 || PQnfields(r) == 0) out += "null";
+      else append_cell(out, r, 0, 0, PQftype(r, 0), profile);
+      return;
+    case ResultShape::one: {
+      if (rows == 0) {
+        out += "null";
+        return;
+      }
+      append_row(out, r, 0, columns_of(r), profile);
+      return;
+    }
+    case ResultShape::many: {
+      out += '[';
+      if (rows > 0) {
+        auto cols = columns_of(r);
+        for (int i = 0; i < rows; ++i) {
+          if (i) out += ',';
+          append_row(out, r, i, cols, profile);
+        }
+      }
+      out += ']';
+      return;
+    }
+  }
+}
+
+std::string to_json(const QueryResult& result, ResultShape shape, JsonProfile profile) {
+  std::string out;
+  append_json(out, result, shape, profile);
+  return out;
+}
+
+}  // namespace enrich

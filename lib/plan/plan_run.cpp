@@ -1,0 +1,292 @@
+#include "plan/plan_run.hpp"
+
+#include <fmt/format.h>
+
+#include "core/json_escape.hpp"
+#include "json/number_format.hpp"
+#include "json/profile_json.hpp"
+
+namespace enrich {
+
+PlanRun::PlanRun(Env env, std::shared_ptr<const Plan::Impl> plan, std::vector<BoundInput> inputs,
+                 JsonProfile profile, Deadline deadline, Promise<PlanOutput> promise)
+    : env_(std::move(env)),
+      plan_(std::move(plan)),
+      inputs_(std::move(inputs)),
+      profile_(profile),
+      deadline_(earliest(deadline, Deadline::after(plan_->deadline))),
+      promise_(std::move(promise)),
+      steps_(plan_->steps.size()),
+      remaining_(plan_->steps.size()) {}
+
+void PlanRun::start() {
+  if (deadline_.expired()) {
+    fail(Error{ErrorCode::timeout, fmt::format("plan \"{}\": deadline expired before it started",
+                                               plan_->name)});
+    return;
+  }
+  if (deadline_.is_set()) {
+    deadline_timer_ = env_.loop->add_timer(deadline_.when(), [self = shared_from_this()] {
+      self->deadline_timer_ = 0;
+      self->abort(ErrorCode::timeout,
+                  fmt::format("plan \"{}\" exceeded its deadline", self->plan_->name));
+    });
+  }
+  // Steps switched off by `when` are null at once.
+  for (std::size_t i = 0; i < steps_.size(); ++i) {
+    const auto& when = plan_->steps[i].options.when;
+    if (when.empty()) continue;
+    bool negate = when[0] == '!';
+    std::string_view name = negate ? std::string_view(when).substr(1) : std::string_view(when);
+    bool truthy = false;
+    for (std::size_t k = 0; k < plan_->inputs.size(); ++k)
+      if (plan_->inputs[k].name == name) truthy = inputs_[k].truthy;
+    if (truthy == negate) {
+      steps_[i].state = StepState::done;
+      steps_[i].json = "null";
+      --remaining_;
+    }
+  }
+  launch_ready();
+  if (remaining_ == 0) finish();
+}
+
+void PlanRun::launch_ready() {
+  std::vector<pg::QueryOpPtr> wave;
+  for (std::size_t i = 0; i < steps_.size() && !finished_; ++i) {
+    if (steps_[i].state != StepState::waiting) continue;
+    bool ready = true;
+    for (std::size_t d : plan_->steps[i].depends_on) ready = ready && steps_[d].state == StepState::done;
+    if (!ready) continue;
+    steps_[i].state = StepState::running;
+    if (plan_->steps[i].kind == StepSpec::Kind::http) {
+      launch_http(i);
+    } else if (auto op = make_query(i)) {
+      wave.push_back(std::move(op));
+    }
+  }
+  if (!wave.empty() && !finished_) env_.pool->submit_group(std::move(wave));
+}
+
+Result<std::string> PlanRun::resolve(const ValueRef& ref) const {
+  if (ref.step.empty()) {
+    for (std::size_t k = 0; k < plan_->inputs.size(); ++k)
+      if (plan_->inputs[k].name == ref.input) {
+        if (inputs_[k].is_null) return Error{ErrorCode::not_found, "null"};
+        return inputs_[k].text;
+      }
+    return Error{ErrorCode::internal, "unknown input " + ref.input};
+  }
+  int index = plan_->find_step(ref.step);
+  const Step& dep = steps_[static_cast<std::size_t>(index)];
+  if (plan_->steps[static_cast<std::size_t>(index)].kind == StepSpec::Kind::sql) {
+    if (dep.rows.empty()) return Error{ErrorCode::not_found, "no row"};
+    auto col = dep.rows.find_column(ref.field);
+    if (!col)
+      return Error{ErrorCode::invalid_argument,
+                   fmt::format("step \"{}\" has no column \"{}\"", ref.step, ref.field)};
+    if (dep.rows.is_null(0, *col)) return Error{ErrorCode::not_found, "null"};
+    return std::string(dep.rows.text(0, *col));
+  }
+  const json::Value* v = dep.document.find(ref.field);
+  if (!v || v->is_null()) return Error{ErrorCode::not_found, "null"};
+  switch (v->type()) {
+    case json::Value::Type::string: return v->as_string();
+    case json::Value::Type::number: return v->as_number().text;
+    case json::Value::Type::boolean: return std::string(v->as_bool() ? "true" : "false");
+    default: return json::serialize(*v);
+  }
+}
+
+pg::QueryOpPtr PlanRun::make_query(std::size_t index) {
+  const StepSpec& spec = plan_->steps[index];
+  auto op = std::make_shared<pg::QueryOp>();
+  op->sql = spec.sql;
+  op->deadline = deadline_;
+  for (const auto& ref : spec.params) {
+    auto value = resolve(ref);
+    if (value.ok()) {
+      op->params.emplace_back(std::move(value).value());
+    } else if (value.error().code == ErrorCode::not_found) {
+      op->params.emplace_back(nullptr);  // a null input or field binds SQL NULL
+    } else {
+      step_failed(index, std::move(value).error());
+      return nullptr;
+    }
+  }
+  op->promise.get_future().subscribe([self = shared_from_this(), index](Result<QueryResult> r) {
+    self->on_query(index, std::move(r));
+  });
+  steps_[index].query = op;
+  return op;
+}
+
+void PlanRun::launch_http(std::size_t index) {
+  const StepSpec& spec = plan_->steps[index];
+  std::string url = spec.http.base_url;
+  for (const auto& part : spec.path_parts) {
+    if (!part.is_value) {
+      url += part.literal;
+      continue;
+    }
+    auto value = resolve(part.ref);
+    if (!value.ok()) {
+      step_failed(index, value.error().code == ErrorCode::not_found
+                             ? Error{ErrorCode::invalid_argument,
+                                     fmt::format("step \"{}\": URL value \"{}\" is null",
+                                                 spec.name, part.ref.step.empty() ? part.ref.input : part.ref.step + "." + part.ref.field)}
+                             : std::move(value).error());
+      return;
+    }
+    url += percent_encode(value.value());
+  }
+  auto op = std::make_shared<http::HttpOp>();
+  op->request.method = spec.http.method;
+  op->request.url = std::move(url);
+  op->request.headers = spec.http.headers;
+  op->request.body = spec.http.body;
+  op->request.timeout = spec.http.timeout;
+  op->request.retry = spec.http.retry;
+  op->request.deadline = deadline_;
+  op->promise.get_future().subscribe([self = shared_from_this(), index](Result<HttpResponse> r) {
+    self->on_http(index, std::move(r));
+  });
+  steps_[index].request = op;
+  env_.http->submit(std::move(op));
+}
+
+void PlanRun::on_query(std::size_t index, Result<QueryResult> result) {
+  if (finished_) return;
+  const StepSpec& spec = plan_->steps[index];
+  if (!result.ok()) {
+    step_failed(index, std::move(result).error());
+    return;
+  }
+  QueryResult rows = std::move(result).value();
+  if (spec.options.required && spec.shape != ResultShape::many && rows.empty()) {
+    fail(Error{ErrorCode::not_found,
+               fmt::format("plan \"{}\": step \"{}\" found no row", plan_->name, spec.name)});
+    return;
+  }
+  std::string json;
+  if (spec.options.output) append_json(json, rows, spec.shape, profile_);
+  steps_[index].rows = std::move(rows);
+  step_done(index, std::move(json));
+}
+
+void PlanRun::on_http(std::size_t index, Result<HttpResponse> result) {
+  if (finished_) return;
+  const StepSpec& spec = plan_->steps[index];
+  if (!result.ok()) {
+    step_failed(index, std::move(result).error());
+    return;
+  }
+  const HttpResponse& response = result.value();
+  if (response.status < 200 || response.status > 299) {
+    step_failed(index, Error{ErrorCode::http, fmt::format("HTTP {} from {}", response.status,
+                                                          response.effective_url)});
+    return;
+  }
+  auto doc = json::parse(response.body, 512);
+  if (!doc.ok()) {
+    step_failed(index, Error{ErrorCode::http, fmt::format("invalid JSON from {}: {}",
+                                                          response.effective_url,
+                                                          doc.error().message)});
+    return;
+  }
+  std::string json;
+  if (spec.options.output) json::append_profile_json(json, doc.value(), profile_);
+  steps_[index].document = std::move(doc).value();
+  step_done(index, std::move(json));
+}
+
+void PlanRun::step_done(std::size_t index, std::string json) {
+  steps_[index].state = StepState::done;
+  steps_[index].json = std::move(json);
+  steps_[index].query.reset();
+  steps_[index].request.reset();
+  if (--remaining_ == 0) {
+    finish();
+    return;
+  }
+  launch_ready();
+}
+
+void PlanRun::step_failed(std::size_t index, Error error) {
+  if (finished_) return;
+  const StepSpec& spec = plan_->steps[index];
+  if (deadline_.expired()) {
+    // The plan's deadline, not the step's own timeout: the whole plan ends.
+    abort(ErrorCode::timeout, fmt::format("plan \"{}\" exceeded its deadline", plan_->name));
+    return;
+  }
+  if (spec.options.optional) {
+    std::string warning = fmt::format("step \"{}\" failed and is null: {}", spec.name,
+                                      error.to_string());
+    env_.logger.log(LogLevel::warning, "plan.optional_step_failed",
+                    {{"plan", plan_->name}, {"step", spec.name}, {"error", error.to_string()}});
+    warnings_.push_back(std::move(warning));
+    step_done(index, "null");
+    return;
+  }
+  error.message = fmt::format("plan \"{}\": step \"{}\": {}", plan_->name, spec.name, error.message);
+  fail(std::move(error));
+}
+
+void PlanRun::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (deadline_timer_) env_.loop->cancel_timer(deadline_timer_);
+  auto elapsed = Clock::now() - started_;
+  std::string out = "{";
+  for (std::size_t i = 0; i < steps_.size(); ++i) {
+    if (!plan_->steps[i].options.output) continue;
+    append_json_key(out, plan_->steps[i].name);
+    out += steps_[i].json;
+    out += ',';
+  }
+  append_json_key(out, plan_->meta_key);
+  out += '{';
+  append_json_key(out, plan_->processing_time_key);
+  double ms = std::chrono::duration<double, std::milli>(elapsed).count();
+  if (profile_ == JsonProfile::node) out += std::to_string(static_cast<long long>(ms));
+  else json::append_python_float(out, ms);
+  out += "}}";
+  PlanOutput output{std::move(out), std::move(warnings_),
+                    std::chrono::duration_cast<Milliseconds>(elapsed)};
+  promise_.set_value(std::move(output));
+}
+
+void PlanRun::fail(Error error) {
+  if (finished_) return;
+  finished_ = true;
+  if (deadline_timer_) env_.loop->cancel_timer(deadline_timer_);
+  deadline_timer_ = 0;
+  stop_outstanding(ErrorCode::cancelled, "another step of the plan failed");
+  promise_.set_error(std::move(error));
+}
+
+void PlanRun::abort(ErrorCode code, std::string message) {
+  if (finished_) return;
+  std::string pending;
+  for (std::size_t i = 0; i < steps_.size(); ++i)
+    if (steps_[i].state != StepState::done)
+      pending += (pending.empty() ? "" : ", ") + plan_->steps[i].name;
+  finished_ = true;
+  if (deadline_timer_) env_.loop->cancel_timer(deadline_timer_);
+  deadline_timer_ = 0;
+  stop_outstanding(code, message);
+  if (!pending.empty()) message += fmt::format(" (unfinished steps: {})", pending);
+  promise_.set_error(Error{code, std::move(message)});
+}
+
+void PlanRun::stop_outstanding(ErrorCode code, const std::string& message) {
+  for (auto& step : steps_) {
+    if (step.query) env_.pool->abort(step.query, code, message);
+    if (step.request) env_.http->abort(step.request, code, message);
+    step.query.reset();
+    step.request.reset();
+  }
+}
+
+}  // namespace enrich

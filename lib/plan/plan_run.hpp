@@ -1,0 +1,73 @@
+#pragma once
+// One run of a plan on one I/O thread: starts every step whose inputs are ready (the SQL steps
+// of a wave together on one connection, one Sync each), encodes each result to JSON as it
+// arrives, and assembles the document when the last step is done. Loop thread only.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/event_loop.hpp"
+#include "enrich/plan.hpp"
+#include "http/http_client.hpp"
+#include "json/value.hpp"
+#include "pg/pool.hpp"
+#include "plan/plan_inputs.hpp"
+#include "plan/plan_model.hpp"
+
+namespace enrich {
+
+class PlanRun : public std::enable_shared_from_this<PlanRun> {
+ public:
+  struct Env {
+    EventLoop* loop;
+    pg::Pool* pool;
+    http::HttpClient* http;
+    Logger logger;
+  };
+
+  PlanRun(Env env, std::shared_ptr<const Plan::Impl> plan, std::vector<BoundInput> inputs,
+          JsonProfile profile, Deadline deadline, Promise<PlanOutput> promise);
+
+  void start();
+  /// Ends the run now with `code` and stops every outstanding step (server-side too).
+  void abort(ErrorCode code, std::string message);
+
+ private:
+  enum class StepState { waiting, running, done };
+  struct Step {
+    StepState state = StepState::waiting;
+    std::string json;  // the encoded field value
+    QueryResult rows;  // kept for steps that others read fields from
+    json::Value document;
+    pg::QueryOpPtr query;
+    http::HttpOpPtr request;
+  };
+
+  void launch_ready();
+  pg::QueryOpPtr make_query(std::size_t index);
+  void launch_http(std::size_t index);
+  void on_query(std::size_t index, Result<QueryResult> result);
+  void on_http(std::size_t index, Result<HttpResponse> result);
+  void step_done(std::size_t index, std::string json);
+  void step_failed(std::size_t index, Error error);
+  Result<std::string> resolve(const ValueRef& ref) const;
+  void finish();
+  void fail(Error error);
+  void stop_outstanding(ErrorCode code, const std::string& message);
+
+  Env env_;
+  std::shared_ptr<const Plan::Impl> plan_;
+  std::vector<BoundInput> inputs_;
+  JsonProfile profile_;
+  Deadline deadline_;
+  Promise<PlanOutput> promise_;
+  std::vector<Step> steps_;
+  std::size_t remaining_;
+  bool finished_ = false;
+  Clock::time_point started_ = Clock::now();
+  EventLoop::TimerId deadline_timer_ = 0;
+  std::vector<std::string> warnings_;
+};
+
+}  // namespace enrich
