@@ -13,6 +13,7 @@
 /// `ErrorCode::cancelled`) and joins its threads; do not destroy a client from one of its own
 /// continuations.
 
+#include "enrich/export.hpp"
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -101,7 +102,7 @@ class Client;
 /// A transaction on a dedicated connection. Obtain with `Client::transaction()`; finish with
 /// `commit()` or `rollback()`. Destroying it unfinished rolls back and returns the connection.
 /// Use from one caller at a time (queries inside are still pipelined in order).
-class Transaction {
+class ENRICH_EXPORT Transaction {
  public:
   Transaction(Transaction&&) noexcept;
   Transaction& operator=(Transaction&&) noexcept;
@@ -121,7 +122,7 @@ class Transaction {
 };
 
 /// The pooled Postgres client. See the file comment for the threading model.
-class Client {
+class ENRICH_EXPORT Client {
  public:
   /// Starts the I/O threads and opens `min_connections`. Fails with `invalid_argument` for bad
   /// options (the DSN itself is checked by parsing it; connecting happens in the background).

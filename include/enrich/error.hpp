@@ -2,6 +2,7 @@
 /// @file
 /// Errors as values: every operation of enrich completes with either a value or an `Error`.
 
+#include "enrich/export.hpp"
 #include <exception>
 #include <string>
 #include <string_view>
@@ -27,11 +28,11 @@ enum class ErrorCode {
 };
 
 /// Stable lower-case name of an error code ("pool_timeout", ...).
-std::string_view to_string(ErrorCode code) noexcept;
+ENRICH_EXPORT std::string_view to_string(ErrorCode code) noexcept;
 
 /// An error: a code, a human-readable message, and for Postgres errors the SQLSTATE and the
 /// server's DETAIL / HINT fields.
-struct Error {
+struct ENRICH_EXPORT Error {
   ErrorCode code = ErrorCode::internal;
   std::string message;
   std::string sqlstate;  ///< five-character SQLSTATE, empty when not a server error
@@ -48,7 +49,7 @@ struct Error {
 
 /// Thrown only by the convenience accessors that cannot return a `Result` (`Result::value()` on
 /// an error, typed row accessors on a conversion failure). Carries the `Error`.
-class Exception : public std::exception {
+class ENRICH_EXPORT Exception : public std::exception {
  public:
   explicit Exception(Error error) : error_(std::move(error)), what_(error_.to_string()) {}
   const Error& error() const noexcept { return error_; }
@@ -102,6 +103,6 @@ struct Unit {
 };
 
 /// Shorthands that build an `Error`.
-Error make_error(ErrorCode code, std::string message);
+ENRICH_EXPORT Error make_error(ErrorCode code, std::string message);
 
 }  // namespace enrich

@@ -18,6 +18,7 @@
 /// - Dropping a future without waiting is allowed; the operation runs on and its result is
 ///   discarded.
 
+#include "enrich/export.hpp"
 #include <atomic>
 #include <condition_variable>
 #include <coroutine>
@@ -43,7 +44,7 @@ class Promise;
 namespace detail {
 
 /// Error for an exception that escaped a continuation or coroutine.
-Error error_from_current_exception();
+ENRICH_EXPORT Error error_from_current_exception();
 
 template <class T>
 struct FutureState {

@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "enrich/error.hpp"
+#include "enrich/export.hpp"
 #include "enrich/pg/result.hpp"
 
 namespace enrich {
@@ -33,15 +34,15 @@ enum class ResultShape {
   value,  ///< the first column of the first row, or null
 };
 
-std::string_view to_string(JsonProfile profile) noexcept;
-Result<JsonProfile> parse_json_profile(std::string_view name);
-std::string_view to_string(ResultShape shape) noexcept;
-Result<ResultShape> parse_result_shape(std::string_view name);
+ENRICH_EXPORT std::string_view to_string(JsonProfile profile) noexcept;
+ENRICH_EXPORT Result<JsonProfile> parse_json_profile(std::string_view name);
+ENRICH_EXPORT std::string_view to_string(ResultShape shape) noexcept;
+ENRICH_EXPORT Result<ResultShape> parse_result_shape(std::string_view name);
 
 /// Appends `result` in `shape` as JSON to `out`.
-void append_json(std::string& out, const QueryResult& result, ResultShape shape,
+ENRICH_EXPORT void append_json(std::string& out, const QueryResult& result, ResultShape shape,
                  JsonProfile profile);
 /// The same, as a new string.
-std::string to_json(const QueryResult& result, ResultShape shape, JsonProfile profile);
+ENRICH_EXPORT std::string to_json(const QueryResult& result, ResultShape shape, JsonProfile profile);
 
 }  // namespace enrich

@@ -8,6 +8,7 @@
 /// raised the event (usually an I/O thread): they must be quick and must not block. DSNs are
 /// always logged with the password removed (see `redact_dsn`).
 
+#include "enrich/export.hpp"
 #include <functional>
 #include <memory>
 #include <string>
@@ -19,7 +20,7 @@ namespace enrich {
 
 enum class LogLevel { debug = 0, info = 1, warning = 2, error = 3, off = 4 };
 
-std::string_view to_string(LogLevel level) noexcept;
+ENRICH_EXPORT std::string_view to_string(LogLevel level) noexcept;
 
 /// One structured event.
 struct LogEvent {
@@ -33,16 +34,16 @@ using LogSink = std::function<void(const LogEvent&)>;
 
 /// The event as one JSON line (no trailing newline):
 /// {"level":"warning","event":"pg.connect_failed","dsn":"...","error":"..."}
-std::string format_log_json(const LogEvent& event);
+ENRICH_EXPORT std::string format_log_json(const LogEvent& event);
 
 /// The default sink: `format_log_json` lines on stderr.
-LogSink stderr_json_sink();
+ENRICH_EXPORT LogSink stderr_json_sink();
 
 /// A sink that discards everything.
-LogSink null_sink();
+ENRICH_EXPORT LogSink null_sink();
 
 /// The DSN (key=value or URI form) with its password replaced by "***".
-std::string redact_dsn(std::string_view dsn);
+ENRICH_EXPORT std::string redact_dsn(std::string_view dsn);
 
 /// A sink plus a minimum level; what the library's components log through.
 class Logger {

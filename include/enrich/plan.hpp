@@ -11,6 +11,7 @@
 /// that names the problem. A `Plan` is immutable and cheap to copy; share it across threads.
 /// Run one with `Client::run`.
 
+#include "enrich/export.hpp"
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -49,7 +50,7 @@ struct ValueRef {
     return ValueRef{{}, std::move(step), std::move(field)};
   }
   /// Parses "name" or "step.field".
-  static ValueRef parse(std::string_view text);
+  ENRICH_EXPORT static ValueRef parse(std::string_view text);
 };
 
 /// Options shared by every step kind.
@@ -84,7 +85,7 @@ using PlanVariables = std::map<std::string, std::string, std::less<>>;
 class PlanBuilder;
 
 /// An immutable, validated plan.
-class Plan {
+class ENRICH_EXPORT Plan {
  public:
   /// Loads and validates a plan file.
   static Result<Plan> load(const std::string& path, const PlanVariables& variables = {});
@@ -106,7 +107,7 @@ class Plan {
 };
 
 /// Builds the same plans as the JSON format, in C++.
-class PlanBuilder {
+class ENRICH_EXPORT PlanBuilder {
  public:
   explicit PlanBuilder(std::string name);
   ~PlanBuilder();

@@ -1,17 +1,14 @@
 #pragma once
 /// @file
-/// Version of enrich: at compile time (macros) and at run time (`enrich::version()`).
+/// Version of enrich: at compile time (ENRICH_VERSION_* macros, defined once in the C header
+/// enrich.h) and at run time (`enrich::version()`).
 
-#define ENRICH_VERSION_MAJOR 0
-#define ENRICH_VERSION_MINOR 1
-#define ENRICH_VERSION_PATCH 0
-/// 0xMMmmpp, comparable with <, like RD_KAFKA_VERSION.
-#define ENRICH_VERSION_HEX \
-  ((ENRICH_VERSION_MAJOR << 16) | (ENRICH_VERSION_MINOR << 8) | ENRICH_VERSION_PATCH)
+#include "enrich.h"
+#include "enrich/export.hpp"
 
 namespace enrich {
-/// Version of the library actually linked, as ENRICH_VERSION_HEX.
-int version() noexcept;
+/// Version of the library actually linked, as ENRICH_VERSION_HEX (0xMMmmpp).
+ENRICH_EXPORT int version() noexcept;
 /// "0.1.0"
-const char* version_string() noexcept;
+ENRICH_EXPORT const char* version_string() noexcept;
 }  // namespace enrich

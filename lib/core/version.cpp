@@ -2,5 +2,5 @@
 
 namespace enrich {
 int version() noexcept { return ENRICH_VERSION_HEX; }
-const char* version_string() noexcept { return "0.1.0"; }
+const char* version_string() noexcept { return ENRICH_VERSION_STRING; }
 }  // namespace enrich

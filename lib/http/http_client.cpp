@@ -15,6 +15,10 @@ namespace enrich::http {
 namespace {
 
 constexpr std::size_t kMaxFreeEasyHandles = 64;
+// curl (7.88) does not time out a transfer while it waits for a free connection (a pending
+// transfer) but only once it got one. Our own timer catches those, a little after curl's own
+// timeout would have fired for a transfer on the wire.
+constexpr Milliseconds kDeadlineBackstopGrace{10};
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -430,8 +434,33 @@ void HttpClient::start_attempt(const HttpOpPtr& op) {
     breakers_.on_abandon(op->host_key, probe);
     complete(op, Error{ErrorCode::internal,
                        fmt::format("curl_multi_add_handle: {}", curl_multi_strerror(mc))});
+    return;
   }
   // curl asked for a timer (usually 0 ms) from add_handle; the transfer starts from there.
+  if (op->deadline.is_set())
+    op->deadline_timer =
+        loop_.add_timer(op->deadline.when() + kDeadlineBackstopGrace,
+                        [this, easy, raw = op.get()] { on_deadline(easy, raw); });
+}
+
+void HttpClient::on_deadline(CURL* easy, HttpOp* raw) {
+  auto it = active_.find(easy);
+  if (it == active_.end() || it->second.get() != raw) return;
+  HttpOpPtr op = it->second;
+  op->deadline_timer = 0;
+  curl_off_t connect_us = 0;
+  curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+  auto elapsed = std::chrono::duration_cast<Milliseconds>(Clock::now() - op->started).count();
+  std::string message =
+      connect_us == 0
+          ? fmt::format("{} {} timed out after {} ms waiting for a free connection "
+                        "(max_connections_per_host={}, max_total_connections={})",
+                        op->method, op->log_url, elapsed, options_.max_connections_per_host,
+                        options_.max_total_connections)
+          : fmt::format("{} {} timed out after {} ms", op->method, op->log_url, elapsed);
+  // Not the host's fault (it never saw the request): the breaker learns nothing.
+  detach(*op);
+  complete(op, Error{ErrorCode::timeout, std::move(message)});
 }
 
 bool HttpClient::configure(HttpOp& op, CURL* e, Milliseconds remaining) {
@@ -502,6 +531,8 @@ bool HttpClient::configure(HttpOp& op, CURL* e, Milliseconds remaining) {
 void HttpClient::finish_attempt(HttpOpPtr op, CURLcode code) {
   CURL* easy = op->easy;
   op->easy = nullptr;
+  if (op->deadline_timer) loop_.cancel_timer(op->deadline_timer);
+  op->deadline_timer = 0;
   long status = 0, version = 0, connects = 0;
   char* effective_url = nullptr;
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
@@ -648,6 +679,10 @@ void HttpClient::complete(const HttpOpPtr& op, Result<HttpResponse> result) {
 }
 
 void HttpClient::detach(HttpOp& op) {
+  if (op.deadline_timer) {
+    loop_.cancel_timer(op.deadline_timer);
+    op.deadline_timer = 0;
+  }
   if (op.easy) {
     CURL* easy = op.easy;
     op.easy = nullptr;

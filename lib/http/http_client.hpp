@@ -76,6 +76,7 @@ class HttpClient {
   void drain_finished();
   void start_attempt(const HttpOpPtr& op);
   void finish_attempt(HttpOpPtr op, CURLcode code);
+  void on_deadline(CURL* easy, HttpOp* raw);
   bool schedule_retry(const HttpOpPtr& op, Result<HttpResponse>& outcome);
   void complete(const HttpOpPtr& op, Result<HttpResponse> result);
   void detach(HttpOp& op);

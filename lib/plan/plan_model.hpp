@@ -39,7 +39,8 @@ struct StepSpec {
   std::vector<std::size_t> depends_on;  // indexes of steps read by this one
 };
 
-struct Plan::Impl {
+// Hidden: internal to the library even though Plan is exported.
+struct __attribute__((visibility("hidden"))) Plan::Impl {
   std::string name;
   JsonProfile profile = JsonProfile::node;
   Milliseconds deadline{0};  // zero: none

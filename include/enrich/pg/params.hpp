@@ -3,6 +3,7 @@
 /// Query parameters. Parameters are always sent separately from the SQL text ($1, $2, ...) in
 /// Postgres's text format, never interpolated into it.
 
+#include "enrich/export.hpp"
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -21,7 +22,7 @@ struct Bytes {
 };
 
 /// One bound parameter: its text form, or SQL NULL.
-class Param {
+class ENRICH_EXPORT Param {
  public:
   Param(std::nullptr_t) {}        // NOLINT: implicit so that Params{nullptr, 1} reads naturally
   Param(std::nullopt_t) {}        // NOLINT

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "enrich/error.hpp"
+#include "enrich/export.hpp"
 #include "enrich/pg/params.hpp"
 
 struct pg_result;  // libpq's PGresult
@@ -33,15 +34,15 @@ class QueryResult;
 
 namespace detail {
 // Text -> value conversions used by Row::get; each returns false if the text does not parse.
-bool parse_value(std::string_view text, bool& out);
-bool parse_value(std::string_view text, std::int16_t& out);
-bool parse_value(std::string_view text, std::int32_t& out);
-bool parse_value(std::string_view text, std::int64_t& out);
-bool parse_value(std::string_view text, double& out);
-bool parse_value(std::string_view text, float& out);
-bool parse_value(std::string_view text, std::string& out);
-bool parse_value(std::string_view text, std::string_view& out);
-bool parse_value(std::string_view text, Bytes& out);  // bytea hex form
+ENRICH_EXPORT bool parse_value(std::string_view text, bool& out);
+ENRICH_EXPORT bool parse_value(std::string_view text, std::int16_t& out);
+ENRICH_EXPORT bool parse_value(std::string_view text, std::int32_t& out);
+ENRICH_EXPORT bool parse_value(std::string_view text, std::int64_t& out);
+ENRICH_EXPORT bool parse_value(std::string_view text, double& out);
+ENRICH_EXPORT bool parse_value(std::string_view text, float& out);
+ENRICH_EXPORT bool parse_value(std::string_view text, std::string& out);
+ENRICH_EXPORT bool parse_value(std::string_view text, std::string_view& out);
+ENRICH_EXPORT bool parse_value(std::string_view text, Bytes& out);  // bytea hex form
 
 template <class T>
 struct IsOptional : std::false_type {};
@@ -50,7 +51,7 @@ struct IsOptional<std::optional<T>> : std::true_type {};
 }  // namespace detail
 
 /// One row of a `QueryResult`.
-class Row {
+class ENRICH_EXPORT Row {
  public:
   Row(const QueryResult* result, std::size_t index) : result_(result), index_(index) {}
 
@@ -115,7 +116,7 @@ class Row {
 };
 
 /// The result of one statement.
-class QueryResult {
+class ENRICH_EXPORT QueryResult {
  public:
   QueryResult() = default;
   /// Takes ownership of a libpq result (internal; used by the client).

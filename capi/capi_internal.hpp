@@ -1,0 +1,153 @@
+#pragma once
+// Internal definitions behind the opaque handles of enrich.h, shared by the capi/*-c.cpp files.
+// Every handle starts with a magic number so that a NULL or a handle of the wrong kind is
+// rejected with ENRICH_ERR_INVALID_ARGUMENT instead of crashing.
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "enrich.h"
+#include "enrich/client.hpp"
+#include "enrich/plan.hpp"
+
+namespace enrich::capi {
+
+enum Magic : std::uint32_t {
+  kClientMagic = 0x454e4331,  // "ENC1"
+  kQueueMagic = 0x454e5131,
+  kPlanMagic = 0x454e5031,
+  kCompletionMagic = 0x454e4f31,
+  kErrorMagic = 0x454e4531,
+  kTxMagic = 0x454e5431,
+  kDeadMagic = 0xdeaddead,
+};
+
+template <class T>
+bool valid(const T* handle, std::uint32_t magic) {
+  return handle != nullptr && handle->magic == magic;
+}
+
+enrich_status to_status(ErrorCode code);
+enrich_error* new_error(const Error& error);
+
+/// The shared state of a queue: alive while the user's handle or any pending operation needs it.
+struct QueueCore {
+  std::mutex mu;
+  std::deque<enrich_completion*> items;
+  int event_fd = -1;
+  void (*notify)(void*) = nullptr;
+  void* notify_payload = nullptr;
+  bool closed = false;  // the user destroyed the handle: discard what arrives
+
+  QueueCore();
+  ~QueueCore();
+  void push(enrich_completion* completion);
+  std::size_t poll(enrich_completion** out, std::size_t max);
+};
+
+/// Where one operation's completion goes.
+struct Target {
+  std::shared_ptr<QueueCore> queue;
+  enrich_completion_fn callback = nullptr;
+  void* payload = nullptr;
+  void deliver(enrich_completion* completion) const;
+};
+
+/// What a client and its transactions share: the client and the cancel registry.
+struct ClientCore {
+  std::unique_ptr<Client> client;
+  std::mutex mu;
+  std::unordered_map<enrich_op_id, std::function<void()>> cancellers;
+  std::atomic<enrich_op_id> next_id{1};
+
+  /// Registers a running operation; returns its id.
+  enrich_op_id begin(std::function<void()> canceller);
+  /// Forgets the operation (it completed); false if it was already gone.
+  void end(enrich_op_id id);
+};
+
+}  // namespace enrich::capi
+
+struct enrich_error {
+  std::uint32_t magic = enrich::capi::kErrorMagic;
+  enrich_status code = ENRICH_ERR_INTERNAL;
+  std::string message, sqlstate, detail, hint;
+  bool retriable = false;
+};
+
+struct enrich_queue {
+  std::uint32_t magic = enrich::capi::kQueueMagic;
+  std::shared_ptr<enrich::capi::QueueCore> core;
+};
+
+struct enrich_plan {
+  std::uint32_t magic = enrich::capi::kPlanMagic;
+  std::optional<enrich::Plan> plan;
+};
+
+struct enrich_client {
+  std::uint32_t magic = enrich::capi::kClientMagic;
+  std::shared_ptr<enrich::capi::ClientCore> core;
+};
+
+struct enrich_tx {
+  std::uint32_t magic = enrich::capi::kTxMagic;
+  std::shared_ptr<enrich::capi::ClientCore> core;
+  std::optional<enrich::Transaction> tx;
+};
+
+struct enrich_completion {
+  std::uint32_t magic = enrich::capi::kCompletionMagic;
+  enrich_completion_kind kind = ENRICH_COMPLETION_QUERY;
+  enrich_op_id id = 0;
+  void* user_data = nullptr;
+  std::unique_ptr<enrich_error> error;
+  bool has_json = false;
+  std::string json;
+  std::vector<std::string> warnings;
+  double elapsed_ms = 0;
+  enrich::QueryResult rows;
+  long http_status = 0;
+  enrich::HttpHeaders headers;
+  enrich_tx* tx = nullptr;
+  enrich_log_level log_level = ENRICH_LOG_INFO;
+  std::string log_event, log_fields;
+
+  ~enrich_completion() {
+    if (tx) enrich_tx_free(tx);
+  }
+};
+
+namespace enrich::capi {
+
+/// Runs an entry point's body: no C++ exception may cross the C boundary.
+template <class F>
+enrich_status guarded(F&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return ENRICH_ERR_NO_MEMORY;
+  } catch (...) {
+    return ENRICH_ERR_INTERNAL;
+  }
+}
+
+/// The same for entry points that return a value: `fallback` on an exception.
+template <class R, class F>
+R guarded_or(R fallback, F&& body) noexcept {
+  try {
+    return body();
+  } catch (...) {
+    return fallback;
+  }
+}
+
+}  // namespace enrich::capi

@@ -1,0 +1,283 @@
+// Asynchronous operations: queries, HTTP requests, plan runs and transactions. Each one gets an
+// id in the client's cancel registry and delivers exactly one completion to its target.
+
+#include "capi_internal.hpp"
+#include "enrich/json.hpp"
+
+using namespace enrich;
+using namespace enrich::capi;
+
+namespace {
+
+QueryOptions query_options(const enrich_call_options* o) {
+  QueryOptions q;
+  if (!o) return q;
+  if (o->timeout_ms > 0) q.timeout = Milliseconds(o->timeout_ms);
+  if (o->deadline_ms > 0) q.deadline = Deadline::after(Milliseconds(o->deadline_ms));
+  return q;
+}
+
+std::optional<JsonProfile> profile_of(const enrich_call_options* o) {
+  if (!o) return std::nullopt;
+  switch (o->profile) {
+    case ENRICH_PROFILE_POSTGRES: return JsonProfile::postgres;
+    case ENRICH_PROFILE_NODE: return JsonProfile::node;
+    case ENRICH_PROFILE_PYTHON: return JsonProfile::python;
+    default: return std::nullopt;
+  }
+}
+
+enrich_status check_options(const enrich_call_options* o) {
+  if (!o) return ENRICH_OK;
+  if (o->version < 1 || o->version > ENRICH_CALL_OPTIONS_VERSION) return ENRICH_ERR_INVALID_ARGUMENT;
+  if (o->profile < ENRICH_PROFILE_DEFAULT || o->profile > ENRICH_PROFILE_PYTHON) return ENRICH_ERR_INVALID_ARGUMENT;
+  if (o->shape < ENRICH_SHAPE_NONE || o->shape > ENRICH_SHAPE_VALUE) return ENRICH_ERR_INVALID_ARGUMENT;
+  return ENRICH_OK;
+}
+
+Params to_params(const char* const* params, size_t count) {
+  Params out;
+  out.reserve(count);
+  for (size_t i = 0; i < count; ++i) out.emplace_back(params[i]);  // NULL -> SQL NULL
+  return out;
+}
+
+enrich_completion* new_completion(enrich_completion_kind kind, enrich_op_id id, void* user_data) {
+  auto* c = new enrich_completion;
+  c->kind = kind;
+  c->id = id;
+  c->user_data = user_data;
+  return c;
+}
+
+/// Registers the operation, starts it with `start(id)` (which returns its future), and wires the
+/// completion: on the I/O thread, `fill` turns the result into the completion, which goes to
+/// `target`.
+template <class T, class Start, class Fill>
+enrich_status launch(const std::shared_ptr<ClientCore>& core, Target target,
+                     enrich_completion_kind kind, void* user_data, enrich_op_id* out_id,
+                     Start start, Fill fill) {
+  enrich_op_id id = core->begin(nullptr);
+  Future<T> future = start();
+  {
+    std::lock_guard lock(core->mu);
+    if (auto it = core->cancellers.find(id); it != core->cancellers.end())
+      it->second = future.canceller();
+  }
+  if (out_id) *out_id = id;
+  future.subscribe([core, target = std::move(target), kind, id, user_data, fill](Result<T> r) {
+    core->end(id);
+    auto* c = new_completion(kind, id, user_data);
+    try {
+      if (r.ok()) fill(*c, std::move(r).value());
+      else c->error.reset(new_error(r.error()));
+    } catch (...) {
+      c->error.reset(new_error(Error{ErrorCode::internal, "failed to build the completion"}));
+    }
+    target.deliver(c);
+  });
+  return ENRICH_OK;
+}
+
+Target queue_target(enrich_queue* queue) { return Target{queue->core, nullptr, nullptr}; }
+
+auto fill_query(std::optional<JsonProfile> profile, enrich_result_shape shape) {
+  return [profile, shape](enrich_completion& c, QueryResult rows) {
+    if (shape != ENRICH_SHAPE_NONE) {
+      ResultShape s = shape == ENRICH_SHAPE_ONE ? ResultShape::one
+                      : shape == ENRICH_SHAPE_MANY ? ResultShape::many
+                                                   : ResultShape::value;
+      append_json(c.json, rows, s, profile.value_or(JsonProfile::postgres));
+      c.has_json = true;
+    }
+    c.rows = std::move(rows);
+  };
+}
+
+enrich_status start_query(enrich_client* client, Target target, const char* sql,
+                          const char* const* params, size_t count,
+                          const enrich_call_options* options, void* user_data,
+                          enrich_op_id* out_id) {
+  if (!sql || (count > 0 && !params)) return ENRICH_ERR_INVALID_ARGUMENT;
+  if (auto s = check_options(options); s != ENRICH_OK) return s;
+  auto shape = options ? options->shape : ENRICH_SHAPE_NONE;
+  return launch<QueryResult>(
+      client->core, std::move(target), ENRICH_COMPLETION_QUERY, user_data, out_id,
+      [&] { return client->core->client->query(sql, to_params(params, count), query_options(options)); },
+      fill_query(profile_of(options), shape));
+}
+
+auto fill_plan() {
+  return [](enrich_completion& c, PlanOutput out) {
+    c.json = std::move(out.json);
+    c.has_json = true;
+    c.warnings = std::move(out.warnings);
+    c.elapsed_ms = static_cast<double>(out.elapsed.count());
+  };
+}
+
+enrich_status start_plan(enrich_client* client, Target target, const enrich_plan* plan,
+                         const char* inputs_json, const enrich_call_options* options,
+                         void* user_data, enrich_op_id* out_id) {
+  if (!valid(plan, kPlanMagic) || !plan->plan) return ENRICH_ERR_INVALID_ARGUMENT;
+  if (auto s = check_options(options); s != ENRICH_OK) return s;
+  RunOptions run;
+  run.profile = profile_of(options);
+  if (options && options->deadline_ms > 0) run.deadline = Deadline::after(Milliseconds(options->deadline_ms));
+  std::string inputs = inputs_json ? inputs_json : "{}";
+  return launch<PlanOutput>(
+      client->core, std::move(target), ENRICH_COMPLETION_PLAN, user_data, out_id,
+      [&] { return client->core->client->run_json(*plan->plan, inputs, run); }, fill_plan());
+}
+
+}  // namespace
+
+extern "C" {
+
+enrich_status enrich_query(enrich_client* client, enrich_queue* queue, const char* sql,
+                           const char* const* params, size_t param_count,
+                           const enrich_call_options* options, void* user_data,
+                           enrich_op_id* out_id) {
+  return guarded([&] {
+    if (!valid(client, kClientMagic) || !valid(queue, kQueueMagic)) return ENRICH_ERR_INVALID_ARGUMENT;
+    return start_query(client, queue_target(queue), sql, params, param_count, options, user_data, out_id);
+  });
+}
+
+enrich_status enrich_query_cb(enrich_client* client, const char* sql, const char* const* params,
+                              size_t param_count, const enrich_call_options* options,
+                              enrich_completion_fn callback, void* payload, enrich_op_id* out_id) {
+  return guarded([&] {
+    if (!valid(client, kClientMagic) || !callback) return ENRICH_ERR_INVALID_ARGUMENT;
+    return start_query(client, Target{nullptr, callback, payload}, sql, params, param_count,
+                       options, payload, out_id);
+  });
+}
+
+enrich_status enrich_http(enrich_client* client, enrich_queue* queue,
+                          const enrich_http_request* request, const enrich_call_options* options,
+                          void* user_data, enrich_op_id* out_id) {
+  return guarded([&] {
+    if (!valid(client, kClientMagic) || !valid(queue, kQueueMagic) || !request || !request->url)
+      return ENRICH_ERR_INVALID_ARGUMENT;
+    if (request->version < 1 || request->version > ENRICH_HTTP_REQUEST_VERSION)
+      return ENRICH_ERR_INVALID_ARGUMENT;
+    if (request->header_count > 0 && !request->headers) return ENRICH_ERR_INVALID_ARGUMENT;
+    if (request->body_length > 0 && !request->body) return ENRICH_ERR_INVALID_ARGUMENT;
+    if (auto s = check_options(options); s != ENRICH_OK) return s;
+    HttpRequest r;
+    if (request->method) r.method = request->method;
+    r.url = request->url;
+    for (size_t i = 0; i < request->header_count; ++i) {
+      if (!request->headers[i].name || !request->headers[i].value) return ENRICH_ERR_INVALID_ARGUMENT;
+      r.headers.emplace_back(request->headers[i].name, request->headers[i].value);
+    }
+    if (request->body) r.body.assign(request->body, request->body_length);
+    if (request->timeout_ms > 0) r.timeout = Milliseconds(request->timeout_ms);
+    else if (options && options->timeout_ms > 0) r.timeout = Milliseconds(options->timeout_ms);
+    if (options && options->deadline_ms > 0) r.deadline = Deadline::after(Milliseconds(options->deadline_ms));
+    r.retry = request->retry != 0;
+    return launch<HttpResponse>(
+        client->core, queue_target(queue), ENRICH_COMPLETION_HTTP, user_data, out_id,
+        [&] { return client->core->client->http(std::move(r)); },
+        [](enrich_completion& c, HttpResponse response) {
+          c.http_status = response.status;
+          c.headers = std::move(response.headers);
+          c.json = std::move(response.body);
+          c.has_json = true;
+          c.elapsed_ms = static_cast<double>(response.elapsed.count());
+        });
+  });
+}
+
+enrich_status enrich_plan_run(enrich_client* client, enrich_queue* queue, const enrich_plan* plan,
+                              const char* inputs_json, const enrich_call_options* options,
+                              void* user_data, enrich_op_id* out_id) {
+  return guarded([&] {
+    if (!valid(client, kClientMagic) || !valid(queue, kQueueMagic)) return ENRICH_ERR_INVALID_ARGUMENT;
+    return start_plan(client, queue_target(queue), plan, inputs_json, options, user_data, out_id);
+  });
+}
+
+enrich_status enrich_plan_run_cb(enrich_client* client, const enrich_plan* plan,
+                                 const char* inputs_json, const enrich_call_options* options,
+                                 enrich_completion_fn callback, void* payload,
+                                 enrich_op_id* out_id) {
+  return guarded([&] {
+    if (!valid(client, kClientMagic) || !callback) return ENRICH_ERR_INVALID_ARGUMENT;
+    return start_plan(client, Target{nullptr, callback, payload}, plan, inputs_json, options,
+                      payload, out_id);
+  });
+}
+
+// ---- transactions ---------------------------------------------------------------------------------
+
+enrich_status enrich_tx_begin(enrich_client* client, enrich_queue* queue,
+                              const enrich_call_options* options, void* user_data,
+                              enrich_op_id* out_id) {
+  return guarded([&] {
+    if (!valid(client, kClientMagic) || !valid(queue, kQueueMagic)) return ENRICH_ERR_INVALID_ARGUMENT;
+    if (auto s = check_options(options); s != ENRICH_OK) return s;
+    auto core = client->core;
+    return launch<Transaction>(
+        core, queue_target(queue), ENRICH_COMPLETION_TX_BEGIN, user_data, out_id,
+        [&] { return core->client->transaction(query_options(options)); },
+        [core](enrich_completion& c, Transaction tx) {
+          auto* handle = new enrich_tx;
+          handle->core = core;
+          handle->tx.emplace(std::move(tx));
+          c.tx = handle;
+        });
+  });
+}
+
+enrich_status enrich_tx_query(enrich_tx* tx, enrich_queue* queue, const char* sql,
+                              const char* const* params, size_t param_count,
+                              const enrich_call_options* options, void* user_data,
+                              enrich_op_id* out_id) {
+  return guarded([&] {
+    if (!valid(tx, kTxMagic) || !valid(queue, kQueueMagic) || !sql || (param_count > 0 && !params))
+      return ENRICH_ERR_INVALID_ARGUMENT;
+    if (auto s = check_options(options); s != ENRICH_OK) return s;
+    if (!tx->tx || !tx->tx->active()) return ENRICH_ERR_CLOSED;
+    auto shape = options ? options->shape : ENRICH_SHAPE_NONE;
+    return launch<QueryResult>(
+        tx->core, queue_target(queue), ENRICH_COMPLETION_QUERY, user_data, out_id,
+        [&] { return tx->tx->query(sql, to_params(params, param_count), query_options(options)); },
+        fill_query(profile_of(options), shape));
+  });
+}
+
+static enrich_status end_tx(enrich_tx* tx, enrich_queue* queue, void* user_data,
+                            enrich_op_id* out_id, bool commit) {
+  return guarded([&] {
+    if (!valid(tx, kTxMagic) || !valid(queue, kQueueMagic)) return ENRICH_ERR_INVALID_ARGUMENT;
+    if (!tx->tx || !tx->tx->active()) return ENRICH_ERR_CLOSED;
+    return launch<Unit>(
+        tx->core, queue_target(queue), ENRICH_COMPLETION_TX_END, user_data, out_id,
+        [&] { return commit ? tx->tx->commit() : tx->tx->rollback(); },
+        [](enrich_completion&, Unit) {});
+  });
+}
+
+enrich_status enrich_tx_commit(enrich_tx* tx, enrich_queue* queue, void* user_data,
+                               enrich_op_id* out_id) {
+  return end_tx(tx, queue, user_data, out_id, true);
+}
+
+enrich_status enrich_tx_rollback(enrich_tx* tx, enrich_queue* queue, void* user_data,
+                                 enrich_op_id* out_id) {
+  return end_tx(tx, queue, user_data, out_id, false);
+}
+
+void enrich_tx_free(enrich_tx* tx) {
+  if (!valid(tx, kTxMagic)) return;
+  try {
+    tx->tx.reset();  // rolls back an unfinished transaction
+  } catch (...) {
+  }
+  tx->magic = kDeadMagic;
+  delete tx;
+}
+
+}  // extern "C"
