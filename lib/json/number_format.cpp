@@ -78,7 +78,9 @@ void append_python_float(std::string& out, double value) {
   auto [digits, n] = shortest_digits(value);
   int k = static_cast<int>(digits.size());
   int exp10 = n - 1;  // exponent in d.ddd x 10^exp10
-  if (-4 <= exp10 && exp10 < 16) {
+  // pydantic-core's float spelling (what FastAPI sends): plain notation for 1e-5 <= |x| < 1e16,
+  // with ".0" on integral values; otherwise "1.5e+16" / "1e-7" (no exponent padding).
+  if (-5 <= exp10 && exp10 < 16) {
     if (n <= 0) {
       out += "0.";
       out.append(static_cast<std::size_t>(-n), '0');
@@ -100,9 +102,7 @@ void append_python_float(std::string& out, double value) {
     }
     out += 'e';
     out += exp10 >= 0 ? '+' : '-';
-    int a = std::abs(exp10);
-    if (a < 10) out += '0';
-    out += std::to_string(a);
+    out += std::to_string(std::abs(exp10));
   }
 }
 

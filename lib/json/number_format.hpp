@@ -1,6 +1,6 @@
 #pragma once
-// Number spellings of the three JSON profiles: JavaScript's Number#toString, Python's float
-// repr, and Python's str(Decimal) as asyncpg builds Decimals from numeric values.
+// Number spellings of the three JSON profiles: JavaScript's Number#toString, pydantic-core's
+// float spelling, and Python's str(Decimal) as asyncpg builds Decimals from numeric values.
 
 #include <string>
 #include <string_view>
@@ -11,8 +11,8 @@ namespace enrich::json {
 /// "null" for NaN and infinities.
 void append_js_number(std::string& out, double value);
 
-/// Python's repr(float) ("1.0", "1e+16", "1e-05"); "null" for NaN and infinities (pydantic's
-/// JSON mode turns them into None).
+/// A Python float as pydantic-core writes it in FastAPI responses ("1.0", "0.00001", "1e-7",
+/// "1e+16"); "null" for NaN and infinities (pydantic's default ser_json_inf_nan).
 void append_python_float(std::string& out, double value);
 
 /// str(Decimal) of the Decimal asyncpg returns for a numeric whose Postgres text form is `text`
