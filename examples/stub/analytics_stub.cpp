@@ -106,8 +106,8 @@ std::uint64_t splitmix64(std::uint64_t x) {
 }
 
 std::string summary_json(std::uint64_t id) {
-  static constexpr const char* kSegments[] = {"new",        "returning",  "power_user", "mobile",
-                                              "desktop",    "churn_risk", "high_value", "newsletter"};
+  static constexpr const char* kSegments[] = {"new",     "returning",  "power_user", "mobile",
+                                              "desktop", "churn_risk", "high_value", "newsletter"};
   std::uint64_t h = splitmix64(id);
   std::uint64_t page_views = 100 + h % 50000;
   std::uint64_t sessions = 1 + (h >> 16) % 2000;
@@ -121,7 +121,8 @@ std::string summary_json(std::uint64_t id) {
   std::uint64_t first = (h >> 48) % 8, step = 1 + 2 * ((h >> 52) % 4);  // odd step: distinct
   for (int i = 0; i < count; ++i) {
     if (i) segments += ',';
-    segments += fmt::format("\"{}\"", kSegments[(first + step * static_cast<std::uint64_t>(i)) % 8]);
+    segments +=
+        fmt::format("\"{}\"", kSegments[(first + step * static_cast<std::uint64_t>(i)) % 8]);
   }
   return fmt::format(
       "{{\"userId\":{},\"pageViews\":{},\"sessions\":{},\"lastSeen\":\"{}\",\"segments\":[{}],"

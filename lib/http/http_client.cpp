@@ -50,7 +50,8 @@ bool idempotent(std::string_view m) {
 }
 
 bool has_control_chars(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
 /// One part of a parsed URL, or empty.
@@ -133,7 +134,7 @@ long clamp_long(long long v) {
 
 }  // namespace
 
-// ---- construction --------------------------------------------------------------------------------
+// ---- construction -------------------------------------------------------------------------------
 
 HttpClient::HttpClient(EventLoop& loop, HttpOptions options, Logger logger)
     : loop_(loop),
@@ -180,7 +181,7 @@ HttpClientStats HttpClient::stats() const {
   return s;
 }
 
-// ---- curl callbacks ------------------------------------------------------------------------------
+// ---- curl callbacks -----------------------------------------------------------------------------
 
 int HttpClient::socket_callback(CURL*, curl_socket_t fd, int what, void* userp, void*) {
   auto* self = static_cast<HttpClient*>(userp);
@@ -278,7 +279,7 @@ std::size_t HttpClient::header_callback(char* data, std::size_t size, std::size_
   return len;
 }
 
-// ---- driving the multi handle --------------------------------------------------------------------
+// ---- driving the multi handle -------------------------------------------------------------------
 
 void HttpClient::on_socket(int fd, std::uint32_t events) {
   if (!multi_) return;
@@ -319,7 +320,7 @@ void HttpClient::drain_finished() {
   }
 }
 
-// ---- requests ------------------------------------------------------------------------------------
+// ---- requests -----------------------------------------------------------------------------------
 
 void HttpClient::submit(HttpOpPtr op) {
   if (!op || op->completed) return;
@@ -358,9 +359,10 @@ void HttpClient::submit(HttpOpPtr op) {
   for (const auto& [name, value] : op->request.headers) {
     if (name.empty() || name.find(':') != std::string::npos || has_control_chars(name) ||
         has_control_chars(value)) {
-      complete(op, Error{ErrorCode::invalid_argument,
-                         fmt::format("invalid HTTP header name or value for '{}'",
-                                     lower(name.substr(0, std::min<std::size_t>(name.size(), 64))))});
+      complete(op,
+               Error{ErrorCode::invalid_argument,
+                     fmt::format("invalid HTTP header name or value for '{}'",
+                                 lower(name.substr(0, std::min<std::size_t>(name.size(), 64))))});
       return;
     }
     if (lower(name) == "expect") has_expect = true;
@@ -602,8 +604,9 @@ bool HttpClient::schedule_retry(const HttpOpPtr& op, Result<HttpResponse>& outco
   std::uniform_real_distribution<double> jitter(0.0, cap_ms);
   auto delay = Milliseconds(static_cast<long long>(std::llround(jitter(rng_))));
   if (op->deadline.is_set() && now + delay >= op->deadline.when()) {
-    logger_.log(LogLevel::debug, "http.retry_skipped",
-                {{"url", op->log_url}, {"reason", "deadline"}, {"attempt", std::to_string(op->attempts)}});
+    logger_.log(
+        LogLevel::debug, "http.retry_skipped",
+        {{"url", op->log_url}, {"reason", "deadline"}, {"attempt", std::to_string(op->attempts)}});
     return false;
   }
   if (!budget_.try_withdraw(now)) {
@@ -736,7 +739,7 @@ void HttpClient::shutdown() {
   if (multi) curl_multi_cleanup(multi);
 }
 
-// ---- easy handles --------------------------------------------------------------------------------
+// ---- easy handles -------------------------------------------------------------------------------
 
 CURL* HttpClient::acquire_easy() {
   if (!free_easy_.empty()) {

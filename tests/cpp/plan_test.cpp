@@ -1,0 +1,363 @@
+// Plans: loading and validation, the reference endpoint on the article's tables (the fixture
+// database), optional HTTP steps under every failure of the analytics service, the circuit
+// breaker, DAG steps, deadlines and input checking.
+
+#include "enrich/plan.hpp"
+#include "json/value.hpp"
+#include "support/stub_server.hpp"
+#include "support/test_support.hpp"
+
+namespace enrich::test {
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr auto kSlack = 150ms;  // sanitizers slow every step down
+#else
+constexpr auto kSlack = 20ms;  // what the issue allows past a step's timeout
+#endif
+
+std::string plan_path(const char* name) { return std::string(ENRICH_SOURCE_DIR) + "/examples/plans/" + name; }
+
+Error load_error(const std::string& json) {
+  auto plan = Plan::from_json(json);
+  if (plan.ok()) return Error{ErrorCode::internal, "the plan loaded"};
+  return plan.error();
+}
+
+// ---- loading --------------------------------------------------------------------------------------
+
+TEST(PlanLoaderTest, LoadsTheExamplePlans) {
+  PlanVariables vars{{"ANALYTICS_URL", "http://127.0.0.1:1"}};
+  for (const char* name : {"user_enriched.json", "user_enriched_python.json"}) {
+    auto plan = Plan::load(plan_path(name), vars);
+    ASSERT_OK(plan);
+    EXPECT_EQ(plan.value().step_names().size(), 4u) << name;
+  }
+  auto plan = Plan::load(plan_path("user_enriched.json"), vars);
+  ASSERT_OK(plan);
+  EXPECT_EQ(plan.value().name(), "user_enriched");
+  EXPECT_EQ(plan.value().profile(), JsonProfile::node);
+  EXPECT_EQ(plan.value().input_names(), (std::vector<std::string>{"userId", "includeAnalytics"}));
+}
+
+TEST(PlanLoaderTest, MalformedPlansFailAtLoadNamingTheProblem) {
+  struct Case {
+    const char* json;
+    const char* expected;  // substring of the message
+  };
+  const Case cases[] = {
+      {R"({"name":"p","steps":[{"name":"a","grpc":{}}]})", "has no kind"},
+      {R"({"name":"p","steps":[{"name":"a","kind":"grpc"}]})", "unknown kind \"grpc\""},
+      {R"({"name":"p","inputs":{"id":{"type":"integer"}},"steps":[
+          {"name":"a","sql":"SELECT $1","params":["missing.field"]}]})", "missing step \"missing\""},
+      {R"({"name":"p","steps":[{"name":"a","sql":"SELECT $1","params":["b.x"]},
+                               {"name":"b","sql":"SELECT $1","params":["a.y"]}]})", "cycle"},
+      {R"({"name":"p","steps":[{"name":"a","http":{"base_url":"http://h","path":"/u/{nope}"}}]})",
+       "\"nope\", which is not an input"},
+      {R"({"name":"p","steps":[{"name":"a","sql":"SELECT 1","shap":"one"}]})", "unknown key \"shap\""},
+      {R"({"name":"p","steps":[{"name":"a","sql":"SELECT 1"},{"name":"a","sql":"SELECT 2"}]})",
+       "declared twice"},
+      {R"({"name":"p","inputs":{"x":{"type":"string"}},"steps":[{"name":"a","sql":"SELECT 1","when":"x"}]})",
+       "must be a boolean"},
+      {R"({"name":"p","inputs":{"x":{"type":"int"}},"steps":[{"name":"a","sql":"SELECT 1"}]})",
+       "unknown type \"int\""},
+      {R"({"name":"p","steps":[{"name":"a","sql":"SELECT 1","shape":"all"}]})", "unknown result shape"},
+      {R"({"name":"p","steps":[]})", "no steps"},
+      {R"({"name":"p","steps":[{"name":"a","http":{"base_url":"${ENRICH_SURELY_UNSET_VAR}","path":"/"}}]})",
+       "ENRICH_SURELY_UNSET_VAR is not set"},
+      {R"({"name":"p","steps":[{"name":"a","sql":"SELECT 1",}]})", "invalid JSON at line 1"},
+  };
+  for (const auto& c : cases) {
+    Error e = load_error(c.json);
+    EXPECT_EQ(e.code, ErrorCode::invalid_argument) << c.json << "\n" << e.to_string();
+    EXPECT_NE(e.message.find(c.expected), std::string::npos)
+        << "expected \"" << c.expected << "\" in: " << e.message;
+  }
+}
+
+TEST(PlanLoaderTest, MissingFileIsAClearError) {
+  auto plan = Plan::load("/nonexistent/plan.json");
+  ASSERT_ERROR_CODE(plan, ErrorCode::invalid_argument);
+  EXPECT_NE(plan.error().message.find("/nonexistent/plan.json"), std::string::npos);
+}
+
+TEST(PlanLoaderTest, BuilderValidatesLikeTheLoader) {
+  auto bad = PlanBuilder("p").sql("a", "SELECT $1", {ValueRef::of_input("nope")}, ResultShape::one).build();
+  ASSERT_ERROR_CODE(bad, ErrorCode::invalid_argument);
+  EXPECT_NE(bad.error().message.find("nope"), std::string::npos);
+  auto good = PlanBuilder("p")
+                  .input("id", InputType::integer)
+                  .sql("a", "SELECT $1::int8 AS id", {ValueRef::of_input("id")}, ResultShape::one)
+                  .build();
+  ASSERT_OK(good);
+  EXPECT_EQ(good.value().step_names(), std::vector<std::string>{"a"});
+}
+
+// ---- running --------------------------------------------------------------------------------------
+
+class PlanRunTest : public PgTest {
+ protected:
+  void SetUp() override {
+    PgTest::SetUp();
+    fixture_dsn_ = env_or_empty("ENRICH_FIXTURE_DSN");
+    if (fixture_dsn_.empty())
+      FAIL() << "ENRICH_FIXTURE_DSN is not set (scripts/test creates and seeds enrich_fixture)";
+    ASSERT_TRUE(stub_.start());
+    ClientOptions o = client_options();
+    o.dsn = dsn_set(fixture_dsn_, "application_name", app_);
+    o.http.breaker.failure_threshold = 3;
+    o.http.breaker.cool_down = 400ms;
+    o.log_sink = [this](const LogEvent& e) {
+      std::lock_guard lock(mu_);
+      events_.push_back(e.name);
+    };
+    o.log_level = LogLevel::warning;
+    client_ = connect(o);
+    ASSERT_NE(client_, nullptr);
+    auto plan = Plan::load(plan_path("user_enriched.json"), {{"ANALYTICS_URL", stub_.base()}});
+    ASSERT_OK(plan);
+    plan_.emplace(std::move(plan).value());
+  }
+  void TearDown() override {
+    client_.reset();
+    stub_.stop();
+  }
+
+  Result<PlanOutput> run_plan(Inputs inputs, RunOptions options = {}) {
+    return wait_result(client_->run(*plan_, std::move(inputs), options));
+  }
+  json::Value parse(const std::string& s) {
+    auto v = json::parse(s);
+    EXPECT_TRUE(v.ok()) << s;
+    return v.ok() ? std::move(v).value() : json::Value();
+  }
+  std::size_t warnings_logged() {
+    std::lock_guard lock(mu_);
+    return static_cast<std::size_t>(std::count(events_.begin(), events_.end(), "plan.optional_step_failed"));
+  }
+
+  std::string fixture_dsn_;
+  std::string app_ = unique_name("plan_test");
+  StubServer stub_;
+  std::unique_ptr<Client> client_;
+  std::optional<Plan> plan_;
+  std::mutex mu_;
+  std::vector<std::string> events_;
+};
+
+TEST_F(PlanRunTest, ReferencePlanHasTheArticlesShape) {
+  auto out = run_plan({{"userId", std::int64_t{42}}});
+  ASSERT_OK(out);
+  json::Value doc = parse(out.value().json);
+  ASSERT_TRUE(doc.is_object());
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : doc.as_object()) keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"user", "preferences", "recentActivity", "analytics", "meta"}));
+  EXPECT_EQ(doc.find("user")->find("id")->as_string(), "42");  // node profile: int8 as a string
+  EXPECT_TRUE(doc.find("analytics")->is_null());
+  const auto& activity = doc.find("recentActivity")->as_array();
+  EXPECT_LE(activity.size(), 10u);
+  for (std::size_t i = 1; i < activity.size(); ++i)
+    EXPECT_GE(activity[i - 1].find("created_at")->as_string(), activity[i].find("created_at")->as_string());
+  EXPECT_TRUE(doc.find("meta")->find("processingTimeMs")->is_number());
+  EXPECT_TRUE(out.value().warnings.empty());
+}
+
+TEST_F(PlanRunTest, HealthyAnalyticsIsEmbedded) {
+  auto out = run_plan({{"userId", std::int64_t{7}}, {"includeAnalytics", true}});
+  ASSERT_OK(out);
+  json::Value doc = parse(out.value().json);
+  const json::Value* analytics = doc.find("analytics");
+  ASSERT_TRUE(analytics && analytics->is_object()) << out.value().json;
+  EXPECT_EQ(analytics->find("userId")->as_number().text, "7");
+}
+
+TEST_F(PlanRunTest, SlowAnalyticsIsNullWithinItsTimeout) {
+  stub_.control("mode=slow&delay_ms=3000");
+  Stopwatch sw;
+  auto out = run_plan({{"userId", std::int64_t{7}}, {"includeAnalytics", true}});
+  auto elapsed = sw.elapsed();
+  ASSERT_OK(out);
+  EXPECT_TRUE(parse(out.value().json).find("analytics")->is_null());
+  EXPECT_LT(elapsed, 500ms + kSlack) << "the step's 500 ms timeout was not enforced";
+  EXPECT_GE(elapsed, 450ms);
+  EXPECT_EQ(out.value().warnings.size(), 1u);
+}
+
+TEST_F(PlanRunTest, EveryAnalyticsFailureIsNullAndOneWarning) {
+  for (const char* mode : {"error", "redirect", "garbage", "big", "close"}) {
+    stub_.control(std::string("mode=") + mode);
+    std::size_t before = warnings_logged();
+    auto out = run_plan({{"userId", std::int64_t{7}}, {"includeAnalytics", true}});
+    ASSERT_OK(out) << mode;
+    EXPECT_TRUE(parse(out.value().json).find("analytics")->is_null()) << mode;
+    EXPECT_EQ(out.value().warnings.size(), 1u) << mode;
+    EXPECT_EQ(warnings_logged(), before + 1) << mode;
+    EXPECT_TRUE(parse(out.value().json).find("user")->is_object()) << mode;
+    // Each failure counts toward the breaker: reset it between modes by waiting out a cool-down
+    // after a success.
+    stub_.control("mode=healthy");
+    std::this_thread::sleep_for(450ms);
+    ASSERT_OK(run_plan({{"userId", std::int64_t{7}}, {"includeAnalytics", true}}));
+  }
+}
+
+TEST_F(PlanRunTest, ClosedPortIsNullAndOneWarning) {
+  auto plan = Plan::load(plan_path("user_enriched.json"),
+                         {{"ANALYTICS_URL", "http://127.0.0.1:" + std::to_string(closed_port())}});
+  ASSERT_OK(plan);
+  auto out = wait_result(client_->run(plan.value(), {{"userId", std::int64_t{7}}, {"includeAnalytics", true}}));
+  ASSERT_OK(out);
+  EXPECT_TRUE(parse(out.value().json).find("analytics")->is_null());
+  ASSERT_EQ(out.value().warnings.size(), 1u);
+  EXPECT_NE(out.value().warnings[0].find("connection"), std::string::npos) << out.value().warnings[0];
+}
+
+TEST_F(PlanRunTest, BreakerOpensShortCircuitsAndClosesAgain) {
+  stub_.control("mode=error&reset=1");
+  for (int i = 0; i < 3; ++i) ASSERT_OK(run_plan({{"userId", std::int64_t{7}}, {"includeAnalytics", true}}));
+  long long reached = stub_.stat("served_error");
+  EXPECT_EQ(reached, 3);
+  // Open: calls fail at once without reaching the service.
+  for (int i = 0; i < 5; ++i) {
+    auto out = run_plan({{"userId", std::int64_t{7}}, {"includeAnalytics", true}});
+    ASSERT_OK(out);
+    ASSERT_EQ(out.value().warnings.size(), 1u);
+    EXPECT_NE(out.value().warnings[0].find("circuit_open"), std::string::npos) << out.value().warnings[0];
+  }
+  EXPECT_EQ(stub_.stat("served_error"), reached);
+  // The service recovers; after the cool-down a probe closes the breaker.
+  stub_.control("mode=healthy");
+  std::this_thread::sleep_for(500ms);
+  auto out = run_plan({{"userId", std::int64_t{7}}, {"includeAnalytics", true}});
+  ASSERT_OK(out);
+  EXPECT_TRUE(parse(out.value().json).find("analytics")->is_object()) << out.value().json;
+  auto again = run_plan({{"userId", std::int64_t{8}}, {"includeAnalytics", true}});
+  ASSERT_OK(again);
+  EXPECT_TRUE(parse(again.value().json).find("analytics")->is_object());
+}
+
+TEST_F(PlanRunTest, UnknownUserIsNotFound) {
+  auto out = run_plan({{"userId", std::int64_t{999999999}}});
+  ASSERT_ERROR_CODE(out, ErrorCode::not_found);
+  EXPECT_NE(out.error().message.find("\"user\""), std::string::npos) << out.error().message;
+}
+
+TEST_F(PlanRunTest, WrongMissingOrUnknownInputsFailBeforeAnyIo) {
+  auto wrong = run_plan({{"userId", std::string("abc")}});
+  ASSERT_ERROR_CODE(wrong, ErrorCode::invalid_argument);
+  EXPECT_NE(wrong.error().message.find("userId"), std::string::npos);
+  auto missing = run_plan({});
+  ASSERT_ERROR_CODE(missing, ErrorCode::invalid_argument);
+  EXPECT_NE(missing.error().message.find("userId"), std::string::npos);
+  auto unknown = run_plan({{"userId", std::int64_t{1}}, {"userid", std::int64_t{1}}});
+  ASSERT_ERROR_CODE(unknown, ErrorCode::invalid_argument);
+  EXPECT_NE(unknown.error().message.find("userid"), std::string::npos);
+  auto boolean = run_plan({{"userId", std::int64_t{1}}, {"includeAnalytics", std::string("maybe")}});
+  ASSERT_ERROR_CODE(boolean, ErrorCode::invalid_argument);
+  EXPECT_NE(boolean.error().message.find("includeAnalytics"), std::string::npos);
+  // Strings that spell the type exactly are accepted (path and query parameters).
+  ASSERT_OK(run_plan({{"userId", std::string("42")}, {"includeAnalytics", std::string("false")}}));
+  EXPECT_EQ(stub_.stat("summary"), 0);
+}
+
+TEST_F(PlanRunTest, InputsAsJson) {
+  auto out = wait_result(client_->run_json(*plan_, R"({"userId": 42, "includeAnalytics": false})"));
+  ASSERT_OK(out);
+  auto bad = wait_result(client_->run_json(*plan_, R"({"userId": [42]})"));
+  ASSERT_ERROR_CODE(bad, ErrorCode::invalid_argument);
+  auto broken = wait_result(client_->run_json(*plan_, R"({"userId": )"));
+  ASSERT_ERROR_CODE(broken, ErrorCode::invalid_argument);
+}
+
+TEST_F(PlanRunTest, SqlStepsShareOneConnection) {
+  auto plan = PlanBuilder("pids")
+                  .sql("a", "SELECT pg_backend_pid() AS pid", {}, ResultShape::value)
+                  .sql("b", "SELECT pg_backend_pid() AS pid", {}, ResultShape::value)
+                  .sql("c", "SELECT pg_backend_pid() AS pid", {}, ResultShape::value)
+                  .build();
+  ASSERT_OK(plan);
+  auto out = wait_result(client_->run(plan.value(), {}));
+  ASSERT_OK(out);
+  json::Value doc = parse(out.value().json);
+  EXPECT_EQ(doc.find("a")->as_number().text, doc.find("b")->as_number().text) << out.value().json;
+  EXPECT_EQ(doc.find("a")->as_number().text, doc.find("c")->as_number().text) << out.value().json;
+}
+
+TEST_F(PlanRunTest, DependentStepReadsAFieldOfItsDependency) {
+  auto plan = PlanBuilder("dag")
+                  .input("id", InputType::integer)
+                  .sql("user", "SELECT id, id * 10 AS org FROM users WHERE id = $1",
+                       {ValueRef::of_input("id")}, ResultShape::one, StepOptions{.required = true})
+                  .sql("org", "SELECT ($1::int8 + 1)::int4 AS next", {ValueRef::of_step("user", "org")},
+                       ResultShape::value)
+                  .sql("slow", "SELECT pg_sleep(0.3) IS NULL AS slept", {}, ResultShape::value)
+                  .sql("hidden", "SELECT 1", {}, ResultShape::value, StepOptions{.output = false})
+                  .build();
+  ASSERT_OK(plan);
+  auto out = wait_result(client_->run(plan.value(), {{"id", std::int64_t{5}}}));
+  ASSERT_OK(out);
+  json::Value doc = parse(out.value().json);
+  EXPECT_EQ(doc.find("org")->as_number().text, "51");
+  EXPECT_EQ(doc.find("hidden"), nullptr);
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : doc.as_object()) keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"user", "org", "slow", "meta"}));
+}
+
+TEST_F(PlanRunTest, DeadlineCutsOutstandingStepsAndCancelsTheirQueries) {
+  std::string marker = unique_name("deadline_marker");
+  auto plan = PlanBuilder("slow")
+                  .deadline(300ms)
+                  .sql("fast", "SELECT 1 AS x", {}, ResultShape::value)
+                  .sql("sleepy", "SELECT pg_sleep(5), '" + marker + "'", {}, ResultShape::one)
+                  .build();
+  ASSERT_OK(plan);
+  Stopwatch sw;
+  auto out = wait_result(client_->run(plan.value(), {}));
+  ASSERT_ERROR_CODE(out, ErrorCode::timeout);
+  EXPECT_LT(sw.elapsed(), 1500ms);
+  EXPECT_NE(out.error().message.find("sleepy"), std::string::npos) << out.error().message;
+  // The server-side query was cancelled, not left running.
+  auto observer = connect(client_options());
+  ASSERT_NE(observer, nullptr);
+  bool gone = false;
+  for (int i = 0; i < 40 && !gone; ++i) {
+    auto n = scalar_int(*observer, "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%" +
+                                       marker + "%' AND pid <> pg_backend_pid()");
+    ASSERT_OK(n);
+    gone = n.value() == 0;
+    if (!gone) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(gone) << "the timed-out step is still running on the server";
+}
+
+TEST_F(PlanRunTest, CancellingARunStopsIt) {
+  auto plan = PlanBuilder("sleepy").sql("s", "SELECT pg_sleep(5)", {}, ResultShape::value).build();
+  ASSERT_OK(plan);
+  auto future = client_->run(plan.value(), {});
+  std::this_thread::sleep_for(100ms);
+  future.cancel();
+  Stopwatch sw;
+  auto out = wait_result(std::move(future));
+  ASSERT_ERROR_CODE(out, ErrorCode::cancelled);
+  EXPECT_LT(sw.elapsed(), 1000ms);
+}
+
+TEST_F(PlanRunTest, PythonPlanUsesThePythonProfile) {
+  auto plan = Plan::load(plan_path("user_enriched_python.json"), {{"ANALYTICS_URL", stub_.base()}});
+  ASSERT_OK(plan);
+  auto out = wait_result(client_->run(plan.value(), {{"user_id", std::int64_t{42}}, {"include_analytics", true}}));
+  ASSERT_OK(out);
+  json::Value doc = parse(out.value().json);
+  EXPECT_TRUE(doc.find("user")->find("id")->is_number());  // python profile: int8 as a number
+  const auto& activity = doc.find("recent_activity")->as_array();
+  if (!activity.empty()) {
+    EXPECT_EQ(activity[0].as_object().size(), 3u);  // id, action, created_at
+  }
+  EXPECT_TRUE(doc.find("meta")->find("processing_time_ms")->is_number());
+  EXPECT_TRUE(doc.find("analytics")->is_object());
+}
+
+}  // namespace
+}  // namespace enrich::test
