@@ -7,6 +7,7 @@
 //         "segments":["returning","mobile"],"score":0.73}
 //   POST /echo                200 with the request body (also PUT, PATCH, DELETE, GET); headers
 //                             X-Echo-Method, X-Echo-Length and X-Echo-Test (the request's X-Test)
+//   GET  /echo-path/...       200 {"path":"<request path as received>","query":"<raw query>"}
 //   GET  /health              200 {"status":"ok"}
 //   GET  /__stats             request counters as JSON
 //   POST /__control?mode=M&delay_ms=N&flaky=N&reset=1   switch behaviour at run time:
@@ -500,6 +501,23 @@ void Server::handle(Conn& c, Request req) {
   }
 }
 
+// Targets arrive percent-encoded, but a raw quote, backslash or control byte must not break
+// the JSON of /echo-path.
+static std::string json_escape(std::string_view s) {
+  std::string out;
+  for (unsigned char ch : s) {
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += static_cast<char>(ch);
+    } else if (ch < 0x20) {
+      out += fmt::format("\\u{:04x}", ch);
+    } else {
+      out += static_cast<char>(ch);
+    }
+  }
+  return out;
+}
+
 void Server::route(Conn& c, const Request& req) {
   std::string_view path(req.path);
   constexpr std::string_view kUsers = "/users/";
@@ -535,6 +553,15 @@ void Server::route(Conn& c, const Request& req) {
     respond(c, req, 200, "OK",
             req.content_type.empty() ? "application/octet-stream" : req.content_type, req.body,
             extra);
+    return;
+  }
+  if (path.starts_with("/echo-path/")) {
+    // The request target exactly as received, so tests can check how a client encoded a URL.
+    ++stats_.echo;
+    ++stats_.served_ok;
+    respond(c, req, 200, "OK", "application/json",
+            fmt::format(R"({{"path":"{}","query":"{}"}})", json_escape(req.path),
+                        json_escape(req.query)));
     return;
   }
   if (path == "/health") {

@@ -344,6 +344,28 @@ TEST_F(PlanRunTest, CancellingARunStopsIt) {
   EXPECT_LT(sw.elapsed(), 1000ms);
 }
 
+TEST_F(PlanRunTest, UrlInputsStayInsideTheirPathSegment) {
+  auto plan = PlanBuilder("echo")
+                  .input("v", InputType::string)
+                  .http("echo", HttpStepSpec{.base_url = stub_.base(), .path = "/echo-path/{v}/tail"})
+                  .build();
+  ASSERT_OK(plan);
+  const std::pair<const char*, const char*> cases[] = {
+      {"../x", "..%2Fx"},     {"a?b=c", "a%3Fb%3Dc"}, {"x#frag", "x%23frag"},
+      {"%2F", "%252F"},        {"line\nbreak", "line%0Abreak"}, {"..", "%2E%2E"},
+      {".", "%2E"},            {"a/b", "a%2Fb"},       {"caf\xC3\xA9", "caf%C3%A9"},
+      {"sp ace+", "sp%20ace%2B"}};
+  for (const auto& [value, encoded] : cases) {
+    auto out = wait_result(client_->run(plan.value(), {{"v", std::string(value)}}));
+    ASSERT_OK(out);
+    json::Value doc = parse(out.value().json);
+    const json::Value* echo = doc.find("echo");
+    ASSERT_TRUE(echo && echo->is_object()) << out.value().json;
+    EXPECT_EQ(echo->find("path")->as_string(), std::string("/echo-path/") + encoded + "/tail") << value;
+    EXPECT_EQ(echo->find("query")->as_string(), "") << value;
+  }
+}
+
 TEST_F(PlanRunTest, PythonPlanUsesThePythonProfile) {
   auto plan = Plan::load(plan_path("user_enriched_python.json"), {{"ANALYTICS_URL", stub_.base()}});
   ASSERT_OK(plan);
