@@ -157,27 +157,28 @@ void Connection::send(QueryOpPtr op) {
     owner_.resubmit(std::move(op));
     return;
   }
-  if (!send_statement(*op)) {
-    in_flight_.push_back(std::move(op));  // fail() completes it with the connection error
-    ++user_in_flight_;
-    fail(connection_error("could not send statement"));
+  std::optional<std::string> evicted;
+  bool sent = send_statement(*op, evicted);
+  // In the in-flight list before anything sent after it (results arrive in sending order).
+  if (!op->internal) ++user_in_flight_;
+  op->state = QueryOp::State::sent;
+  in_flight_.push_back(std::move(op));
+  if (!sent) {
+    fail(connection_error("could not send statement"));  // completes it with the error
     return;
   }
-  op->state = QueryOp::State::sent;
-  if (!op->internal) ++user_in_flight_;
-  in_flight_.push_back(std::move(op));
+  if (evicted) send_internal("DEALLOCATE " + *evicted);
   last_active = Clock::now();
   flush();
 }
 
-bool Connection::send_statement(QueryOp& op) {
+bool Connection::send_statement(QueryOp& op, std::optional<std::string>& evicted) {
   std::vector<const char*> values;
   values.reserve(op.params.size());
   for (const auto& p : op.params) values.push_back(p.is_null() ? nullptr : p.text().c_str());
   int n = static_cast<int>(values.size());
   bool ok;
-  std::optional<std::string> evicted;
-  if (settings_.prepared_statements && !op.internal) {
+  if (settings_.prepared_statements && !op.internal && !op.unnamed) {
     auto lookup = cache_.get(op.sql);
     op.statement_name = lookup.name;
     evicted = lookup.evicted;
@@ -192,9 +193,7 @@ bool Connection::send_statement(QueryOp& op) {
     ok = PQsendQueryParams(conn_, op.sql.c_str(), n, nullptr, values.data(), nullptr, nullptr,
                            0) == 1;
   }
-  ok = ok && PQpipelineSync(conn_) == 1;
-  if (ok && evicted) send_internal("DEALLOCATE " + *evicted);
-  return ok;
+  return ok && PQpipelineSync(conn_) == 1;
 }
 
 void Connection::send_internal(std::string sql) {
@@ -289,10 +288,15 @@ void Connection::finish_head() {
                           Clock::now() - last_cancel_sent_ < kForeignCancelWindow;
     if (!op->completed && !op->internal && op->tx_connection == 0 && op->retries < kMaxRetries &&
         (stale_statement || foreign_cancel)) {
+      // 26000: the statement this one relied on was never prepared (an earlier Parse of it in
+      // the pipeline failed) or was dropped: run it unnamed, which reports its real error
+      // instead of re-preparing in a chain. 0A000 (plan changed): prepare it afresh.
+      bool unnamed = e.sqlstate == "26000";
       logger_.log(LogLevel::debug, "pg.statement_retried",
                   {{"reason", foreign_cancel ? "neighbour cancel" : "stale prepared statement"},
                    {"sqlstate", e.sqlstate}});
       op->reset_for_retry();
+      op->unnamed = op->unnamed || unnamed;
       owner_.resubmit(std::move(op));
       owner_.on_room(*this);
       return;

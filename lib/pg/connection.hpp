@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 
 #include "core/event_loop.hpp"
@@ -84,7 +85,7 @@ class Connection {
   void flush();
   void read_results();
   void finish_head();
-  bool send_statement(QueryOp& op);
+  bool send_statement(QueryOp& op, std::optional<std::string>& evicted);
   void send_internal(std::string sql);
   void send_cancel();
   void fail(Error error);

@@ -46,6 +46,8 @@ struct QueryOp {
   /// The next non-error result belongs to the Parse (prepare) step, not the statement.
   bool awaiting_prepare = false;
   bool prepared_here = false;
+  /// Send without a named prepared statement (a retry after SQLSTATE 26000).
+  bool unnamed = false;
   std::string statement_name;
   int retries = 0;
 
