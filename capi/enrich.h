@@ -163,7 +163,6 @@ ENRICH_API enrich_status enrich_queue_set_notify(enrich_queue *queue, void (*not
 
 /**
  * Client options. Zero means "the default" for every numeric field, so ENRICH_CLIENT_OPTIONS_INIT
- * (a designated initializer: C99 or C++20)
  * plus a DSN is a working configuration. Later versions only append fields.
  */
 typedef struct enrich_client_options {
@@ -198,7 +197,10 @@ typedef struct enrich_client_options {
   int log_level_set;          /**< 1: use log_level as given, even DEBUG */
 } enrich_client_options;
 
-#define ENRICH_CLIENT_OPTIONS_INIT {.version = ENRICH_CLIENT_OPTIONS_VERSION}
+/* Every field spelled out, so that C and C++ callers compiling with -Wextra get no warning. */
+#define ENRICH_CLIENT_OPTIONS_INIT                                                              \
+  {ENRICH_CLIENT_OPTIONS_VERSION, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
+   0, NULL, NULL, NULL, ENRICH_LOG_DEBUG, 0}
 
 /** Creates a client. On failure *out is NULL and *error (if error is not NULL) says why. */
 ENRICH_API enrich_status enrich_client_create(enrich_client **out,
@@ -246,7 +248,8 @@ typedef struct enrich_call_options {
   enrich_result_shape shape; /**< queries: also encode the rows as JSON in this shape */
 } enrich_call_options;
 
-#define ENRICH_CALL_OPTIONS_INIT {.version = ENRICH_CALL_OPTIONS_VERSION}
+#define ENRICH_CALL_OPTIONS_INIT \
+  {ENRICH_CALL_OPTIONS_VERSION, 0, 0, ENRICH_PROFILE_DEFAULT, ENRICH_SHAPE_NONE}
 
 /** Where a completion goes: a queue, or a callback run on the I/O thread that owns it. */
 typedef void (*enrich_completion_fn)(enrich_completion *completion, void *payload);
@@ -286,7 +289,7 @@ typedef struct enrich_http_request {
   int retry; /**< 1: retry idempotent requests within the retry budget */
 } enrich_http_request;
 
-#define ENRICH_HTTP_REQUEST_INIT {.version = ENRICH_HTTP_REQUEST_VERSION}
+#define ENRICH_HTTP_REQUEST_INIT {ENRICH_HTTP_REQUEST_VERSION, NULL, NULL, NULL, 0, NULL, 0, 0, 0}
 
 /** Sends an HTTP request; any status is a result, transport failures are errors. */
 ENRICH_API enrich_status enrich_http(enrich_client *client, enrich_queue *queue,

@@ -50,20 +50,18 @@ enrich_completion* new_completion(enrich_completion_kind kind, enrich_op_id id, 
   return c;
 }
 
-/// Registers the operation, starts it with `start(id)` (which returns its future), and wires the
+/// Starts the operation with `start()` (which returns its future), registers it, and wires the
 /// completion: on the I/O thread, `fill` turns the result into the completion, which goes to
 /// `target`.
 template <class T, class Start, class Fill>
 enrich_status launch(const std::shared_ptr<ClientCore>& core, Target target,
                      enrich_completion_kind kind, void* user_data, enrich_op_id* out_id,
                      Start start, Fill fill) {
-  enrich_op_id id = core->begin(nullptr);
   Future<T> future = start();
-  {
-    std::lock_guard lock(core->mu);
-    if (auto it = core->cancellers.find(id); it != core->cancellers.end())
-      it->second = future.canceller();
-  }
+  // Registered with its canceller in one step: an enrich_cancel that finds the id (even one
+  // guessed before this returns) can always use it. The completion cannot run before
+  // subscribe() below, so end(id) always follows begin().
+  enrich_op_id id = core->begin(future.canceller());
   if (out_id) *out_id = id;
   future.subscribe([core, target = std::move(target), kind, id, user_data, fill](Result<T> r) {
     core->end(id);

@@ -33,6 +33,15 @@ ENRICH_EXPORT std::string_view to_string(ErrorCode code) noexcept;
 /// An error: a code, a human-readable message, and for Postgres errors the SQLSTATE and the
 /// server's DETAIL / HINT fields.
 struct ENRICH_EXPORT Error {
+  Error() = default;
+  Error(ErrorCode code_, std::string message_, std::string sqlstate_ = {},
+        std::string detail_ = {}, std::string hint_ = {})
+      : code(code_),
+        message(std::move(message_)),
+        sqlstate(std::move(sqlstate_)),
+        detail(std::move(detail_)),
+        hint(std::move(hint_)) {}
+
   ErrorCode code = ErrorCode::internal;
   std::string message;
   std::string sqlstate;  ///< five-character SQLSTATE, empty when not a server error

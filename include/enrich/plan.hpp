@@ -41,9 +41,9 @@ enum class InputType { integer, number, string, boolean };
 /// an earlier step's result (the first row of a SQL step, or a member of an HTTP step's JSON
 /// object). Text form: "userId" or "user.org_id".
 struct ValueRef {
-  std::string input;  ///< set for an input
-  std::string step;   ///< set for a step field
-  std::string field;
+  std::string input{};  ///< set for an input
+  std::string step{};   ///< set for a step field
+  std::string field{};
 
   static ValueRef of_input(std::string name) { return ValueRef{std::move(name), {}, {}}; }
   static ValueRef of_step(std::string step, std::string field) {
@@ -61,7 +61,7 @@ struct StepOptions {
   /// instead of failing the plan.
   bool optional = false;
   /// Run only if this boolean input is true ("!name": only if false); else the field is null.
-  std::string when;
+  std::string when{};
   /// False: an intermediate step other steps read from, left out of the document.
   bool output = true;
 };
@@ -71,10 +71,10 @@ struct StepOptions {
 /// step fields, percent-encoded so that a value can never change the path or host.
 struct HttpStepSpec {
   std::string method = "GET";
-  std::string base_url;
-  std::string path;
-  HttpHeaders headers;
-  std::string body;
+  std::string base_url{};
+  std::string path{};
+  HttpHeaders headers{};
+  std::string body{};
   Milliseconds timeout{0};
   bool retry = false;
 };

@@ -16,7 +16,14 @@ std::string trim(std::string s) {
 // in the pipeline. A statement failing with query_canceled within this window after a cancel
 // meant for another statement is sent again (its implicit transaction was rolled back).
 constexpr auto kForeignCancelWindow = std::chrono::seconds(10);
+// Retries of a statement hit by a neighbour's cancel are not its own fault: allow more of them
+// than of stale-statement retries, but still a bounded number.
 constexpr int kMaxRetries = 2;
+constexpr int kMaxForeignCancelRetries = 16;
+// A cancel that reaches the backend between two statements is ignored by Postgres. While the
+// statement we meant to stop is still at the head of the pipeline, send it again, backing off.
+constexpr Milliseconds kCancelRecheckFirst{50};
+constexpr Milliseconds kCancelRecheckMax{1000};
 
 void notice_to_log(void* arg, const PGresult* result) {
   auto* logger = static_cast<Logger*>(arg);
@@ -58,6 +65,7 @@ Connection::Connection(std::uint64_t id, EventLoop& loop, ConnectionOwner& owner
 Connection::~Connection() {
   if (fd_ >= 0) loop_.unwatch(fd_);
   if (connect_timer_) loop_.cancel_timer(connect_timer_);
+  if (cancel_recheck_timer_) loop_.cancel_timer(cancel_recheck_timer_);
   if (conn_) PQfinish(conn_);
 }
 
@@ -286,7 +294,8 @@ void Connection::finish_head() {
       send_internal("DEALLOCATE " + op->statement_name);
     bool foreign_cancel = e.sqlstate == "57014" && !op->cancel_target &&
                           Clock::now() - last_cancel_sent_ < kForeignCancelWindow;
-    if (!op->completed && !op->internal && op->tx_connection == 0 && op->retries < kMaxRetries &&
+    int limit = foreign_cancel ? kMaxForeignCancelRetries : kMaxRetries;
+    if (!op->completed && !op->internal && op->tx_connection == 0 && op->retries < limit &&
         (stale_statement || foreign_cancel)) {
       // 26000: the statement this one relied on was never prepared (an earlier Parse of it in
       // the pipeline failed) or was dropped: run it unnamed, which reports its real error
@@ -336,6 +345,31 @@ void Connection::abandon(QueryOp& op) {
 void Connection::send_cancel() {
   last_cancel_sent_ = Clock::now();
   canceller_.submit(PQgetCancel(conn_));
+  if (!in_flight_.empty() && !cancel_recheck_timer_) {
+    cancel_target_ = in_flight_.front().get();
+    cancel_recheck_delay_ = kCancelRecheckFirst;
+    schedule_cancel_recheck();
+  }
+}
+
+void Connection::schedule_cancel_recheck() {
+  cancel_recheck_timer_ = loop_.add_timer(Clock::now() + cancel_recheck_delay_, [this] {
+    cancel_recheck_timer_ = 0;
+    if (state_ != State::ready || in_flight_.empty()) return;
+    QueryOp* head = in_flight_.front().get();
+    if (!head->cancel_target) return;  // what we cancelled has ended
+    if (head == cancel_target_) {
+      logger_.log(LogLevel::debug, "pg.cancel_resent", {{"connection", std::to_string(id_)}});
+      last_cancel_sent_ = Clock::now();
+      canceller_.submit(PQgetCancel(conn_));
+      cancel_recheck_delay_ = std::min(cancel_recheck_delay_ * 2, kCancelRecheckMax);
+    } else {
+      // Another abandoned statement reached the head (its first cancel went out then).
+      cancel_target_ = head;
+      cancel_recheck_delay_ = kCancelRecheckFirst;
+    }
+    schedule_cancel_recheck();
+  });
 }
 
 void Connection::fail(Error error) {
@@ -359,6 +393,8 @@ void Connection::close(const Error* error, bool cancel_running) {
   fd_ = -1;
   if (connect_timer_) loop_.cancel_timer(connect_timer_);
   connect_timer_ = 0;
+  if (cancel_recheck_timer_) loop_.cancel_timer(cancel_recheck_timer_);
+  cancel_recheck_timer_ = 0;
   auto ops = std::move(in_flight_);
   in_flight_.clear();
   user_in_flight_ = 0;

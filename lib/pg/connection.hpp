@@ -88,6 +88,7 @@ class Connection {
   bool send_statement(QueryOp& op, std::optional<std::string>& evicted);
   void send_internal(std::string sql);
   void send_cancel();
+  void schedule_cancel_recheck();
   void fail(Error error);
   Error connection_error(std::string_view what) const;
 
@@ -109,6 +110,10 @@ class Connection {
   std::deque<QueryOpPtr> in_flight_;
   std::size_t user_in_flight_ = 0;
   Clock::time_point last_cancel_sent_{};
+  // The statement a cancel was sent for, re-sent while it stays at the head (see .cpp).
+  const QueryOp* cancel_target_ = nullptr;
+  EventLoop::TimerId cancel_recheck_timer_ = 0;
+  Milliseconds cancel_recheck_delay_{0};
   std::string redacted_dsn_;
 };
 

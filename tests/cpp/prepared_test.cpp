@@ -1,0 +1,242 @@
+// Prepared statements: reuse, automatic re-prepare after schema changes, the statement cache
+// bound, and running without prepared statements.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "enrich/client.hpp"
+#include "support/test_support.hpp"
+
+namespace enrich {
+namespace {
+
+using namespace std::chrono_literals;
+
+class PreparedStatementTest : public test::PgTest {
+ protected:
+  // One connection, so that session state (pg_prepared_statements) is observable.
+  std::unique_ptr<Client> single_connection_client(bool prepared = true,
+                                                   std::size_t cache_size = 256) {
+    auto opts = test::client_options();
+    opts.pool.max_connections = 1;
+    opts.prepared_statements = prepared;
+    opts.statement_cache_size = cache_size;
+    return test::connect(opts);
+  }
+
+  static std::string prepared_statements_listing(Client& c) {
+    auto r = test::run(c, "SELECT name, statement FROM pg_prepared_statements ORDER BY name");
+    if (!r.ok()) return r.error().to_string();
+    std::string out;
+    for (Row row : *r) {
+      out += std::string(row.text(0)) + ": " + std::string(row.text(1)) + "\n";
+    }
+    return out;
+  }
+};
+
+TEST_F(PreparedStatementTest, SameSqlManyTimesSequentiallyAndConcurrently) {
+  auto client = single_connection_client();
+  ASSERT_TRUE(client);
+  const std::string sql = "SELECT $1::int8 + 1";
+  for (int i = 0; i < 50; ++i) {
+    auto r = test::run(*client, sql, {i});
+    ASSERT_OK(r);
+    EXPECT_EQ((*r)[0].get<std::int64_t>(0), i + 1);
+  }
+  std::vector<Future<QueryResult>> futures;
+  for (int i = 0; i < 300; ++i) futures.push_back(client->query(sql, {i}));
+  for (int i = 0; i < 300; ++i) {
+    auto r = test::wait_result(std::move(futures[i]));
+    ASSERT_OK(r);
+    EXPECT_EQ((*r)[0].get<std::int64_t>(0), i + 1);
+  }
+}
+
+TEST_F(PreparedStatementTest, StatementIsPreparedOncePerConnectionAndReused) {
+  auto client = single_connection_client();
+  ASSERT_TRUE(client);
+  const std::string sql = "SELECT $1::int4 * 3 AS reuse_probe";
+  for (int i = 0; i < 10; ++i) {
+    auto r = test::run(*client, sql, {i});
+    ASSERT_OK(r);
+  }
+  auto n = test::scalar_int(
+      *client, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", {sql});
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 1) << prepared_statements_listing(*client);
+}
+
+TEST_F(PreparedStatementTest, SelectStarAfterAddColumnIsRePrepared) {
+  auto client = single_connection_client();
+  ASSERT_TRUE(client);
+  auto admin = test::connect(test::client_options());
+  ASSERT_TRUE(admin);
+  std::string t = test::unique_name("enrich_t_reprepare");
+  auto create = test::run(*admin, "CREATE TABLE " + t + " (a int)");
+  ASSERT_OK(create);
+  test::TableGuard guard(*admin, t);
+  auto ins = test::run(*admin, "INSERT INTO " + t + " VALUES (1)");
+  ASSERT_OK(ins);
+
+  const std::string select_all = "SELECT * FROM " + t;
+  const std::string select_where = "SELECT * FROM " + t + " WHERE a = $1";
+  for (int i = 0; i < 3; ++i) {
+    auto r = test::run(*client, select_all);
+    ASSERT_OK(r);
+    EXPECT_EQ(r->columns(), 1u);
+    auto w = test::run(*client, select_where, {1});
+    ASSERT_OK(w);
+  }
+
+  // Schema change from another session: the cached plan's result type changes.
+  auto alter = test::run(*admin, "ALTER TABLE " + t + " ADD COLUMN b text DEFAULT 'new'");
+  ASSERT_OK(alter);
+
+  auto r = test::run(*client, select_all);
+  ASSERT_OK(r) << "expected an automatic re-prepare after 'cached plan must not change result "
+                  "type'";
+  ASSERT_EQ(r->columns(), 2u);
+  EXPECT_EQ(r->column_name(1), "b");
+  EXPECT_EQ((*r)[0].get<std::string>("b"), "new");
+  auto w = test::run(*client, select_where, {1});
+  ASSERT_OK(w);
+  EXPECT_EQ(w->columns(), 2u);
+
+  // Changing a column's type changes the result type too.
+  auto alter2 = test::run(*admin, "ALTER TABLE " + t + " ALTER COLUMN a TYPE bigint");
+  ASSERT_OK(alter2);
+  auto r2 = test::run(*client, select_all);
+  ASSERT_OK(r2);
+  EXPECT_EQ(r2->column_type(0), oid::int8);
+
+  // The statement keeps working afterwards.
+  auto r3 = test::run(*client, select_all);
+  ASSERT_OK(r3);
+}
+
+TEST_F(PreparedStatementTest, SelectStarAfterTableIsRecreatedIsRePrepared) {
+  auto client = single_connection_client();
+  ASSERT_TRUE(client);
+  std::string t = test::unique_name("enrich_t_recreate");
+  auto create = test::run(*client, "CREATE TABLE " + t + " (a int)");
+  ASSERT_OK(create);
+  test::TableGuard guard(*client, t);
+  auto r1 = test::run(*client, "SELECT * FROM " + t);
+  ASSERT_OK(r1);
+  auto drop = test::run(*client, "DROP TABLE " + t);
+  ASSERT_OK(drop);
+  auto recreate = test::run(*client, "CREATE TABLE " + t + " (x text, y text, z text)");
+  ASSERT_OK(recreate);
+  auto ins = test::run(*client, "INSERT INTO " + t + " VALUES ('1', '2', '3')");
+  ASSERT_OK(ins);
+  auto r2 = test::run(*client, "SELECT * FROM " + t);
+  ASSERT_OK(r2);
+  EXPECT_EQ(r2->columns(), 3u);
+  EXPECT_EQ((*r2)[0].get<std::string>("z"), "3");
+}
+
+TEST_F(PreparedStatementTest, StatementCacheIsBounded) {
+  auto client = single_connection_client(true, 4);
+  ASSERT_TRUE(client);
+  for (int round = 0; round < 2; ++round) {
+    for (int k = 0; k < 20; ++k) {
+      auto r = test::run(*client, "SELECT $1::int4 + " + std::to_string(k), {100});
+      ASSERT_OK(r);
+      EXPECT_EQ((*r)[0].get<int>(0), 100 + k);
+    }
+  }
+  auto n = test::scalar_int(*client, "SELECT count(*) FROM pg_prepared_statements");
+  ASSERT_OK(n);
+  EXPECT_LE(*n, 5) << "statement_cache_size=4 (+1 for the count query itself):\n"
+                   << prepared_statements_listing(*client);
+  EXPECT_GE(*n, 1) << "prepared_statements=true should leave named statements on the session";
+
+  // Evicted statements are prepared again when used.
+  for (int k = 0; k < 20; ++k) {
+    auto r = test::run(*client, "SELECT $1::int4 + " + std::to_string(k), {1});
+    ASSERT_OK(r);
+    EXPECT_EQ((*r)[0].get<int>(0), 1 + k);
+  }
+  auto n2 = test::scalar_int(*client, "SELECT count(*) FROM pg_prepared_statements");
+  ASSERT_OK(n2);
+  EXPECT_LE(*n2, 5) << prepared_statements_listing(*client);
+}
+
+TEST_F(PreparedStatementTest, StatementCacheEvictionWithPipelinedQueries) {
+  // Many distinct statements in flight at once on one connection with a tiny cache: eviction
+  // must not deallocate a statement that a queued query still needs.
+  auto client = single_connection_client(true, 2);
+  ASSERT_TRUE(client);
+  std::vector<Future<QueryResult>> futures;
+  for (int i = 0; i < 200; ++i) {
+    futures.push_back(client->query("SELECT $1::int4 * " + std::to_string(i % 7), {i}));
+  }
+  for (int i = 0; i < 200; ++i) {
+    auto r = test::wait_result(std::move(futures[i]));
+    ASSERT_OK(r) << "query " << i;
+    EXPECT_EQ((*r)[0].get<int>(0), i * (i % 7));
+  }
+}
+
+TEST_F(PreparedStatementTest, WithoutPreparedStatementsEverythingWorks) {
+  auto client = single_connection_client(false);
+  ASSERT_TRUE(client);
+  std::string t = test::unique_name("enrich_t_noprep");
+  auto create = test::run(*client, "CREATE TABLE " + t + " (a int)");
+  ASSERT_OK(create);
+  test::TableGuard guard(*client, t);
+
+  auto params = test::run(*client, "SELECT $1::int4 + $2::int8, $3::text, $4::bool, $5::int4",
+                          {1, std::int64_t{2}, "text 'q' \"d\"", true, nullptr});
+  ASSERT_OK(params);
+  EXPECT_EQ((*params)[0].get<std::int64_t>(0), 3);
+  EXPECT_EQ((*params)[0].get<std::string>(1), "text 'q' \"d\"");
+  EXPECT_TRUE((*params)[0].get<bool>(2));
+  EXPECT_TRUE((*params)[0].is_null(3));
+
+  auto err = test::run(*client, "SELECT 1/0");
+  ASSERT_ERROR_CODE(err, ErrorCode::query);
+  EXPECT_EQ(err.error().sqlstate, "22012");
+
+  std::vector<Future<QueryResult>> futures;
+  for (int i = 0; i < 100; ++i) {
+    futures.push_back(i == 50 ? client->query("SELECT 1/0")
+                              : client->query("SELECT $1::int4", {i}));
+  }
+  for (int i = 0; i < 100; ++i) {
+    auto r = test::wait_result(std::move(futures[i]));
+    if (i == 50) {
+      EXPECT_ERROR_CODE(r, ErrorCode::query);
+    } else {
+      ASSERT_OK(r);
+      EXPECT_EQ((*r)[0].get<int>(0), i);
+    }
+  }
+
+  auto s1 = test::run(*client, "SELECT * FROM " + t);
+  ASSERT_OK(s1);
+  auto alter = test::run(*client, "ALTER TABLE " + t + " ADD COLUMN b int");
+  ASSERT_OK(alter);
+  auto s2 = test::run(*client, "SELECT * FROM " + t);
+  ASSERT_OK(s2);
+  EXPECT_EQ(s2->columns(), 2u);
+
+  auto tx = test::wait_result(client->transaction());
+  ASSERT_OK(tx);
+  auto ins = test::run(*tx, "INSERT INTO " + t + " VALUES ($1, $2)", {1, 2});
+  ASSERT_OK(ins);
+  auto commit = test::wait_result(tx->commit());
+  ASSERT_OK(commit);
+
+  auto n = test::scalar_int(*client, "SELECT count(*) FROM pg_prepared_statements");
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 0) << "prepared_statements=false must not create named statements:\n"
+                   << prepared_statements_listing(*client);
+}
+
+}  // namespace
+}  // namespace enrich
