@@ -58,8 +58,8 @@ struct PoolOptions {
 /// Client settings.
 struct ClientOptions {
   /// libpq connection string, key=value or postgresql:// URI.
-  std::string dsn;
-  PoolOptions pool;
+  std::string dsn{};
+  PoolOptions pool{};
   /// Number of I/O threads (each with its own epoll loop and share of the pool).
   std::size_t io_threads = 1;
   /// Use named prepared statements (cached per connection). Turn off behind PgBouncer in
@@ -70,7 +70,7 @@ struct ClientOptions {
   /// Timeout of a query when the call does not give one; zero means none.
   Milliseconds query_timeout{0};
   /// The HTTP client (libcurl multi, one per I/O thread).
-  HttpOptions http;
+  HttpOptions http{};
   /// Where log events go; the default writes JSON lines to stderr.
   LogSink log_sink = stderr_json_sink();
   LogLevel log_level = LogLevel::warning;
@@ -82,7 +82,7 @@ struct QueryOptions {
   /// connection. On expiry the query is cancelled on the server and the connection kept.
   Milliseconds timeout{0};
   /// The caller's deadline; the earlier of this and `timeout` applies.
-  Deadline deadline;
+  Deadline deadline{};
 };
 
 /// Counters of the pool, summed over the I/O threads (a snapshot; may be slightly stale).

@@ -17,13 +17,13 @@ using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 /// One HTTP request.
 struct HttpRequest {
   std::string method = "GET";  ///< GET, POST, PUT, DELETE, HEAD, PATCH
-  std::string url;
-  HttpHeaders headers;
-  std::string body;
+  std::string url{};
+  HttpHeaders headers{};
+  std::string body{};
   /// Timeout of the whole transfer (zero: the client's default). Counted against `deadline`.
   Milliseconds timeout{0};
   /// The caller's deadline; the earlier of this and `timeout` applies.
-  Deadline deadline;
+  Deadline deadline{};
   /// Opt-in retries with backoff and jitter, bounded by the client's retry budget. Only
   /// idempotent methods (GET, HEAD, PUT, DELETE) are ever retried.
   bool retry = false;
@@ -75,8 +75,8 @@ struct HttpOptions {
   bool http2 = true;  ///< negotiate HTTP/2 where the server offers it (multiplexed)
   long max_redirects = 5;
   std::string user_agent = "enrich/0.1";
-  HttpRetryOptions retry;
-  HttpBreakerOptions breaker;
+  HttpRetryOptions retry{};
+  HttpBreakerOptions breaker{};
 };
 
 }  // namespace enrich

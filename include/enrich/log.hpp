@@ -25,8 +25,8 @@ ENRICH_EXPORT std::string_view to_string(LogLevel level) noexcept;
 /// One structured event.
 struct LogEvent {
   LogLevel level = LogLevel::info;
-  std::string name;                                          ///< e.g. "pg.connect_failed"
-  std::vector<std::pair<std::string, std::string>> fields;  ///< in the order they were added
+  std::string name{};                                        ///< e.g. "pg.connect_failed"
+  std::vector<std::pair<std::string, std::string>> fields{};  ///< in the order they were added
 };
 
 /// Receives events at or above its client's `min_level`.

@@ -136,8 +136,8 @@ class ENRICH_EXPORT PlanBuilder {
 
 /// Per-run options.
 struct RunOptions {
-  std::optional<JsonProfile> profile;  ///< default: the plan's
-  Deadline deadline;                   ///< the caller's; the plan's own deadline also applies
+  std::optional<JsonProfile> profile{};  ///< default: the plan's
+  Deadline deadline{};                  ///< the caller's; the plan's own deadline also applies
 };
 
 /// A plan's result: the assembled JSON document.
