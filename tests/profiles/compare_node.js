@@ -1,6 +1,6 @@
 // The node profile against the real thing: tests/profiles/types.sql through node-postgres with
 // its default type parsers and JSON.stringify, compared with `enrich-query --profile node`.
-//   TZ=UTC node compare_node.js ENRICH_QUERY_BINARY DSN
+//   TZ=UTC node compare_node.js ENRICH_QUERY_BINARY [DSN]   (default DSN: $ENRICH_TEST_DSN)
 // Exit status 0 when both documents are equal byte for byte.
 'use strict';
 const fs = require('node:fs');
@@ -9,7 +9,9 @@ const { execFileSync } = require('node:child_process');
 const { Client } = require('pg');
 
 async function main() {
-  const [binary, dsn] = process.argv.slice(2);
+  const [binary, dsnArg] = process.argv.slice(2);
+  const dsn = dsnArg || process.env.ENRICH_TEST_DSN;
+  if (!dsn) throw new Error('ENRICH_TEST_DSN is not set');
   if (process.env.TZ !== 'UTC') throw new Error('run with TZ=UTC (node-postgres reads timestamp and date in local time)');
   const sql = fs.readFileSync(path.join(__dirname, 'types.sql'), 'utf8');
   const client = new Client({ connectionString: dsn });

@@ -2,12 +2,13 @@
 returned by a FastAPI endpoint through a pydantic 2 response model (as the article's endpoint
 returns rows), compared with `enrich-query --profile python` on the same query.
 
-    python compare_python.py ENRICH_QUERY_BINARY DSN
+    python compare_python.py ENRICH_QUERY_BINARY [DSN]   (default DSN: $ENRICH_TEST_DSN)
 Exit status 0 when both documents are equal byte for byte.
 """
 
 import asyncio
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -46,7 +47,11 @@ async def fastapi_bytes(dsn: str) -> bytes:
 
 
 def main() -> int:
-    binary, dsn = sys.argv[1], sys.argv[2]
+    binary = sys.argv[1]
+    dsn = sys.argv[2] if len(sys.argv) > 2 else os.environ.get("ENRICH_TEST_DSN", "")
+    if not dsn:
+        print("ENRICH_TEST_DSN is not set", file=sys.stderr)
+        return 1
     expected = asyncio.run(fastapi_bytes(dsn))
     actual = subprocess.run(
         [binary, "--dsn", dsn, "--profile", "python", "--shape", "many", SQL],
