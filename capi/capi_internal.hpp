@@ -5,12 +5,14 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -127,6 +129,17 @@ struct enrich_completion {
 };
 
 namespace enrich::capi {
+
+/// The value of an enum field as C code stored it. C allows any int there; loading a value
+/// outside the enumerators through the C++ enum type is undefined behaviour (UBSan: -fsanitize=enum),
+/// so check the raw value before reading the field as the enum.
+template <class E>
+long long raw_enum(const E& field) {
+  std::underlying_type_t<E> v;
+  static_assert(sizeof v == sizeof field);
+  std::memcpy(&v, &field, sizeof v);
+  return static_cast<long long>(v);
+}
 
 /// Runs an entry point's body: no C++ exception may cross the C boundary.
 template <class F>

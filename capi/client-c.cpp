@@ -189,6 +189,9 @@ enrich_status enrich_client_create(enrich_client** out, const enrich_client_opti
                                            options->version)});
     if (options->log_queue && !valid(options->log_queue, kQueueMagic))
       return fail(error, Error{ErrorCode::invalid_argument, "log_queue is not a queue"});
+    if (long long level = raw_enum(options->log_level); level < ENRICH_LOG_DEBUG || level > ENRICH_LOG_OFF)
+      return fail(error, Error{ErrorCode::invalid_argument,
+                               fmt::format("log_level {} is not an enrich_log_level", level)});
     ClientOptions o;
     apply_options(o, *options);
     return create(out, o, error);

@@ -30,8 +30,9 @@ std::optional<JsonProfile> profile_of(const enrich_call_options* o) {
 enrich_status check_options(const enrich_call_options* o) {
   if (!o) return ENRICH_OK;
   if (o->version < 1 || o->version > ENRICH_CALL_OPTIONS_VERSION) return ENRICH_ERR_INVALID_ARGUMENT;
-  if (o->profile < ENRICH_PROFILE_DEFAULT || o->profile > ENRICH_PROFILE_PYTHON) return ENRICH_ERR_INVALID_ARGUMENT;
-  if (o->shape < ENRICH_SHAPE_NONE || o->shape > ENRICH_SHAPE_VALUE) return ENRICH_ERR_INVALID_ARGUMENT;
+  long long profile = raw_enum(o->profile), shape = raw_enum(o->shape);
+  if (profile < ENRICH_PROFILE_DEFAULT || profile > ENRICH_PROFILE_PYTHON) return ENRICH_ERR_INVALID_ARGUMENT;
+  if (shape < ENRICH_SHAPE_NONE || shape > ENRICH_SHAPE_VALUE) return ENRICH_ERR_INVALID_ARGUMENT;
   return ENRICH_OK;
 }
 

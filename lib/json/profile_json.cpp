@@ -26,7 +26,8 @@ bool is_array_index(std::string_view key) {
 std::vector<std::pair<std::string_view, const Value*>> merged_members(const Object& object) {
   std::vector<std::pair<std::string_view, const Value*>> members;
   for (const auto& [k, v] : object) {
-    auto it = std::find_if(members.begin(), members.end(), [&](auto& m) { return m.first == k; });
+    std::string_view key = k;  // clang < 16 cannot capture a structured binding
+    auto it = std::find_if(members.begin(), members.end(), [&](auto& m) { return m.first == key; });
     if (it != members.end()) it->second = &v;
     else members.emplace_back(k, &v);
   }

@@ -326,17 +326,30 @@ void Pool::fail_waiting(const Error& error) {
   auto ops = std::move(waiting_);
   waiting_.clear();
   waiting_live_ = 0;
+  auto txs = std::move(tx_waiting_);
+  tx_waiting_.clear();
+  tx_waiting_live_ = 0;
+  // Mark everything completed before the first promise runs a continuation: a continuation may
+  // abort a sibling still in `ops` (a plan failing fast), which must then find it already done
+  // instead of decrementing waiting_live_ again.
+  std::vector<QueryOpPtr> live;
   for (auto& op : ops) {
     if (op->completed) continue;
     op->completed = true;
     if (op->timer) loop_.cancel_timer(op->timer);
     op->timer = 0;
-    op->promise.set_error(error);
+    live.push_back(std::move(op));
   }
-  auto txs = std::move(tx_waiting_);
-  tx_waiting_.clear();
-  tx_waiting_live_ = 0;
-  for (auto& tx : txs) complete_tx(tx, error);
+  std::vector<std::function<void(Result<std::uint64_t>)>> tx_done;
+  for (auto& tx : txs) {
+    if (tx->completed) continue;
+    tx->completed = true;
+    if (tx->timer) loop_.cancel_timer(tx->timer);
+    tx->timer = 0;
+    if (tx->done) tx_done.push_back(std::move(tx->done));
+  }
+  for (auto& op : live) op->promise.set_error(error);
+  for (auto& done : tx_done) done(error);
 }
 
 // ---- transactions -------------------------------------------------------------------------------

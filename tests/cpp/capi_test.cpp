@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,7 +40,7 @@ using namespace std::chrono_literals;
 using namespace enrich::capi_test;
 using enrich::test::Stopwatch;
 
-// ---- the analytics stub ------------------------------------------------------------------------
+// ---- the analytics stub -------------------------------------------------------------------------
 
 /// Spawns examples/stub on a free port; SIGTERM (then SIGKILL) on destruction.
 class Stub {
@@ -104,7 +105,7 @@ class Stub {
   int port_ = 0;
 };
 
-// ---- fixture -------------------------------------------------------------------------------------
+// ---- fixture ------------------------------------------------------------------------------------
 
 class CapiTest : public enrich::test::PgTest {
  protected:
@@ -126,7 +127,7 @@ long long backends_of(enrich_client* monitor, enrich_queue* q, const std::string
   return std::atoll(enrich_completion_value(c.get(), 0, 0, nullptr));
 }
 
-// ---- destroying a client with work in flight ---------------------------------------------------
+// ---- destroying a client with work in flight ----------------------------------------------------
 
 TEST_F(CapiTest, DestroyClientWithThousandOpsInFlightDeliversEveryCompletion) {
   std::string app = enrich::test::unique_name("capi_destroy");
@@ -147,8 +148,7 @@ TEST_F(CapiTest, DestroyClientWithThousandOpsInFlightDeliversEveryCompletion) {
   }
   EXPECT_EQ(ids.size(), static_cast<std::size_t>(kOps)) << "ids are unique";
   // Let the first statements reach the server.
-  ASSERT_TRUE(enrich::test::eventually(
-      [&] { return stat_of(client.get(), "in_flight") > 0; }, 5s));
+  ASSERT_TRUE(enrich::test::eventually([&] { return stat_of(client.get(), "in_flight") > 0; }, 5s));
   EXPECT_EQ(stat_of(client.get(), "pending_operations"), kOps);
 
   Stopwatch sw;
@@ -197,6 +197,8 @@ TEST_F(CapiTest, DestroyClientDeliversCallbacksBeforeReturning) {
     ASSERT_EQ(enrich_query_cb(client.get(), "SELECT pg_sleep(5)", nullptr, 0, nullptr, on_done,
                               &state, nullptr),
               ENRICH_OK);
+  ASSERT_TRUE(
+      enrich::test::eventually([&] { return stat_of(client.get(), "in_flight") > 0; }, 10s));
   Stopwatch sw;
   enrich_client_destroy(client.release());
   EXPECT_LT(sw.ms(), 3000);
@@ -209,9 +211,9 @@ TEST_F(CapiTest, CancelOneQuery) {
   ClientPtr client = make_client(dsn_);
   ASSERT_TRUE(client);
   enrich_op_id id = 0;
-  ASSERT_EQ(enrich_query(client.get(), q.get(), "SELECT pg_sleep(30)", nullptr, 0, nullptr,
-                         nullptr, &id),
-            ENRICH_OK);
+  ASSERT_EQ(
+      enrich_query(client.get(), q.get(), "SELECT pg_sleep(30)", nullptr, 0, nullptr, nullptr, &id),
+      ENRICH_OK);
   std::this_thread::sleep_for(100ms);
   Stopwatch sw;
   EXPECT_EQ(enrich_cancel(client.get(), id), ENRICH_OK);
@@ -232,7 +234,7 @@ TEST_F(CapiTest, CancelOneQuery) {
   EXPECT_EQ(stat_of(client.get(), "pending_operations"), 0);
 }
 
-// ---- queues destroyed while operations still target them -----------------------------------------
+// ---- queues destroyed while operations still target them ----------------------------------------
 
 TEST_F(CapiTest, QueueDestroyedWhileOperationsTargetIt) {
   auto keep = make_queue();  // for the check queries afterwards
@@ -243,10 +245,10 @@ TEST_F(CapiTest, QueueDestroyedWhileOperationsTargetIt) {
   for (int i = 0; i < 200; ++i) {
     std::string v = std::to_string(i);
     const char* params[] = {v.c_str()};
-    ASSERT_EQ(enrich_query(client.get(), q,
-                           i % 2 ? "SELECT $1::int" : "SELECT pg_sleep(0.001), $1::int", params, 1,
-                           nullptr, nullptr, nullptr),
-              ENRICH_OK);
+    ASSERT_EQ(
+        enrich_query(client.get(), q, i % 2 ? "SELECT $1::int" : "SELECT pg_sleep(0.001), $1::int",
+                     params, 1, nullptr, nullptr, nullptr),
+        ENRICH_OK);
   }
   // A transaction whose TX_BEGIN completion is discarded must roll back and free its connection;
   // an HTTP request to a closed port fails into the void as well.
@@ -262,8 +264,8 @@ TEST_F(CapiTest, QueueDestroyedWhileOperationsTargetIt) {
   // Everything completes (and is discarded); the client stays healthy.
   EXPECT_TRUE(enrich::test::eventually(
       [&] { return stat_of(client.get(), "pending_operations") == 0; }, 20s));
-  EXPECT_TRUE(enrich::test::eventually(
-      [&] { return stat_of(client.get(), "in_transaction") == 0; }, 10s))
+  EXPECT_TRUE(
+      enrich::test::eventually([&] { return stat_of(client.get(), "in_transaction") == 0; }, 10s))
       << "the discarded transaction must have been rolled back";
   ASSERT_EQ(enrich_query(client.get(), keep.get(), "SELECT 'alive'", nullptr, 0, nullptr, nullptr,
                          nullptr),
@@ -279,10 +281,12 @@ TEST_F(CapiTest, QueueDestroyedThenClientDestroyedWithWorkInFlight) {
   enrich_queue* q = nullptr;
   ASSERT_EQ(enrich_queue_create(&q), ENRICH_OK);
   for (int i = 0; i < 100; ++i)
-    ASSERT_EQ(enrich_query(client.get(), q, "SELECT pg_sleep(10)", nullptr, 0, nullptr, nullptr,
-                           nullptr),
-              ENRICH_OK);
+    ASSERT_EQ(
+        enrich_query(client.get(), q, "SELECT pg_sleep(10)", nullptr, 0, nullptr, nullptr, nullptr),
+        ENRICH_OK);
   ASSERT_EQ(enrich_tx_begin(client.get(), q, nullptr, nullptr, nullptr), ENRICH_OK);
+  ASSERT_TRUE(
+      enrich::test::eventually([&] { return stat_of(client.get(), "in_flight") > 0; }, 10s));
   enrich_queue_destroy(q);
   Stopwatch sw;
   enrich_client_destroy(client.release());  // the cancelled completions go nowhere
@@ -309,7 +313,7 @@ TEST_F(CapiTest, LogQueueDestroyedBeforeTheClient) {
   EXPECT_NE(enrich_completion_status(c.get()), ENRICH_OK);
 }
 
-// ---- log events on a queue -------------------------------------------------------------------------
+// ---- log events on a queue ----------------------------------------------------------------------
 
 TEST_F(CapiTest, LogEventsArriveOnTheLogQueueWithoutThePassword) {
   const std::string password = "Wr0ng-Secret-Pw";
@@ -378,9 +382,8 @@ std::vector<std::string> events_logged_for_a_notice(const std::string& dsn, bool
     o.log_level_set = debug_set ? 1 : 0;
   });
   if (!client) return {};
-  EXPECT_EQ(enrich_query(client.get(), q.get(),
-                         "DO $$ BEGIN RAISE NOTICE 'capi notice'; END $$", nullptr, 0, nullptr,
-                         nullptr, nullptr),
+  EXPECT_EQ(enrich_query(client.get(), q.get(), "DO $$ BEGIN RAISE NOTICE 'capi notice'; END $$",
+                         nullptr, 0, nullptr, nullptr, nullptr),
             ENRICH_OK);
   auto c = next(q.get());
   EXPECT_TRUE(c && enrich_completion_status(c.get()) == ENRICH_OK);
@@ -412,7 +415,7 @@ TEST_F(CapiTest, DebugLogLevelNeedsLogLevelSet) {
     EXPECT_NE(e.rfind("pg.notice ", 0), 0u) << e;
 }
 
-// ---- HTTP -------------------------------------------------------------------------------------------
+// ---- HTTP ---------------------------------------------------------------------------------------
 
 class CapiHttpTest : public CapiTest {
  protected:
@@ -567,7 +570,7 @@ TEST_F(CapiHttpTest, ClosedPortIsAConnectionError) {
   EXPECT_EQ(enrich_completion_json(c.get(), nullptr), nullptr);
 }
 
-// ---- notify ---------------------------------------------------------------------------------------
+// ---- notify -------------------------------------------------------------------------------------
 
 TEST_F(CapiTest, NotifyFiresOncePerEmptyToNonEmptyTransition) {
   auto q = make_queue();
@@ -586,9 +589,9 @@ TEST_F(CapiTest, NotifyFiresOncePerEmptyToNonEmptyTransition) {
   ASSERT_EQ(enrich_queue_set_notify(q.get(), notify, &state), ENRICH_OK);
   auto submit = [&](int n) {
     for (int i = 0; i < n; ++i)
-      ASSERT_EQ(enrich_query(client.get(), q.get(), "SELECT 1", nullptr, 0, nullptr, nullptr,
-                             nullptr),
-                ENRICH_OK);
+      ASSERT_EQ(
+          enrich_query(client.get(), q.get(), "SELECT 1", nullptr, 0, nullptr, nullptr, nullptr),
+          ENRICH_OK);
   };
   auto size_reaches = [&](std::size_t n) {
     return enrich::test::eventually([&] { return enrich_queue_size(q.get()) >= n; }, 10s, 1ms);
@@ -625,7 +628,36 @@ TEST_F(CapiTest, NotifyFiresOncePerEmptyToNonEmptyTransition) {
   EXPECT_FALSE(state.on_caller_thread.load()) << "notify runs on an I/O thread";
 }
 
-// ---- transactions and handles that outlive their client ------------------------------------------
+// ---- a database that cannot be reached ---------------------------------------------------------
+
+// A plan whose SQL steps all wait for a connection that then fails: the pool fails every waiter
+// at once, and the plan's fail-fast continuation aborts the sibling steps while that is still
+// going on. Pool::fail_waiting must leave the pool usable (see the report of issue #4: before the
+// fix, waiting_live_ wrapped around to 2^64-2 and every later query failed with pool_queue_full).
+TEST_F(CapiTest, PlanOnAMissingDatabaseLeavesThePoolUsable) {
+  std::string dsn = enrich::test::dsn_set(dsn_, "dbname", "enrich_capi_no_such_database");
+  auto q = make_queue();
+  ClientPtr client = make_client(dsn, [](enrich_client_options& o) { o.max_connections = 1; });
+  ASSERT_TRUE(client);
+  const std::string text = R"({"name": "three", "steps": [
+    {"name": "a", "sql": "SELECT 1", "shape": "value"},
+    {"name": "b", "sql": "SELECT 2", "shape": "value"},
+    {"name": "c", "sql": "SELECT 3", "shape": "value"}]})";
+  enrich_plan* plan = nullptr;
+  ASSERT_EQ(enrich_plan_from_json(&plan, text.data(), text.size(), nullptr, nullptr), ENRICH_OK);
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_EQ(enrich_plan_run(client.get(), q.get(), plan, "{}", nullptr, nullptr, nullptr),
+              ENRICH_OK);
+    auto c = next(q.get(), 20s);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(enrich_completion_status(c.get()), ENRICH_ERR_CONNECTION)
+        << "round " << round << ": " << error_text(enrich_completion_error(c.get()));
+    EXPECT_LT(stat_of(client.get(), "waiting"), 1000) << "round " << round;
+  }
+  enrich_plan_free(plan);
+}
+
+// ---- transactions and handles that outlive their client -----------------------------------------
 
 TEST_F(CapiTest, TransactionHandleOutlivesTheClient) {
   auto q = make_queue();

@@ -63,7 +63,7 @@ inline std::string error_text(const enrich_error* e) {
 
 /// A client on `dsn` with logging off unless `tweak` says otherwise.
 inline ClientPtr make_client(const std::string& dsn,
-                      const std::function<void(enrich_client_options&)>& tweak = {}) {
+                             const std::function<void(enrich_client_options&)>& tweak = {}) {
   enrich_client_options o = client_options_init();
   o.dsn = dsn.c_str();
   o.log_level = ENRICH_LOG_OFF;
@@ -81,7 +81,7 @@ inline ClientPtr make_client(const std::string& dsn,
 /// Waits (poll(2) on the fd, bounded by `timeout`) until `want` completions arrived, draining
 /// them as they come.
 inline std::vector<CompletionPtr> drain(enrich_queue* q, std::size_t want,
-                                 std::chrono::milliseconds timeout = 30s) {
+                                        std::chrono::milliseconds timeout = 30s) {
   std::vector<CompletionPtr> out;
   auto until = std::chrono::steady_clock::now() + timeout;
   enrich_completion* batch[64];
