@@ -1,0 +1,626 @@
+"""Client, Transaction and Plan: the public API over enrich._native."""
+
+from __future__ import annotations
+
+import asyncio
+import json as _json
+import os
+import weakref
+from typing import (
+    Any,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
+
+from . import _bridge, _errors, _logging, _native
+from ._params import json_default
+from ._types import HttpResponse
+
+__all__ = ["Client", "Transaction", "SyncTransaction", "Plan", "Record"]
+
+#: A row: column name -> decoded value (see the package documentation for the type mapping).
+Record = Dict[str, Any]
+
+_ROWS = _native.KIND_ROWS
+_ONE = _native.KIND_ONE
+_VALUE = _native.KIND_VALUE
+_EXECUTE = _native.KIND_EXECUTE
+
+_PROFILES = {None: 0, "default": 0, "postgres": 1, "node": 2, "python": 3}
+
+# Option name -> kind; the names are the core's (enrich::ClientOptions / enrich_client_options).
+_INT_OPTIONS = (
+    "io_threads",
+    "min_connections",
+    "max_connections",
+    "max_pipeline_depth",
+    "acquire_timeout_ms",
+    "max_waiting",
+    "connect_timeout_ms",
+    "idle_timeout_ms",
+    "max_lifetime_ms",
+    "query_timeout_ms",
+    "statement_cache_size",
+    "http_timeout_ms",
+    "http_connect_timeout_ms",
+    "http_max_connections_per_host",
+    "http_max_response_bytes",
+    "breaker_failure_threshold",
+    "breaker_cool_down_ms",
+)
+# Booleans that the C API spells as "disable_..." / "..._skip_verify".
+_BOOL_OPTIONS = {
+    "prepared_statements": ("disable_prepared_statements", True),
+    "http_verify_tls": ("http_insecure_skip_verify", True),
+    "breaker": ("disable_breaker", True),
+    "disable_prepared_statements": ("disable_prepared_statements", False),
+    "http_insecure_skip_verify": ("http_insecure_skip_verify", False),
+    "disable_breaker": ("disable_breaker", False),
+}
+
+_get_running_loop = asyncio.get_running_loop
+_bridge_for = _bridge.bridge_for
+_CancelledError = asyncio.CancelledError
+
+
+def _ms(seconds: Optional[float]) -> int:
+    """Seconds (the asyncio / asyncpg / httpx convention) to whole milliseconds, 0 = default."""
+    if seconds is None:
+        return 0
+    if seconds <= 0:
+        raise _errors.InvalidArgument("timeout must be positive")
+    return max(1, int(round(seconds * 1000)))
+
+
+def _native_options(dsn: Optional[str], options: Mapping[str, Any]) -> Dict[str, Any]:
+    out: Dict[str, Any] = {"dsn": dsn}
+    for name, value in options.items():
+        if value is None:
+            continue
+        if name in _INT_OPTIONS:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise _errors.InvalidArgument(f"option {name} must be a non-negative integer")
+            out[name] = value
+        elif name in _BOOL_OPTIONS:
+            target, inverted = _BOOL_OPTIONS[name]
+            out[target] = int(bool(value) != inverted)
+        elif name == "log_level":
+            out["log_level"] = _logging.core_level(value)
+        else:
+            raise _errors.InvalidArgument(f"unknown client option {name!r}")
+    if "log_level" not in out:
+        out["log_level"] = _logging.core_level(None)
+    return out
+
+
+def _close_native(handle: Any) -> None:
+    # Runs from Client.close()/aclose(), from garbage collection, or at interpreter exit (atexit
+    # phase of weakref.finalize): in every case before the interpreter finalises. The native
+    # close releases the GIL while the core cancels its work and joins its threads.
+    handle.close()
+
+
+def _inputs_json(inputs: Optional[Mapping[str, Any]], kw: Mapping[str, Any]) -> str:
+    if inputs is None:
+        merged: Mapping[str, Any] = kw
+    elif kw:
+        merged = {**inputs, **kw}
+    else:
+        merged = inputs
+    try:
+        return _json.dumps(merged, default=json_default, separators=(",", ":"))
+    except (TypeError, ValueError) as e:
+        raise _errors.InvalidArgument(f"plan inputs: {e}") from None
+
+
+def _profile(profile: Optional[str]) -> int:
+    try:
+        return _PROFILES[profile]
+    except KeyError:
+        raise _errors.InvalidArgument(
+            f"unknown profile {profile!r} (use 'postgres', 'node' or 'python')"
+        ) from None
+
+
+def _http_args(
+    headers: Union[Mapping[str, str], Iterable[Tuple[str, str]], None],
+    body: Union[bytes, str, None],
+    json: Any,
+) -> Tuple[Optional[List[Tuple[str, str]]], Optional[bytes]]:
+    pairs: Optional[List[Tuple[str, str]]] = None
+    if headers is not None:
+        items = headers.items() if isinstance(headers, Mapping) else headers
+        pairs = [(str(k), str(v)) for k, v in items]
+    data: Optional[bytes] = None
+    if json is not None:
+        if body is not None:
+            raise _errors.InvalidArgument("pass either body or json, not both")
+        data = _json.dumps(json, default=json_default, separators=(",", ":")).encode()
+        pairs = pairs or []
+        if not any(k.lower() == "content-type" for k, _ in pairs):
+            pairs.append(("Content-Type", "application/json"))
+    elif body is not None:
+        data = body.encode() if isinstance(body, str) else bytes(body)
+    return pairs, data
+
+
+def _response(t: Tuple[int, List[Tuple[str, str]], bytes, float]) -> HttpResponse:
+    return HttpResponse(t[0], t[1], t[2], t[3])
+
+
+class Plan:
+    """A validated plan (named SQL and HTTP steps run concurrently and assembled into one JSON
+    document; see docs/plans.md). Immutable; share it between clients, loops and threads."""
+
+    __slots__ = ("_h", "__weakref__")
+
+    def __init__(self, handle: Any) -> None:
+        self._h = handle
+
+    @classmethod
+    def load(cls, path: Union[str, "os.PathLike[str]"], *, variables: Optional[Mapping[str, str]] = None) -> "Plan":
+        """Loads a plan file. ``variables`` fill ``${NAME}`` placeholders; names not given are
+        read from the environment (``${NAME:-default}`` falls back to the default)."""
+        return cls(_native.plan_load(os.fspath(path), _variables(variables)))
+
+    @classmethod
+    def from_dict(cls, plan: Mapping[str, Any], *, variables: Optional[Mapping[str, str]] = None) -> "Plan":
+        """A plan given as the same structure as a plan file."""
+        return cls.from_json(_json.dumps(plan), variables=variables)
+
+    @classmethod
+    def from_json(cls, text: Union[str, bytes], *, variables: Optional[Mapping[str, str]] = None) -> "Plan":
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        return cls(_native.plan_from_json(text, _variables(variables)))
+
+    @property
+    def name(self) -> str:
+        return self._h.name
+
+    def __repr__(self) -> str:
+        return f"<enrich.Plan {self.name!r}>"
+
+
+def _variables(variables: Optional[Mapping[str, str]]) -> Optional[str]:
+    if variables is None:
+        return None
+    return _json.dumps({str(k): str(v) for k, v in variables.items()})
+
+
+class Client:
+    """A pooled, pipelined Postgres client and HTTP client, driven by native I/O threads.
+
+    ``Client(dsn, **options)`` starts the I/O thread(s) at once; connections are opened in the
+    background as needed. Options use the core's names (all optional): ``io_threads``,
+    ``min_connections``, ``max_connections``, ``max_pipeline_depth``, ``acquire_timeout_ms``,
+    ``max_waiting``, ``connect_timeout_ms``, ``idle_timeout_ms``, ``max_lifetime_ms``,
+    ``query_timeout_ms``, ``prepared_statements`` (bool), ``statement_cache_size``,
+    ``http_timeout_ms``, ``http_connect_timeout_ms``, ``http_max_connections_per_host``,
+    ``http_max_response_bytes``, ``http_verify_tls`` (bool), ``breaker`` (bool),
+    ``breaker_failure_threshold``, ``breaker_cool_down_ms``, ``log_level`` ("debug".."off" or a
+    ``logging`` level; default: the effective level of the "enrich" logger).
+
+    A client may be used from any number of event loops and threads at once. Close it with
+    ``await client.aclose()``, ``client.close()``, ``async with`` / ``with``; otherwise it is
+    closed when garbage collected or at interpreter exit.
+    """
+
+    __slots__ = ("_h", "_finalizer", "__weakref__")
+
+    def __init__(self, dsn: Optional[str] = None, **options: Any) -> None:
+        native_options = _native_options(dsn, options)
+        _logging.ensure_started()
+        self._h = _native.create_client(native_options, True)
+        self._finalizer = weakref.finalize(self, _close_native, self._h)
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._h.closed
+
+    def close(self) -> None:
+        """Cancels what is in flight (those awaits raise :class:`enrich.Cancelled`), closes the
+        connections and joins the I/O threads. Blocks briefly; idempotent."""
+        self._finalizer()
+
+    async def aclose(self) -> None:
+        self._finalizer()
+
+    async def __aenter__(self) -> "Client":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def stats(self) -> Dict[str, Any]:
+        """Pool counters: connections, idle, in_transaction, in_flight, waiting, connects,
+        connect_failures, cancels_sent, pending_operations."""
+        _bridge.sweep()
+        return _json.loads(self._h.stats())
+
+    def __repr__(self) -> str:
+        return f"<enrich.Client {'closed' if self.closed else 'open'}>"
+
+    # ---- queries -----------------------------------------------------------------------------
+
+    async def fetch(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:
+        """All rows, each a dict of column name -> value."""
+        loop = _get_running_loop()
+        fut = loop.create_future()
+        op = _bridge_for(loop).query(self._h, fut, sql, args, _ROWS, _ms(timeout) if timeout else 0)
+        try:
+            return await fut
+        except _CancelledError:
+            self._h.cancel(op)
+            raise
+
+    async def fetch_one(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Optional[Record]:
+        """The first row, or None."""
+        loop = _get_running_loop()
+        fut = loop.create_future()
+        op = _bridge_for(loop).query(self._h, fut, sql, args, _ONE, _ms(timeout) if timeout else 0)
+        try:
+            return await fut
+        except _CancelledError:
+            self._h.cancel(op)
+            raise
+
+    async def fetch_value(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Any:
+        """The first column of the first row, or None."""
+        loop = _get_running_loop()
+        fut = loop.create_future()
+        op = _bridge_for(loop).query(self._h, fut, sql, args, _VALUE, _ms(timeout) if timeout else 0)
+        try:
+            return await fut
+        except _CancelledError:
+            self._h.cancel(op)
+            raise
+
+    async def execute(self, sql: str, *args: Any, timeout: Optional[float] = None) -> str:
+        """Runs a statement; returns its command tag ("INSERT 0 1")."""
+        loop = _get_running_loop()
+        fut = loop.create_future()
+        op = _bridge_for(loop).query(self._h, fut, sql, args, _EXECUTE, _ms(timeout) if timeout else 0)
+        try:
+            return await fut
+        except _CancelledError:
+            self._h.cancel(op)
+            raise
+
+    def transaction(self, *, timeout: Optional[float] = None) -> "Transaction":
+        """``async with client.transaction() as tx:`` commits on success and rolls back on an
+        exception. The transaction has a dedicated connection."""
+        return Transaction(self, timeout)
+
+    # ---- HTTP --------------------------------------------------------------------------------
+
+    async def http_get(
+        self,
+        url: str,
+        *,
+        headers: Union[Mapping[str, str], Iterable[Tuple[str, str]], None] = None,
+        timeout: Optional[float] = None,
+        retry: bool = True,
+    ) -> HttpResponse:
+        """GET ``url``. ``retry``: retry within the client's retry budget (idempotent)."""
+        return await self.http_request("GET", url, headers=headers, timeout=timeout, retry=retry)
+
+    async def http_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Union[Mapping[str, str], Iterable[Tuple[str, str]], None] = None,
+        body: Union[bytes, str, None] = None,
+        json: Any = None,
+        timeout: Optional[float] = None,
+        retry: bool = False,
+    ) -> HttpResponse:
+        """Sends a request; any status is a response, transport failures raise."""
+        pairs, data = _http_args(headers, body, json)
+        loop = _get_running_loop()
+        fut = loop.create_future()
+        op = _bridge_for(loop).http(self._h, fut, method, url, pairs, data, _ms(timeout), retry)
+        try:
+            return _response(await fut)
+        except _CancelledError:
+            self._h.cancel(op)
+            raise
+
+    # ---- plans -------------------------------------------------------------------------------
+
+    async def run_json(
+        self,
+        plan: Plan,
+        inputs: Optional[Mapping[str, Any]] = None,
+        /,
+        *,
+        profile: Optional[str] = None,
+        timeout: Optional[float] = None,
+        **kw_inputs: Any,
+    ) -> bytes:
+        """Runs ``plan`` and returns its JSON document as bytes (ready for a ``Response``), in
+        the plan's own profile unless ``profile`` says otherwise. Inputs come as keywords or as
+        a mapping (needed for inputs named ``profile`` or ``timeout``); ``timeout`` is the
+        caller's deadline in seconds (the plan's own deadline also applies)."""
+        inputs_json = _inputs_json(inputs, kw_inputs)
+        loop = _get_running_loop()
+        fut = loop.create_future()
+        op = _bridge_for(loop).plan(self._h, plan._h, fut, inputs_json, _profile(profile), _ms(timeout))
+        try:
+            return await fut
+        except _CancelledError:
+            self._h.cancel(op)
+            raise
+
+    async def run(
+        self,
+        plan: Plan,
+        inputs: Optional[Mapping[str, Any]] = None,
+        /,
+        *,
+        profile: Optional[str] = None,
+        timeout: Optional[float] = None,
+        **kw_inputs: Any,
+    ) -> Dict[str, Any]:
+        """Runs ``plan`` and returns its document parsed (``json.loads``) into a dict."""
+        return _json.loads(
+            await self.run_json(plan, inputs, profile=profile, timeout=timeout, **kw_inputs)
+        )
+
+    # ---- blocking variants (release the GIL while waiting) ------------------------------------
+
+    def fetch_sync(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:
+        return _native.sync_query(self._h, None, sql, args, _ROWS, _ms(timeout))
+
+    def fetch_one_sync(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Optional[Record]:
+        return _native.sync_query(self._h, None, sql, args, _ONE, _ms(timeout))
+
+    def fetch_value_sync(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Any:
+        return _native.sync_query(self._h, None, sql, args, _VALUE, _ms(timeout))
+
+    def execute_sync(self, sql: str, *args: Any, timeout: Optional[float] = None) -> str:
+        return _native.sync_query(self._h, None, sql, args, _EXECUTE, _ms(timeout))
+
+    def transaction_sync(self, *, timeout: Optional[float] = None) -> "SyncTransaction":
+        """``with client.transaction_sync() as tx:`` (blocking)."""
+        return SyncTransaction(self, timeout)
+
+    def http_get_sync(
+        self,
+        url: str,
+        *,
+        headers: Union[Mapping[str, str], Iterable[Tuple[str, str]], None] = None,
+        timeout: Optional[float] = None,
+        retry: bool = True,
+    ) -> HttpResponse:
+        return self.http_request_sync("GET", url, headers=headers, timeout=timeout, retry=retry)
+
+    def http_request_sync(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Union[Mapping[str, str], Iterable[Tuple[str, str]], None] = None,
+        body: Union[bytes, str, None] = None,
+        json: Any = None,
+        timeout: Optional[float] = None,
+        retry: bool = False,
+    ) -> HttpResponse:
+        pairs, data = _http_args(headers, body, json)
+        return _response(_native.sync_http(self._h, method, url, pairs, data, _ms(timeout), retry))
+
+    def run_json_sync(
+        self,
+        plan: Plan,
+        inputs: Optional[Mapping[str, Any]] = None,
+        /,
+        *,
+        profile: Optional[str] = None,
+        timeout: Optional[float] = None,
+        **kw_inputs: Any,
+    ) -> bytes:
+        inputs_json = _inputs_json(inputs, kw_inputs)
+        return _native.sync_plan(self._h, plan._h, inputs_json, _profile(profile), _ms(timeout))
+
+    def run_sync(
+        self,
+        plan: Plan,
+        inputs: Optional[Mapping[str, Any]] = None,
+        /,
+        *,
+        profile: Optional[str] = None,
+        timeout: Optional[float] = None,
+        **kw_inputs: Any,
+    ) -> Dict[str, Any]:
+        return _json.loads(self.run_json_sync(plan, inputs, profile=profile, timeout=timeout, **kw_inputs))
+
+
+class Transaction:
+    """A transaction on a dedicated connection (``Client.transaction()``).
+
+    ``async with`` starts it, commits when the block succeeds and rolls back when it raises
+    (also when the task is cancelled). Or call :meth:`start`, :meth:`commit`, :meth:`rollback`.
+    Statements inside run in order. Set the isolation level with a first statement
+    (``await tx.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")``).
+    """
+
+    __slots__ = ("_client", "_timeout", "_tx", "_state")
+
+    def __init__(self, client: Client, timeout: Optional[float]) -> None:
+        self._client = client
+        self._timeout = _ms(timeout)
+        self._tx: Any = None
+        self._state = "new"
+
+    async def start(self) -> "Transaction":
+        if self._state != "new":
+            raise _errors.InvalidArgument(f"transaction already {self._state}")
+        self._state = "starting"
+        h = self._client._h
+        loop = _get_running_loop()
+        fut = loop.create_future()
+        op = _bridge_for(loop).tx(h, None, fut, 0, self._timeout)
+        try:
+            self._tx = await fut
+        except _CancelledError:
+            h.cancel(op)  # a transaction that still arrives is freed (rolled back) unseen
+            self._state = "failed"
+            raise
+        except BaseException:
+            self._state = "failed"
+            raise
+        self._state = "started"
+        return self
+
+    async def _end(self, what: int) -> None:
+        if self._state != "started":
+            raise _errors.Closed(f"transaction is {self._state}")
+        self._state = "committed" if what == 1 else "rolled back"
+        h = self._client._h
+        tx = self._tx
+        loop = _get_running_loop()
+        fut = loop.create_future()
+        try:
+            op = _bridge_for(loop).tx(h, tx, fut, what, 0)
+            try:
+                await fut
+            except _CancelledError:
+                h.cancel(op)
+                raise
+        finally:
+            self._tx = None
+            tx.free()  # rolls back if the commit never ran; frees the handle
+
+    async def commit(self) -> None:
+        await self._end(1)
+
+    async def rollback(self) -> None:
+        await self._end(2)
+
+    async def __aenter__(self) -> "Transaction":
+        return await self.start()
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self._state != "started":
+            return
+        if exc_type is None:
+            await self.commit()
+        else:
+            # No await here: the task may be cancelled. Freeing the handle rolls back on the I/O
+            # thread and returns the connection to the pool.
+            self._state = "rolled back"
+            tx, self._tx = self._tx, None
+            tx.free()
+
+    def _check(self) -> Any:
+        if self._state != "started":
+            raise _errors.Closed(f"transaction is {self._state}")
+        return self._tx
+
+    async def _query(self, sql: str, args: Sequence[Any], kind: int, timeout: Optional[float]) -> Any:
+        tx = self._check()
+        h = self._client._h
+        loop = _get_running_loop()
+        fut = loop.create_future()
+        op = _bridge_for(loop).tx_query(h, tx, fut, sql, args, kind, _ms(timeout))
+        try:
+            return await fut
+        except _CancelledError:
+            h.cancel(op)
+            raise
+
+    async def fetch(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:
+        return await self._query(sql, args, _ROWS, timeout)
+
+    async def fetch_one(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Optional[Record]:
+        return await self._query(sql, args, _ONE, timeout)
+
+    async def fetch_value(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Any:
+        return await self._query(sql, args, _VALUE, timeout)
+
+    async def execute(self, sql: str, *args: Any, timeout: Optional[float] = None) -> str:
+        return await self._query(sql, args, _EXECUTE, timeout)
+
+    def __repr__(self) -> str:
+        return f"<enrich.Transaction {self._state}>"
+
+
+class SyncTransaction:
+    """The blocking counterpart of :class:`Transaction` (``Client.transaction_sync()``)."""
+
+    __slots__ = ("_client", "_timeout", "_tx", "_state")
+
+    def __init__(self, client: Client, timeout: Optional[float]) -> None:
+        self._client = client
+        self._timeout = _ms(timeout)
+        self._tx: Any = None
+        self._state = "new"
+
+    def start(self) -> "SyncTransaction":
+        if self._state != "new":
+            raise _errors.InvalidArgument(f"transaction already {self._state}")
+        self._state = "failed"
+        self._tx = _native.sync_tx(self._client._h, None, 0, self._timeout)
+        self._state = "started"
+        return self
+
+    def _end(self, what: int) -> None:
+        if self._state != "started":
+            raise _errors.Closed(f"transaction is {self._state}")
+        self._state = "committed" if what == 1 else "rolled back"
+        tx, self._tx = self._tx, None
+        try:
+            _native.sync_tx(self._client._h, tx, what, 0)
+        finally:
+            tx.free()
+
+    def commit(self) -> None:
+        self._end(1)
+
+    def rollback(self) -> None:
+        self._end(2)
+
+    def __enter__(self) -> "SyncTransaction":
+        return self.start()
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self._state != "started":
+            return
+        if exc_type is None:
+            self.commit()
+        else:
+            self._state = "rolled back"
+            tx, self._tx = self._tx, None
+            tx.free()
+
+    def _query(self, sql: str, args: Sequence[Any], kind: int, timeout: Optional[float]) -> Any:
+        if self._state != "started":
+            raise _errors.Closed(f"transaction is {self._state}")
+        return _native.sync_query(self._client._h, self._tx, sql, args, kind, _ms(timeout))
+
+    def fetch(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:
+        return self._query(sql, args, _ROWS, timeout)
+
+    def fetch_one(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Optional[Record]:
+        return self._query(sql, args, _ONE, timeout)
+
+    def fetch_value(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Any:
+        return self._query(sql, args, _VALUE, timeout)
+
+    def execute(self, sql: str, *args: Any, timeout: Optional[float] = None) -> str:
+        return self._query(sql, args, _EXECUTE, timeout)
