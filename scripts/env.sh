@@ -22,11 +22,17 @@ export PATH
 # (does not start the server; use scripts/pg start).
 eval "$("$ENRICH_ROOT/scripts/pg" env)"
 
-# --- Python (later) ----------------------------------------------------------
-# Activate the venv made by scripts/setup and expose the built extension, e.g.:
-#   [ -f "$ENRICH_ROOT/.venv/bin/activate" ] && . "$ENRICH_ROOT/.venv/bin/activate"
-#   export PYTHONPATH="$ENRICH_ROOT/build/python${PYTHONPATH:+:$PYTHONPATH}"
+# --- Python ------------------------------------------------------------------
+# Activate the project's venv (scripts/setup makes it; scripts/build installs enrich into it).
+if [ -f "$ENRICH_ROOT/.venv/bin/activate" ] && [ "${VIRTUAL_ENV:-}" != "$ENRICH_ROOT/.venv" ]; then
+  . "$ENRICH_ROOT/.venv/bin/activate"
+fi
 
-# --- Node (later) ------------------------------------------------------------
-# Expose the built addon, e.g.:
-#   export NODE_PATH="$ENRICH_ROOT/build/node${NODE_PATH:+:$NODE_PATH}"
+# --- Node ---------------------------------------------------------------------
+# `require('enrich')` from anywhere (examples/fastify/app.js): build/node/node_modules/enrich is a
+# link to bindings/node (made by the CMake build), which loads build/node/enrich.node.
+case ":${NODE_PATH:-}:" in
+  *":$ENRICH_ROOT/build/node/node_modules:"*) ;;
+  *) NODE_PATH="$ENRICH_ROOT/build/node/node_modules${NODE_PATH:+:$NODE_PATH}" ;;
+esac
+export NODE_PATH
