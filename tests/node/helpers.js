@@ -1,0 +1,91 @@
+'use strict';
+// Shared by the node:test suites: where the package, the databases and the analytics stub are.
+//   ENRICH_TEST_DSN      superuser DSN of the scripts/pg server (scripts/test, scripts/env.sh)
+//   ENRICH_FIXTURE_DSN   database with the article's tables, users 1..2000 (scripts/test seeds it)
+//   ENRICH_ANALYTICS_STUB  path of enrich-analytics-stub (ctest passes it)
+//   ENRICH_NODE_ADDON    the enrich.node under test (ctest passes it)
+
+const { spawn } = require('node:child_process');
+const path = require('node:path');
+const readline = require('node:readline');
+
+const ROOT = path.resolve(__dirname, '../..');
+const PACKAGE = path.join(ROOT, 'bindings/node');
+const EXAMPLES = path.join(ROOT, 'examples/fastify');
+
+const TEST_DSN = process.env.ENRICH_TEST_DSN || '';
+const FIXTURE_DSN = process.env.ENRICH_FIXTURE_DSN || '';
+const STUB = process.env.ENRICH_ANALYTICS_STUB || '';
+
+const enrich = require(PACKAGE);
+
+/** Starts the analytics stub on a free port: { url, control(mode, delayMs), stop() }. */
+async function startStub() {
+  if (!STUB) throw new Error('ENRICH_ANALYTICS_STUB is not set');
+  const child = spawn(STUB, ['--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: child.stdout });
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the stub did not start')), 5000);
+    child.once('error', reject);
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      const m = /^LISTENING (\d+)/.exec(line);
+      if (m) resolve(Number(m[1]));
+      else reject(new Error(`unexpected stub output: ${line}`));
+    });
+  });
+  lines.on('line', () => {});
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    port,
+    async control(mode, delayMs) {
+      const q = new URLSearchParams({ mode });
+      if (delayMs !== undefined) q.set('delay_ms', String(delayMs));
+      const r = await fetch(`${url}/__control?${q}`, { method: 'POST' });
+      if (!r.ok) throw new Error(`stub control failed: ${r.status}`);
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Runs a Node script in a child process: { code, signal, stdout, stderr, ms }. */
+function runNode(script, { args = [], timeoutMs = 20000, env = {} } = {}) {
+  return new Promise((resolve) => {
+    const start = Date.now();
+    const child = spawn(process.execPath, [...args, '-e', script], {
+      env: { ...process.env, ENRICH_PACKAGE: PACKAGE, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - start });
+    });
+  });
+}
+
+/** Deterministic pseudo-random integers (mulberry32). */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+module.exports = { ROOT, PACKAGE, EXAMPLES, TEST_DSN, FIXTURE_DSN, STUB, enrich, startStub, runNode, rng, sleep };
