@@ -25,85 +25,15 @@
 
 #include "enrich.h"
 #include "support/capi_support.hpp"
+#include "support/stub_server.hpp"
 #include "support/json.hpp"
 #include "support/test_support.hpp"
-
-#ifndef ENRICH_ANALYTICS_STUB
-#error "ENRICH_ANALYTICS_STUB (path of enrich-analytics-stub) must be defined by the build"
-#endif
-
-extern char** environ;
 
 namespace {
 
 using namespace std::chrono_literals;
 using namespace enrich::capi_test;
 using enrich::test::Stopwatch;
-
-// ---- the analytics stub -------------------------------------------------------------------------
-
-/// Spawns examples/stub on a free port; SIGTERM (then SIGKILL) on destruction.
-class Stub {
- public:
-  ~Stub() { stop(); }
-
-  ::testing::AssertionResult start() {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return ::testing::AssertionFailure() << "pipe2 failed";
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    const char* path = ENRICH_ANALYTICS_STUB;
-    char* argv[] = {const_cast<char*>(path), const_cast<char*>("--port"), const_cast<char*>("0"),
-                    nullptr};
-    int rc = posix_spawn(&pid_, path, &actions, nullptr, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    if (rc != 0) {
-      close(fds[0]);
-      pid_ = -1;
-      return ::testing::AssertionFailure() << "could not start " << path << ": " << rc;
-    }
-    std::string line;
-    auto until = std::chrono::steady_clock::now() + 10s;
-    while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < until) {
-      pollfd p{fds[0], POLLIN, 0};
-      if (poll(&p, 1, 100) <= 0) continue;
-      char buf[128];
-      ssize_t n = read(fds[0], buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<std::size_t>(n));
-    }
-    close(fds[0]);
-    if (line.rfind("LISTENING ", 0) != 0)
-      return ::testing::AssertionFailure() << "stub did not report its port: '" << line << "'";
-    port_ = std::atoi(line.c_str() + 10);
-    return ::testing::AssertionSuccess();
-  }
-
-  void stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    for (int i = 0; i < 200; ++i) {
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
-  std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
 
 // ---- fixture ------------------------------------------------------------------------------------
 
@@ -462,7 +392,7 @@ class CapiHttpTest : public CapiTest {
     ASSERT_EQ(enrich_completion_http_status(c.get()), 200) << json_of(c.get());
   }
 
-  Stub stub_;
+  enrich::test::StubServer stub_;
   QueuePtr q_;
   ClientPtr client_;
   int id_tag_ = 0;
