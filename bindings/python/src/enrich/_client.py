@@ -257,49 +257,32 @@ class Client:
 
     # ---- queries -----------------------------------------------------------------------------
 
-    async def fetch(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:
-        """All rows, each a dict of column name -> value."""
+    async def _query(self, sql: str, args: Sequence[Any], kind: int, timeout: Optional[float]) -> Any:
+        """One statement through this loop's bridge; task cancellation cancels the native op."""
         loop = _get_running_loop()
         fut = loop.create_future()
-        op = _bridge_for(loop).query(self._h, fut, sql, args, _ROWS, _ms(timeout) if timeout else 0)
+        op = _bridge_for(loop).query(self._h, fut, sql, args, kind, _ms(timeout) if timeout else 0)
         try:
             return await fut
         except _CancelledError:
             self._h.cancel(op)
             raise
+
+    async def fetch(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:
+        """All rows, each a dict of column name -> value."""
+        return await self._query(sql, args, _ROWS, timeout)
 
     async def fetch_one(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Optional[Record]:
         """The first row, or None."""
-        loop = _get_running_loop()
-        fut = loop.create_future()
-        op = _bridge_for(loop).query(self._h, fut, sql, args, _ONE, _ms(timeout) if timeout else 0)
-        try:
-            return await fut
-        except _CancelledError:
-            self._h.cancel(op)
-            raise
+        return await self._query(sql, args, _ONE, timeout)
 
     async def fetch_value(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Any:
         """The first column of the first row, or None."""
-        loop = _get_running_loop()
-        fut = loop.create_future()
-        op = _bridge_for(loop).query(self._h, fut, sql, args, _VALUE, _ms(timeout) if timeout else 0)
-        try:
-            return await fut
-        except _CancelledError:
-            self._h.cancel(op)
-            raise
+        return await self._query(sql, args, _VALUE, timeout)
 
     async def execute(self, sql: str, *args: Any, timeout: Optional[float] = None) -> str:
         """Runs a statement; returns its command tag ("INSERT 0 1")."""
-        loop = _get_running_loop()
-        fut = loop.create_future()
-        op = _bridge_for(loop).query(self._h, fut, sql, args, _EXECUTE, _ms(timeout) if timeout else 0)
-        try:
-            return await fut
-        except _CancelledError:
-            self._h.cancel(op)
-            raise
+        return await self._query(sql, args, _EXECUTE, timeout)
 
     def transaction(self, *, timeout: Optional[float] = None) -> "Transaction":
         """``async with client.transaction() as tx:`` commits on success and rolls back on an
