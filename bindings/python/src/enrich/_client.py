@@ -154,6 +154,20 @@ def _response(t: Tuple[int, List[Tuple[str, str]], bytes, float]) -> HttpRespons
     return HttpResponse(t[0], t[1], t[2], t[3])
 
 
+
+async def _native_call(h: Any, start: Any) -> Any:
+    """Starts a native operation on the running loop's bridge (``start(bridge, fut)`` returns its
+    op id) and awaits it; cancelling the awaiting task cancels the native operation."""
+    loop = _get_running_loop()
+    fut = loop.create_future()
+    op = start(_bridge_for(loop), fut)
+    try:
+        return await fut
+    except _CancelledError:
+        h.cancel(op)
+        raise
+
+
 class Plan:
     """A validated plan (named SQL and HTTP steps run concurrently and assembled into one JSON
     document; see docs/plans.md). Immutable; share it between clients, loops and threads."""
@@ -259,14 +273,8 @@ class Client:
 
     async def _query(self, sql: str, args: Sequence[Any], kind: int, timeout: Optional[float]) -> Any:
         """One statement through this loop's bridge; task cancellation cancels the native op."""
-        loop = _get_running_loop()
-        fut = loop.create_future()
-        op = _bridge_for(loop).query(self._h, fut, sql, args, kind, _ms(timeout) if timeout else 0)
-        try:
-            return await fut
-        except _CancelledError:
-            self._h.cancel(op)
-            raise
+        ms = _ms(timeout) if timeout else 0
+        return await _native_call(self._h, lambda b, fut: b.query(self._h, fut, sql, args, kind, ms))
 
     async def fetch(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:
         """All rows, each a dict of column name -> value."""
@@ -315,14 +323,9 @@ class Client:
     ) -> HttpResponse:
         """Sends a request; any status is a response, transport failures raise."""
         pairs, data = _http_args(headers, body, json)
-        loop = _get_running_loop()
-        fut = loop.create_future()
-        op = _bridge_for(loop).http(self._h, fut, method, url, pairs, data, _ms(timeout), retry)
-        try:
-            return _response(await fut)
-        except _CancelledError:
-            self._h.cancel(op)
-            raise
+        ms = _ms(timeout)
+        return _response(await _native_call(
+            self._h, lambda b, fut: b.http(self._h, fut, method, url, pairs, data, ms, retry)))
 
     # ---- plans -------------------------------------------------------------------------------
 
@@ -341,14 +344,9 @@ class Client:
         a mapping (needed for inputs named ``profile`` or ``timeout``); ``timeout`` is the
         caller's deadline in seconds (the plan's own deadline also applies)."""
         inputs_json = _inputs_json(inputs, kw_inputs)
-        loop = _get_running_loop()
-        fut = loop.create_future()
-        op = _bridge_for(loop).plan(self._h, plan._h, fut, inputs_json, _profile(profile), _ms(timeout))
-        try:
-            return await fut
-        except _CancelledError:
-            self._h.cancel(op)
-            raise
+        prof, ms = _profile(profile), _ms(timeout)
+        return await _native_call(
+            self._h, lambda b, fut: b.plan(self._h, plan._h, fut, inputs_json, prof, ms))
 
     async def run(
         self,
@@ -518,14 +516,8 @@ class Transaction:
     async def _query(self, sql: str, args: Sequence[Any], kind: int, timeout: Optional[float]) -> Any:
         tx = self._check()
         h = self._client._h
-        loop = _get_running_loop()
-        fut = loop.create_future()
-        op = _bridge_for(loop).tx_query(h, tx, fut, sql, args, kind, _ms(timeout))
-        try:
-            return await fut
-        except _CancelledError:
-            h.cancel(op)
-            raise
+        ms = _ms(timeout)
+        return await _native_call(h, lambda b, fut: b.tx_query(h, tx, fut, sql, args, kind, ms))
 
     async def fetch(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:
         return await self._query(sql, args, _ROWS, timeout)
