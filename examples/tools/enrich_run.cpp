@@ -1,5 +1,5 @@
 // enrich-run: runs a plan file and prints its JSON document; or, with --repeat, runs it many
-// times with random integer inputs and prints throughput and latency.
+// times (or for a timed window) with random integer inputs and prints throughput and latency.
 //
 //   enrich-run plan.json --dsn postgresql://... --profile node userId=42 includeAnalytics=true
 //   enrich-run plan.json --repeat 100000 --concurrency 64 --random userId=1:100000
@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <mutex>
 #include <random>
 #include <string>
@@ -30,7 +31,9 @@ void usage() {
                "  --io-threads N        I/O threads (default 1)\n"
                "  --timeout-ms N        caller deadline per run\n"
                "  --repeat N            run N times and print throughput instead of the document\n"
-               "  --concurrency C       runs in flight with --repeat (default 64)\n"
+               "  --duration S          like --repeat, but for S seconds after --warmup (timed window)\n"
+               "  --warmup S            seconds of runs before the --duration window (default 0)\n"
+               "  --concurrency C       runs in flight with --repeat/--duration (default 64)\n"
                "  --random NAME=LO:HI   a random integer input per run, with --repeat\n"
                "  --quiet               with --repeat: only the JSON summary line\n");
 }
@@ -54,13 +57,26 @@ double cpu_seconds() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
+// How --repeat / --duration run: a fixed number of runs, or as many as fit in a timed window
+// after a warm-up (only runs that complete inside the window count, and CPU is sampled at the
+// window's edges, so connection set-up and the warm-up are left out).
+struct RepeatSpec {
+  long total = 0;         // > 0: run exactly this many
+  double warmup_s = 0;    // with duration_s
+  double duration_s = 0;  // > 0: timed window instead of a count
+  int concurrency = 64;
+};
+
 int repeat(enrich::Client& client, const enrich::Plan& plan, const enrich::Inputs& fixed,
-           const std::vector<RandomInput>& randoms, long total, int concurrency,
+           const std::vector<RandomInput>& randoms, const RepeatSpec& spec,
            const enrich::RunOptions& options, bool quiet) {
+  const bool timed = spec.duration_s > 0;
+  const long limit = timed ? std::numeric_limits<long>::max() : spec.total;
   std::mutex mu;
   std::vector<double> latencies;
-  latencies.reserve(static_cast<std::size_t>(total));
+  if (!timed) latencies.reserve(static_cast<std::size_t>(spec.total));
   std::atomic<long> started{0}, done{0}, errors{0};
+  std::atomic<bool> stop{false}, window_open{!timed};
   std::string first_error;
   std::mt19937_64 rng(42);
   std::mutex done_mu;
@@ -69,7 +85,7 @@ int repeat(enrich::Client& client, const enrich::Plan& plan, const enrich::Input
   // Each "caller" starts its next run from the completion of the previous one (on the I/O
   // thread): no thread per caller.
   std::function<void()> launch = [&] {
-    if (started.fetch_add(1) >= total) return;
+    if (stop.load() || started.fetch_add(1) >= limit) return;
     enrich::Inputs inputs = fixed;
     {
       std::lock_guard lock(mu);
@@ -81,40 +97,63 @@ int repeat(enrich::Client& client, const enrich::Plan& plan, const enrich::Input
       double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       {
         std::lock_guard lock(mu);
-        latencies.push_back(ms);
+        if (window_open.load()) latencies.push_back(ms);
         if (!r.ok()) {
           ++errors;
           if (first_error.empty()) first_error = r.error().to_string();
         }
       }
-      if (done.fetch_add(1) + 1 == total) {
-        std::lock_guard lock(done_mu);
-        done_cv.notify_all();
-      }
       launch();
+      std::lock_guard lock(done_mu);
+      done.fetch_add(1);
+      done_cv.notify_all();
     });
   };
+  auto clock_start = std::chrono::steady_clock::now();
   double cpu0 = cpu_seconds();
-  auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < concurrency; ++i) launch();
-  {
-    std::unique_lock lock(done_mu);
-    done_cv.wait(lock, [&] { return done.load() >= total; });
+  auto t0 = clock_start;
+  for (int i = 0; i < spec.concurrency; ++i) launch();
+  if (timed) {
+    std::this_thread::sleep_until(clock_start + std::chrono::duration<double>(spec.warmup_s));
+    {
+      std::lock_guard lock(mu);
+      window_open = true;
+      cpu0 = cpu_seconds();
+      t0 = std::chrono::steady_clock::now();
+    }
+    std::this_thread::sleep_until(t0 + std::chrono::duration<double>(spec.duration_s));
   }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  double cpu = cpu_seconds() - cpu0;
+  double seconds = 0, cpu = 0;
+  long counted = 0;
+  auto close_window = [&] {
+    std::lock_guard lock(mu);
+    window_open = false;
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    cpu = cpu_seconds() - cpu0;
+    counted = static_cast<long>(latencies.size());
+  };
+  if (timed) {
+    close_window();
+    stop = true;
+  }
+  {
+    std::unique_lock lock(done_mu);  // every run in flight completes before the client goes
+    done_cv.wait(lock, [&] { return done.load() >= std::min(started.load(), limit); });
+  }
+  if (!timed) close_window();
   std::lock_guard lock(mu);
   double p50 = percentile(latencies, 0.50), p90 = percentile(latencies, 0.90),
          p99 = percentile(latencies, 0.99);
-  double rate = static_cast<double>(total) / seconds;
-  double cpu_us = cpu * 1e6 / static_cast<double>(total);
+  double rate = seconds > 0 ? static_cast<double>(counted) / seconds : 0;
+  double cpu_us = counted > 0 ? cpu * 1e6 / static_cast<double>(counted) : 0;
+  long total = done.load();
   if (!quiet)
     std::printf("%ld plans in %.2f s: %.0f plans/s, p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, "
                 "client CPU %.1f us/plan, errors %ld\n",
-                total, seconds, rate, p50, p90, p99, cpu_us, errors.load());
+                counted, seconds, rate, p50, p90, p99, cpu_us, errors.load());
   std::printf("{\"plans\":%ld,\"seconds\":%.3f,\"plans_per_s\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
-              "\"p99_ms\":%.3f,\"cpu_us_per_plan\":%.2f,\"errors\":%ld}\n",
-              total, seconds, rate, p50, p90, p99, cpu_us, errors.load());
+              "\"p99_ms\":%.3f,\"cpu_us_per_plan\":%.2f,\"errors\":%ld,\"runs\":%ld}\n",
+              counted, seconds, rate, p50, p90, p99, cpu_us, errors.load(), total);
   if (errors > 0) {
     std::fprintf(stderr, "enrich-run: %ld of %ld runs failed; first error: %s\n", errors.load(),
                  total, first_error.c_str());
@@ -132,8 +171,8 @@ int main(int argc, char** argv) {
   enrich::PlanVariables vars;
   enrich::Inputs inputs;
   std::vector<RandomInput> randoms;
-  long repeat_count = 0;
-  int concurrency = 64, timeout_ms = 0;
+  RepeatSpec repeat_spec;
+  int timeout_ms = 0;
   std::size_t connections = 8, io_threads = 1;
   bool quiet = false;
 
@@ -173,9 +212,13 @@ int main(int argc, char** argv) {
     } else if (a == "--timeout-ms") {
       timeout_ms = std::stoi(next());
     } else if (a == "--repeat") {
-      repeat_count = std::stol(next());
+      repeat_spec.total = std::stol(next());
+    } else if (a == "--duration") {
+      repeat_spec.duration_s = std::stod(next());
+    } else if (a == "--warmup") {
+      repeat_spec.warmup_s = std::stod(next());
     } else if (a == "--concurrency") {
-      concurrency = std::stoi(next());
+      repeat_spec.concurrency = std::stoi(next());
     } else if (a == "--quiet") {
       quiet = true;
     } else if (a == "--random") {
@@ -222,9 +265,8 @@ int main(int argc, char** argv) {
   run_options.profile = profile;
   if (timeout_ms > 0) run_options.deadline = enrich::Deadline::after(enrich::Milliseconds(timeout_ms));
 
-  if (repeat_count > 0)
-    return repeat(*client.value(), plan.value(), inputs, randoms, repeat_count, concurrency,
-                  run_options, quiet);
+  if (repeat_spec.total > 0 || repeat_spec.duration_s > 0)
+    return repeat(*client.value(), plan.value(), inputs, randoms, repeat_spec, run_options, quiet);
 
   auto result = client.value()->run(plan.value(), inputs, run_options).get();
   if (!result.ok()) {

@@ -17,6 +17,7 @@ const CONCURRENCY = 16;
 process.env.TZ = 'UTC';
 
 const original = require(path.join(EXAMPLES, 'original.js'));
+const originalPostgres = require(path.join(EXAMPLES, 'original_postgres.js'));
 const app = require(path.join(EXAMPLES, 'app.js'));
 
 const quiet = { level: 'silent' };
@@ -87,6 +88,32 @@ test('enrich endpoint == original pg endpoint for random users, with and without
     assert.equal(stats.compared, 2 * USERS);
     assert.ok(stats.withActivity > USERS / 2, 'the sample should include users with activity');
     assert.ok(stats.withAnalytics >= USERS - 3, `analytics missing for ${USERS - stats.withAnalytics} users`);
+  } finally {
+    await Promise.all(Object.values(servers).map((s) => s.close()));
+    await stub.stop();
+  }
+});
+
+// The benchmark's second Node baseline must do the same work: same JSON as the pg original.
+test('postgres.js baseline == original pg endpoint', { skip }, async () => {
+  const stub = await startStub();
+  const servers = {
+    original: await original.build({ databaseUrl: FIXTURE_DSN, analyticsUrl: stub.url, logger: quiet }),
+    postgres: await originalPostgres.build({ databaseUrl: FIXTURE_DSN, analyticsUrl: stub.url, logger: quiet }),
+  };
+  const random = rng(20261126);
+  let withActivity = 0;
+  try {
+    await inBatches(Array.from({ length: 100 }, () => 1 + Math.floor(random() * 2000)), CONCURRENCY, async (id) => {
+      const url = `/api/users/${id}/enriched?includeAnalytics=true`;
+      const [o, p] = await Promise.all([servers.original.inject({ url }), servers.postgres.inject({ url })]);
+      assert.equal(o.statusCode, 200, o.body);
+      assert.equal(p.statusCode, 200, p.body);
+      const expected = withoutTime(o.body);
+      assert.deepStrictEqual(withoutTime(p.body), expected, `postgres.js differs for user ${id}`);
+      if (expected.recentActivity.length > 0) withActivity++;
+    });
+    assert.ok(withActivity > 50, 'the sample should include users with activity');
   } finally {
     await Promise.all(Object.values(servers).map((s) => s.close()));
     await stub.stop();
