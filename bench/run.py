@@ -1,0 +1,894 @@
+#!/usr/bin/env python3
+"""The reference endpoint in every form, one server at a time, under the same wrk load.
+
+This is the engine of ``scripts/bench`` (which installs, builds, starts the throwaway Postgres
+and seeds it first); run that, not this file. It measures:
+
+  Fastify + pg              examples/fastify/original.js (the article's Node version)
+  Fastify + postgres.js     examples/fastify/original_postgres.js
+  Fastify + enrich compat   examples/fastify/app.js ENRICH_MODE=compat (run -> object)
+  Fastify + enrich runJson  examples/fastify/app.js ENRICH_MODE=fast
+  FastAPI + asyncpg         examples/fastapi/original.py (the article's Python version, an httpx
+                            client per request as printed; "shared httpx" = one shared client)
+  FastAPI + enrich compat   examples/fastapi/app.py ENRICH_MODE=compat (drop-in queries)
+  FastAPI + enrich run_json examples/fastapi/app.py ENRICH_MODE=fast
+  enrich-run (native)       the same plan, no web server (enrich-run --duration)
+  pgbench plain / pipeline  the three queries, -M prepared (no analytics, no JSON)
+
+For each server: cold start (process start to the first 200), then per scenario (no analytics,
+healthy analytics stub, hung stub) and per connection count (8, 64): wrk warm-up, then a
+measured window; requests/s and latency percentiles from wrk, the server's CPU time from
+/proc/PID/stat and Postgres's (all its processes) over the window, peak RSS (VmHWM) at the end.
+
+Honesty: wrk's Lua script checks every response (status 200, a JSON object with the variant's
+keys, analytics present or null as the scenario demands); after each window a sample of
+responses is fetched and fully parsed (keys, the requested user's id). A window with any error,
+non-2xx, timeout or bad body is reported as FAILED instead of a throughput, and the run exits 1.
+
+Writes <output>.md (tables, targets, versions, machine, commands), <output>.json (raw rows)
+and <output>.png (requests/s and p99 per variant).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime as dt
+import importlib.metadata
+import json
+import os
+import platform
+import random
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TICK = os.sysconf("SC_CLK_TCK")
+USERS = 100_000
+
+SCENARIOS = {
+    "none": "no analytics",
+    "healthy": "analytics, healthy stub",
+    "hung": "analytics, hung stub",
+}
+
+
+@dataclass
+class Variant:
+    key: str
+    label: str
+    family: str  # node | python | native
+    command: list[str] = field(default_factory=list)
+    env: dict = field(default_factory=dict)
+    query_flag: str = "includeAnalytics"
+    activity_key: str = "recentActivity"
+    baseline: str = ""  # key of the variant this one is compared with ("" = is a baseline)
+    scenarios: tuple = ("none", "healthy", "hung")
+    pool: str = ""  # database connections, for the report
+
+
+def variants(python: str) -> list[Variant]:
+    node = shutil.which("node") or "node"
+    fastify = ROOT / "examples" / "fastify"
+    fastapi = ROOT / "examples" / "fastapi"
+    py = dict(query_flag="include_analytics", activity_key="recent_activity")
+    return [
+        Variant("fastify-pg", "Fastify + pg (article)", "node", [node, str(fastify / "original.js")],
+                pool="pg.Pool, 10"),
+        Variant("fastify-postgresjs", "Fastify + postgres.js", "node", [node, str(fastify / "original_postgres.js")],
+                baseline="fastify-pg", pool="postgres.js, 10"),
+        Variant("fastify-enrich-compat", "Fastify + enrich run()", "node", [node, str(fastify / "app.js")],
+                {"ENRICH_MODE": "compat"}, baseline="fastify-pg", pool="enrich, 8"),
+        Variant("fastify-enrich-fast", "Fastify + enrich runJson()", "node", [node, str(fastify / "app.js")],
+                {"ENRICH_MODE": "fast"}, baseline="fastify-pg", pool="enrich, 8"),
+        Variant("fastapi-asyncpg", "FastAPI + asyncpg (article)", "python", [python, str(fastapi / "original.py")],
+                pool="asyncpg, 10", **py),
+        Variant("fastapi-asyncpg-shared", "FastAPI + asyncpg, shared httpx", "python",
+                [python, str(fastapi / "original.py")], {"ORIGINAL_SHARED_HTTP_CLIENT": "1"},
+                scenarios=("healthy", "hung"), pool="asyncpg, 10", **py),
+        Variant("fastapi-enrich-compat", "FastAPI + enrich drop-in", "python", [python, str(fastapi / "app.py")],
+                {"ENRICH_MODE": "compat"}, baseline="fastapi-asyncpg", pool="enrich, 8", **py),
+        Variant("fastapi-enrich-fast", "FastAPI + enrich run_json()", "python", [python, str(fastapi / "app.py")],
+                {"ENRICH_MODE": "fast"}, baseline="fastapi-asyncpg", pool="enrich, 8", **py),
+    ]
+
+
+# Each FastAPI row's comparison with analytics is the shared-client original (the article's
+# per-request client is also shown, but a 30 ms TLS-context build per request is not a fair bar).
+def baseline_for(v: Variant, scenario: str) -> str:
+    if v.baseline == "fastapi-asyncpg" and scenario != "none":
+        return "fastapi-asyncpg-shared"
+    return v.baseline
+
+
+# ---- small helpers ------------------------------------------------------------------------------
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_ticks(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime (fields 14, 15)
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def children_of(ppid: int) -> list[int]:
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == ppid:
+                        out.append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def machine_busy_ticks() -> int:
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return v[0] + v[1] + v[2] + v[5] + v[6]  # user nice system irq softirq
+
+
+class Postgres:
+    """CPU of the whole cluster (postmaster and all its children), sampled at window edges."""
+
+    def __init__(self, dsn: str):
+        self.dsn = dsn
+        data = subprocess.run(["psql", dsn, "-XAtc", "SHOW data_directory"], capture_output=True, text=True)
+        self.postmaster = 0
+        if data.returncode == 0:
+            try:
+                self.postmaster = int(Path(data.stdout.strip(), "postmaster.pid").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass  # not readable (another user's server): Postgres CPU is left out
+        self.version = self.sql("SHOW server_version")
+
+    def sql(self, query: str) -> str:
+        r = subprocess.run(["psql", self.dsn, "-XAtc", query], capture_output=True, text=True)
+        return r.stdout.strip() if r.returncode == 0 else "?"
+
+    def ticks(self) -> dict[int, int]:
+        if not self.postmaster:
+            return {}
+        pids = [self.postmaster, *children_of(self.postmaster)]
+        return {p: proc_ticks(p) for p in pids}
+
+    @staticmethod
+    def delta(a: dict[int, int], b: dict[int, int]) -> int:
+        return sum(t - a.get(p, 0) for p, t in b.items())
+
+
+class Stub:
+    def __init__(self, binary: str):
+        self.proc = subprocess.Popen([binary, "--port", "0", "--host", "127.0.0.1"], stdout=subprocess.PIPE,
+                                     text=True)
+        self.url = f"http://127.0.0.1:{int(self.proc.stdout.readline().split()[1])}"
+
+    def mode(self, scenario: str) -> None:
+        mode = "hang" if scenario == "hung" else "healthy"
+        urllib.request.urlopen(urllib.request.Request(f"{self.url}/__control?mode={mode}", method="POST"),
+                               timeout=5).read()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+# ---- wrk --------------------------------------------------------------------------------------
+
+WRK_LUA = r"""
+-- Random users, and a check of every response: status 200, a JSON object with the variant's
+-- keys, analytics as the scenario demands. Counts of bad responses are printed by done().
+local prefix, suffix, users = "@PREFIX@", "@SUFFIX@", @USERS@
+local must = { @MUST@ }
+local analytics = "@ANALYTICS@"  -- "null", "object" or "any"
+local threads = {}
+
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  math.randomseed(7919 * tid + os.time())
+  bad, degraded, sample = 0, 0, ""
+end
+
+function request()
+  return wrk.format("GET", prefix .. math.random(1, users) .. suffix)
+end
+
+function response(status, headers, body)
+  local ok = status == 200 and body:sub(1, 1) == "{"
+  if ok then
+    for _, key in ipairs(must) do
+      if not body:find(key, 1, true) then ok = false break end
+    end
+  end
+  if ok and analytics ~= "any" then
+    local isnull = body:find('"analytics":null', 1, true) ~= nil
+    if analytics == "null" and not isnull then ok = false end
+    if analytics == "object" and isnull then degraded = degraded + 1 end
+  end
+  if not ok then
+    bad = bad + 1
+    if sample == "" then sample = status .. " " .. body:sub(1, 160):gsub("%s", " ") end
+  end
+end
+
+function done(summary, latency, requests)
+  local b, d, s = 0, 0, ""
+  for _, t in ipairs(threads) do
+    b = b + t:get("bad")
+    d = d + t:get("degraded")
+    if s == "" then s = t:get("sample") end
+  end
+  io.write(string.format("CHECK bad=%d degraded=%d\n", b, d))
+  io.write(string.format("CHECK p50=%d p90=%d p99=%d\n", latency:percentile(50), latency:percentile(90),
+                         latency:percentile(99)))
+  if s ~= "" then io.write("CHECK sample=" .. s .. "\n") end
+end
+"""
+
+
+def wrk_script(workdir: Path, v: Variant, scenario: str) -> Path:
+    want = "true" if scenario != "none" else "false"
+    must = ['"user":{', '"preferences":{', f'"{v.activity_key}":[', '"analytics":', '"meta":{']
+    text = (WRK_LUA.replace("@PREFIX@", "/api/users/")
+            .replace("@SUFFIX@", f"/enriched?{v.query_flag}={want}")
+            .replace("@USERS@", str(USERS))
+            .replace("@MUST@", ", ".join(json.dumps(m) for m in must))
+            .replace("@ANALYTICS@", {"none": "null", "healthy": "object", "hung": "null"}[scenario]))
+    path = workdir / f"{v.key}-{scenario}.lua"
+    path.write_text(text)
+    return path
+
+
+def run_wrk(port: int, script: Path, connections: int, seconds: float, timeout_s: int) -> dict:
+    cmd = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds:g}s", "--timeout", f"{timeout_s}s",
+           "--latency", "-s", str(script), f"http://127.0.0.1:{port}"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    out = r.stdout
+    res = {"command": " ".join(shlex.quote(c) for c in cmd), "exit": r.returncode}
+    m = re.search(r"(\d+) requests in ([\d.]+)(m?s|m)", out)
+    res["requests"] = int(m.group(1)) if m else 0
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    res["rps"] = float(m.group(1)) if m else 0.0
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    res["non2xx"] = int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    res["socket_errors"] = sum(int(x) for x in m.groups()) if m else 0
+    m = re.search(r"CHECK bad=(\d+) degraded=(\d+)", out)
+    res["bad"], res["degraded"] = (int(m.group(1)), int(m.group(2))) if m else (-1, 0)
+    m = re.search(r"CHECK p50=(\d+) p90=(\d+) p99=(\d+)", out)
+    if m:  # microseconds, straight from wrk's histogram
+        res["p50_ms"], res["p90_ms"], res["p99_ms"] = (int(x) / 1000 for x in m.groups())
+    m = re.search(r"CHECK sample=(.*)", out)
+    res["bad_sample"] = m.group(1) if m else ""
+    if r.returncode != 0 or res["bad"] < 0:
+        res["wrk_output"] = (out + r.stderr)[-2000:]
+    return res
+
+
+# ---- validation of a sample of full responses -------------------------------------------------
+
+
+def fetch(url: str, timeout: float = 10) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except OSError as e:
+        return 0, str(e).encode()
+
+
+def check_document(v: Variant, scenario: str, user_id: int, status: int, body: bytes) -> str:
+    """'' if the response is a full, correct document for user_id, else what is wrong."""
+    if status != 200:
+        return f"status {status}: {body[:200]!r}"
+    try:
+        doc = json.loads(body)
+    except ValueError as e:
+        return f"not JSON ({e}): {body[:200]!r}"
+    for key in ("user", "preferences", v.activity_key, "analytics", "meta"):
+        if key not in doc:
+            return f"no {key!r} in {sorted(doc)}"
+    if not isinstance(doc["user"], dict) or str(doc["user"].get("id")) != str(user_id):
+        return f"user is not user {user_id}: {str(doc['user'])[:120]}"
+    if not isinstance(doc["preferences"], dict):
+        return f"preferences is {doc['preferences']!r}"
+    acts = doc[v.activity_key]
+    if not isinstance(acts, list) or len(acts) > 10:
+        return f"{v.activity_key} is not a list of at most 10"
+    if scenario == "none" and doc["analytics"] is not None:
+        return "analytics present without includeAnalytics"
+    if scenario == "hung" and doc["analytics"] is not None:
+        return "analytics present although the stub hangs"
+    return ""
+
+
+def validate_sample(v: Variant, port: int, scenario: str, n: int) -> list[str]:
+    want = "true" if scenario != "none" else "false"
+    ids = [random.randint(1, USERS) for _ in range(n)]
+
+    def one(uid: int) -> str:
+        status, body = fetch(f"http://127.0.0.1:{port}/api/users/{uid}/enriched?{v.query_flag}={want}")
+        problem = check_document(v, scenario, uid, status, body)
+        return f"user {uid}: {problem}" if problem else ""
+
+    with concurrent.futures.ThreadPoolExecutor(n) as pool:
+        return [p for p in pool.map(one, ids) if p]
+
+
+# ---- one server, all its windows ----------------------------------------------------------------
+
+
+@dataclass
+class Settings:
+    scenarios: list[str]
+    connections: list[int]
+    first_warmup: float
+    warmup: float
+    duration: float
+    samples: int
+    wrk_timeout: int
+
+
+def start_server(v: Variant, port: int, env: dict, logfile: Path) -> tuple[subprocess.Popen, float]:
+    """Starts the server and waits for its first 200; returns it and the cold start in ms."""
+    t0 = time.monotonic()
+    f = open(logfile, "wb")
+    proc = subprocess.Popen(v.command, env={**env, **v.env, "PORT": str(port)}, stdout=f, stderr=subprocess.STDOUT,
+                            cwd=ROOT, start_new_session=True)
+    f.close()
+    url = f"http://127.0.0.1:{port}/api/users/1/enriched"
+    while time.monotonic() - t0 < 60:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{v.label} exited with {proc.returncode}: {logfile.read_text()[-1500:]}")
+        status, _ = fetch(url, timeout=5)
+        if status == 200:
+            return proc, (time.monotonic() - t0) * 1000
+        time.sleep(0.01)
+    stop_server(proc)
+    raise RuntimeError(f"{v.label} did not answer 200 within 60 s: {logfile.read_text()[-1500:]}")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def measure_server(v: Variant, s: Settings, stub: Stub, pg: Postgres, env: dict, workdir: Path) -> list[dict]:
+    rows = []
+    port = free_port()
+    logfile = workdir / f"{v.key}.log"
+    stub.mode("healthy")
+    log(f"{v.label}: starting ({shlex.join(v.command)})")
+    try:
+        proc, cold_ms = start_server(v, port, env, logfile)
+    except RuntimeError as e:
+        log(f"!!! {e}")
+        return [dict(variant=v.key, scenario=sc, connections=c, failed=f"did not start: {str(e)[:300]}")
+                for sc in v.scenarios if sc in s.scenarios for c in s.connections]
+    log(f"{v.label}: first 200 after {cold_ms:.0f} ms")
+    first = True
+    try:
+        for scenario in [sc for sc in s.scenarios if sc in v.scenarios]:
+            stub.mode(scenario)
+            script = wrk_script(workdir, v, scenario)
+            for conns in s.connections:
+                warm = s.first_warmup if first else s.warmup
+                first = False
+                run_wrk(port, script, conns, warm, s.wrk_timeout)
+                t_cpu, db0, m0 = proc_ticks(proc.pid), pg.ticks(), machine_busy_ticks()
+                res = run_wrk(port, script, conns, s.duration, s.wrk_timeout)
+                t_cpu1, db1, m1 = proc_ticks(proc.pid), pg.ticks(), machine_busy_ticks()
+                problems = validate_sample(v, port, scenario, s.samples) if s.samples else []
+                n = max(res["requests"], 1)
+                row = dict(variant=v.key, scenario=scenario, connections=conns, **res,
+                           server_cpu_us=(t_cpu1 - t_cpu) / TICK * 1e6 / n,
+                           db_cpu_us=Postgres.delta(db0, db1) / TICK * 1e6 / n if db1 else None,
+                           machine_cores=(m1 - m0) / TICK / s.duration,
+                           sample_problems=problems, cold_start_ms=cold_ms)
+                errors = res["non2xx"] + res["socket_errors"] + max(res["bad"], 0)
+                if errors or res["bad"] < 0 or res["exit"] != 0 or problems or proc.poll() is not None:
+                    row["failed"] = describe_failure(res, problems, proc)
+                rows.append(row)
+                log(f"{v.label}, {SCENARIOS[scenario]}, {conns} conns: " + summary(row))
+        rss = peak_rss_mb(proc.pid)
+        for row in rows:
+            row["peak_rss_mb"] = rss
+    finally:
+        stop_server(proc)
+    return rows
+
+
+def describe_failure(res: dict, problems: list[str], proc: subprocess.Popen) -> str:
+    parts = []
+    if proc.poll() is not None:
+        parts.append(f"server exited with {proc.returncode}")
+    if res["exit"] != 0:
+        parts.append(f"wrk exit {res['exit']}")
+    if res["non2xx"]:
+        parts.append(f"{res['non2xx']} non-2xx")
+    if res["socket_errors"]:
+        parts.append(f"{res['socket_errors']} socket errors/timeouts")
+    if res["bad"] < 0:
+        parts.append("no response check output from wrk")
+    elif res["bad"]:
+        parts.append(f"{res['bad']} bad responses (first: {res['bad_sample'][:120]})")
+    if problems:
+        parts.append(f"{len(problems)} bad sample documents (first: {problems[0][:160]})")
+    return "; ".join(parts)
+
+
+def summary(row: dict) -> str:
+    if row.get("failed"):
+        return f"FAILED: {row['failed']}"
+    s = f"{row['rps']:,.0f} req/s, p50 {row['p50_ms']:.2f} p90 {row['p90_ms']:.2f} p99 {row['p99_ms']:.2f} ms"
+    if "server_cpu_us" in row:
+        s += f", server {row['server_cpu_us']:.0f} µs/req"
+    if row.get("db_cpu_us") is not None:
+        s += f", Postgres {row['db_cpu_us']:.0f} µs/req"
+    if row.get("degraded"):
+        s += f", {row['degraded']} with analytics null"
+    return s
+
+
+# ---- native rows: enrich-run and pgbench --------------------------------------------------------
+
+
+def run_enrich_native(s: Settings, stub: Stub, pg: Postgres, dsn: str, enrich_run: str) -> list[dict]:
+    rows = []
+    plan = ROOT / "examples" / "plans" / "user_enriched.json"
+    for scenario in s.scenarios:
+        stub.mode(scenario)
+        for conns in s.connections:
+            cmd = [enrich_run, str(plan), "--dsn", dsn, "--var", f"ANALYTICS_URL={stub.url}",
+                   "--duration", f"{s.duration:g}", "--warmup", f"{s.first_warmup:g}",
+                   "--concurrency", str(conns), "--connections", "8", "--random", f"userId=1:{USERS}",
+                   f"includeAnalytics={'true' if scenario != 'none' else 'false'}", "--quiet"]
+            p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(s.first_warmup)
+            db0 = pg.ticks()
+            out, err = p.communicate()
+            db1 = pg.ticks()
+            row = dict(variant="enrich-run", scenario=scenario, connections=conns,
+                       command=shlex.join(cmd).replace(dsn, "$DATABASE_URL"))
+            try:
+                j = json.loads(out.strip().splitlines()[-1])
+                row.update(rps=j["plans_per_s"], requests=j["plans"], p50_ms=j["p50_ms"], p90_ms=j["p90_ms"],
+                           p99_ms=j["p99_ms"], server_cpu_us=j["cpu_us_per_plan"], errors=j["errors"])
+                # Postgres CPU over the run's window (approximately: sampled by wall clock here)
+                row["db_cpu_us"] = Postgres.delta(db0, db1) / TICK * 1e6 / max(j["plans"], 1) if db1 else None
+                if j["errors"] or p.returncode:
+                    row["failed"] = f"{j['errors']} runs failed: {err.strip()[-300:]}"
+            except (ValueError, IndexError, KeyError):
+                row["failed"] = f"enrich-run exit {p.returncode}: {err.strip()[-300:]}"
+            rows.append(row)
+            log(f"enrich-run, {SCENARIOS[scenario]}, {conns} callers: " + summary(row))
+    return rows
+
+
+PGBENCH_SCRIPTS = {
+    "plain": "\\set id random(1, {users})\n"
+             "SELECT * FROM users WHERE id = :id;\n"
+             "SELECT * FROM user_preferences WHERE user_id = :id;\n"
+             "SELECT * FROM activity_log WHERE user_id = :id ORDER BY created_at DESC LIMIT 10;\n",
+    "pipeline": "\\set id random(1, {users})\n\\startpipeline\n"
+                "SELECT * FROM users WHERE id = :id;\n"
+                "SELECT * FROM user_preferences WHERE user_id = :id;\n"
+                "SELECT * FROM activity_log WHERE user_id = :id ORDER BY created_at DESC LIMIT 10;\n"
+                "\\endpipeline\n",
+}
+
+
+def run_pgbench(s: Settings, pg: Postgres, dsn: str, workdir: Path) -> list[dict]:
+    rows = []
+    for mode, text in PGBENCH_SCRIPTS.items():
+        script = workdir / f"pgbench-{mode}.sql"
+        script.write_text(text.replace("{users}", str(USERS)))
+        for conns in s.connections:
+            logdir = Path(tempfile.mkdtemp(dir=workdir, prefix=f"pgbench-{mode}-{conns}-"))
+            total = s.first_warmup + s.duration
+            cmd = ["pgbench", "-n", "-M", "prepared", "-c", str(conns), "-j", "1", "-T", f"{total + 1:.0f}",
+                   "-l", f"--log-prefix={logdir}/tx", "-f", str(script), dsn]
+            p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            # pgbench connects first; its clock starts then, which the log's timestamps show.
+            time.sleep(s.first_warmup + 0.5)
+            c0, db0, w0 = proc_ticks(p.pid), pg.ticks(), time.time()
+            time.sleep(s.duration)
+            c1, db1, w1 = proc_ticks(p.pid), pg.ticks(), time.time()
+            out, _ = p.communicate()
+            lat = []
+            for f in logdir.iterdir():
+                with open(f) as fh:
+                    for line in fh:
+                        parts = line.split()
+                        end = int(parts[4]) + int(parts[5]) / 1e6
+                        if w0 <= end < w1:
+                            lat.append(int(parts[2]) / 1000)
+            shutil.rmtree(logdir, ignore_errors=True)
+            lat.sort()
+            n = len(lat)
+            row = dict(variant=f"pgbench-{mode}", scenario="none", connections=conns,
+                       command=shlex.join(cmd).replace(dsn, "$DATABASE_URL").replace(str(workdir), "$WORK"),
+                       requests=n, rps=n / (w1 - w0) if n else 0.0,
+                       server_cpu_us=(c1 - c0) / TICK * 1e6 / max(n, 1),
+                       db_cpu_us=Postgres.delta(db0, db1) / TICK * 1e6 / max(n, 1) if db1 else None)
+            if n:
+                row.update(p50_ms=lat[n // 2], p90_ms=lat[int(n * 0.9)], p99_ms=lat[min(n - 1, int(n * 0.99))])
+            failed = re.search(r"number of failed transactions: (\d+)", out)
+            if p.returncode or not n or (failed and failed.group(1) != "0"):
+                row["failed"] = f"pgbench exit {p.returncode}: {out.strip()[-300:]}"
+            rows.append(row)
+            log(f"pgbench {mode}, {conns} clients: " + summary(row))
+    return rows
+
+
+# ---- report ------------------------------------------------------------------------------------
+
+
+def versions(python: str, pg: Postgres) -> dict:
+    def cmd(*c: str) -> str:
+        try:
+            r = subprocess.run(c, capture_output=True, text=True, timeout=10)
+            return (r.stdout or r.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "?"
+
+    def npm(pkg: str) -> str:
+        try:
+            return json.loads((ROOT / "examples/fastify/node_modules" / pkg / "package.json").read_text())["version"]
+        except (OSError, ValueError, KeyError):
+            return "?"
+
+    py = {}
+    for pkg in ("fastapi", "pydantic", "uvicorn", "uvloop", "asyncpg", "httpx", "structlog", "enrich"):
+        try:
+            py[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            py[pkg] = "?"
+    git = cmd("git", "-C", str(ROOT), "describe", "--always", "--dirty")
+    return {
+        "enrich": f"{py.pop('enrich')} ({git})",
+        "PostgreSQL server": pg.version,
+        "libpq": cmd("pkg-config", "--modversion", "libpq"),
+        "libcurl": cmd("curl-config", "--version"),
+        "Node.js": cmd("node", "--version"),
+        **{f"npm {p}": npm(p) for p in ("fastify", "pg", "postgres")},
+        "Python": platform.python_version(),
+        **{f"PyPI {k}": v for k, v in py.items()},
+        "wrk": cmd("wrk", "-v"),
+        "pgbench": cmd("pgbench", "--version"),
+    }
+
+
+def machine() -> dict:
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = Path("/proc/meminfo").read_text().split("\n")[0].split()[1]
+    return {"cpus": os.cpu_count(), "cpu": cpu, "memory_gib": round(int(mem) / 1024 / 1024, 1),
+            "kernel": platform.release(), "load_before": os.getloadavg()}
+
+
+LABELS: dict[str, str] = {}
+
+
+def fmt_ms(v) -> str:
+    return "-" if v is None else f"{v:.1f}" if v >= 10 else f"{v:.2f}"
+
+
+def index(rows: list[dict]) -> dict:
+    return {(r["variant"], r["scenario"], r["connections"]): r for r in rows}
+
+
+def ratio(rows_by: dict, a: str, b: str, scenario: str, conns: int, key: str = "rps") -> float | None:
+    ra, rb = rows_by.get((a, scenario, conns)), rows_by.get((b, scenario, conns))
+    if not ra or not rb or ra.get("failed") or rb.get("failed") or not rb.get(key) or ra.get(key) is None:
+        return None
+    return ra[key] / rb[key]
+
+
+def table(rows: list[dict], vs: list[Variant], scenario: str, conns: int) -> list[str]:
+    by = index(rows)
+    out = ["| variant | req/s | vs original | p50 ms | p90 ms | p99 ms | server CPU µs/req | Postgres CPU µs/req "
+           "| peak RSS MB | cold start ms | notes |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    order = [v.key for v in vs] + ["enrich-run", "pgbench-plain", "pgbench-pipeline"]
+    for key in order:
+        r = by.get((key, scenario, conns))
+        if not r:
+            continue
+        label = LABELS.get(key, key)
+        if r.get("failed"):
+            out.append(f"| {label} | **FAILED** | | | | | | | | | {r['failed'][:300]} |")
+            continue
+        v = next((x for x in vs if x.key == key), None)
+        base = baseline_for(v, scenario) if v else ("pgbench-pipeline" if key == "enrich-run" else "")
+        rt = ratio(by, key, base, scenario, conns) if base else None
+        notes = []
+        if r.get("degraded"):
+            notes.append(f"{r['degraded']} responses with analytics null (timed out)")
+        if key == "enrich-run":
+            notes.append("no web server; client CPU")
+        if key.startswith("pgbench"):
+            notes.append("3 queries, no JSON; client CPU")
+        out.append("| {} | {:,.0f} | {} | {} | {} | {} | {:,.0f} | {} | {} | {} | {} |".format(
+            label, r["rps"], f"{rt:.2f}x" if rt else "", fmt_ms(r.get("p50_ms")), fmt_ms(r.get("p90_ms")),
+            fmt_ms(r.get("p99_ms")), r["server_cpu_us"],
+            f"{r['db_cpu_us']:,.0f}" if r.get("db_cpu_us") is not None else "-",
+            f"{r['peak_rss_mb']:.0f}" if r.get("peak_rss_mb") else "-",
+            f"{r['cold_start_ms']:,.0f}" if r.get("cold_start_ms") else "-", "; ".join(notes)))
+    return out
+
+
+def targets(rows: list[dict], conns: int) -> list[tuple[str, str, bool | None]]:
+    by = index(rows)
+    res = []
+
+    def r_(a, b, sc, key="rps"):
+        return ratio(by, a, b, sc, conns, key)
+
+    def add(name, value, ok):
+        res.append((name, value, ok))
+
+    def check_ratio(name, a, b, sc, want):
+        x = r_(a, b, sc)
+        add(name, "-" if x is None else f"{x:.2f}x", None if x is None else x >= want)
+
+    check_ratio("FastAPI + enrich run_json ≥ 4x FastAPI + asyncpg, no analytics", "fastapi-enrich-fast",
+                "fastapi-asyncpg", "none", 4)
+    check_ratio("FastAPI + enrich run_json ≥ 8x FastAPI (shared httpx), healthy analytics", "fastapi-enrich-fast",
+                "fastapi-asyncpg-shared", "healthy", 8)
+    for sc, base in (("none", "fastapi-asyncpg"), ("healthy", "fastapi-asyncpg-shared")):
+        x = r_("fastapi-enrich-fast", base, sc, "p99_ms")
+        add(f"FastAPI + enrich run_json p99 ≤ ½ of the original's, {SCENARIOS[sc]}", "-" if x is None else f"{x:.2f}x",
+            None if x is None else x <= 0.5)
+        x = r_("fastapi-enrich-fast", base, sc, "server_cpu_us")
+        add(f"FastAPI + enrich run_json uses less CPU/request, {SCENARIOS[sc]}", "-" if x is None else f"{x:.2f}x",
+            None if x is None else x < 1)
+    check_ratio("Fastify + enrich runJson ≥ 3x Fastify + pg, no analytics", "fastify-enrich-fast", "fastify-pg",
+                "none", 3)
+    check_ratio("Fastify + enrich runJson ≥ 4x Fastify + pg, healthy analytics", "fastify-enrich-fast",
+                "fastify-pg", "healthy", 4)
+    for sc in ("none", "healthy"):
+        check_ratio(f"Fastify + enrich runJson ahead of Fastify + postgres.js, {SCENARIOS[sc]}",
+                    "fastify-enrich-fast", "fastify-postgresjs", sc, 1)
+    check_ratio("enrich-run ≥ pgbench pipelined (same three queries)", "enrich-run", "pgbench-pipeline", "none", 1)
+    for key in ("fastify-enrich-fast", "fastapi-enrich-fast", "enrich-run"):
+        r = by.get((key, "hung", conns))
+        if r and not r.get("failed"):
+            add(f"hung analytics: {LABELS.get(key, key)} p99 < 20 ms", f"{r['p99_ms']:.1f} ms", r["p99_ms"] < 20)
+    for a, b in (("fastify-enrich-fast", "fastify-pg"), ("fastify-enrich-compat", "fastify-pg"),
+                 ("fastapi-enrich-fast", "fastapi-asyncpg"), ("fastapi-enrich-compat", "fastapi-asyncpg")):
+        ra = next((r for r in rows if r["variant"] == a and r.get("peak_rss_mb")), None)
+        rb = next((r for r in rows if r["variant"] == b and r.get("peak_rss_mb")), None)
+        if ra and rb:
+            add(f"peak RSS {LABELS[a]} ≤ {LABELS[b]}", f"{ra['peak_rss_mb']:.0f} vs {rb['peak_rss_mb']:.0f} MB",
+                ra["peak_rss_mb"] <= rb["peak_rss_mb"])
+    return res
+
+
+def plot(rows: list[dict], vs: list[Variant], s: Settings, path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("matplotlib not installed: no picture (scripts/setup --bench installs it)")
+        return False
+    by = index(rows)
+    keys = [v.key for v in vs] + ["enrich-run", "pgbench-plain", "pgbench-pipeline"]
+    colors = {"node": "#3c873a", "python": "#3572a5", "native": "#b5522b"}
+    fam = {v.key: v.family for v in vs}
+    fig, axes = plt.subplots(2, len(s.scenarios), figsize=(5.2 * len(s.scenarios) + 1.5, 9), squeeze=False)
+    for col, sc in enumerate(s.scenarios):
+        present = [k for k in keys if any((k, sc, c) in by for c in s.connections)]
+        for row_i, (metric, title) in enumerate((("rps", "requests/s"), ("p99_ms", "p99 latency, ms (log)"))):
+            ax = axes[row_i][col]
+            width = 0.8 / len(s.connections)
+            for ci, conns in enumerate(s.connections):
+                vals, hatch = [], ["", "//"][ci % 2]
+                for k in present:
+                    r = by.get((k, sc, conns))
+                    vals.append(0 if not r or r.get("failed") or r.get(metric) is None else r[metric])
+                xs = [i + (ci - (len(s.connections) - 1) / 2) * width for i in range(len(present))]
+                bars = ax.barh(xs, vals, height=width, hatch=hatch, edgecolor="white",
+                               color=[colors[fam.get(k, "native")] for k in present],
+                               label=f"{conns} connections")
+                for b, val, k in zip(bars, vals, present):
+                    r = by.get((k, sc, conns))
+                    text = "FAILED" if r and r.get("failed") else (f"{val:,.0f}" if metric == "rps" else f"{val:.1f}")
+                    if r:
+                        ax.text(b.get_width(), b.get_y() + b.get_height() / 2, " " + text, va="center", fontsize=7)
+            ax.set_yticks(range(len(present)))
+            ax.set_yticklabels([LABELS.get(k, k) for k in present] if col == 0 else [""] * len(present), fontsize=8)
+            ax.invert_yaxis()
+            if metric == "p99_ms":
+                ax.set_xscale("log")
+            ax.set_title(f"{SCENARIOS[sc]}: {title}", fontsize=10)
+            ax.grid(axis="x", alpha=0.3)
+            ax.margins(x=0.18)
+        axes[0][col].legend(fontsize=7, loc="lower right")
+    fig.suptitle("GET /api/users/:id/enriched on one 2-core machine (wrk, random users of 100,000)\n"
+                 "green: Node, blue: Python, orange: native (no web server); hatched: 64 connections",
+                 fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return True
+
+
+def write_report(rows, vs, s, args, meta, out: Path, picture: bool) -> None:
+    lines = [f"# Benchmark: the article's endpoint, every implementation, one run",
+             "",
+             f"Generated by `scripts/bench{' --quick' if args.quick else ''}` on {meta['date']} in "
+             f"{meta['elapsed_s'] / 60:.1f} min. Each server ran alone on 127.0.0.1, loaded by wrk (1 thread) "
+             f"with random user ids of {USERS:,} (scripts/seed: their preferences, 2,000,000 activity rows): "
+             f"cold start, then per scenario and connection count {s.warmup:g} s of warm-up "
+             f"({s.first_warmup:g} s for a server's first window) and a {s.duration:g} s measured window. "
+             "CPU figures are per request over the measured window: the server process (all its threads), and "
+             "all Postgres processes. Ratios compare with the article's version of the same language "
+             "(with analytics: FastAPI's shared-client form; enrich-run: pgbench pipelined).",
+             ""]
+    if any(r.get("failed") for r in rows):
+        lines += ["> **THIS RUN HAD ERRORS.** Rows marked FAILED report no throughput; see their notes.", ""]
+    if picture:
+        lines += [f"![requests/s and p99 per variant]({out.stem}.png)", ""]
+    tgt_conns = 64 if 64 in s.connections else s.connections[-1]
+    tg = targets(rows, tgt_conns)
+    if tg:
+        lines += [f"## Targets ({tgt_conns} connections)", "", "| target | measured | met |", "|---|---:|---|"]
+        lines += [f"| {n} | {v} | {'yes' if ok else 'n/a' if ok is None else '**no**'} |" for n, v, ok in tg]
+        lines.append("")
+    for conns in sorted(s.connections, reverse=True):
+        for sc in s.scenarios:
+            lines += [f"## {SCENARIOS[sc]}, {conns} connections", ""] + table(rows, vs, sc, conns) + [""]
+    lines += ["## Variants", "", "| variant | command | database pool |", "|---|---|---|"]
+    for v in vs:
+        env = " ".join(f"{k}={val}" for k, val in v.env.items())
+        lines.append(f"| {v.label} | `{(env + ' ') if env else ''}{shlex.join(v.command).replace(str(ROOT) + '/', '')}` "
+                     f"| {v.pool} |")
+    lines += ["", "Servers get DATABASE_URL, ANALYTICS_URL (the stub), PORT, HOST=127.0.0.1; Node servers log at "
+              "warn (Fastify's default here), the Python ones log with structlog as the article's code does, "
+              "uvicorn with uvloop, one worker, no access log.", ""]
+    lines += ["## Versions", "", "| component | version |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in meta["versions"].items()]
+    m = meta["machine"]
+    lines += ["", "## Machine", "",
+              f"{m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, Linux {m['kernel']}; load average before the "
+              f"run {m['load_before'][0]:.2f}. Postgres, the server under test, wrk and the analytics stub share the "
+              "cores, as in the article's measurements.", "",
+              "## Commands", "", "```"]
+    lines += [f"scripts/bench{' --quick' if args.quick else ''}   # all of the below"]
+    cmds = []
+    for r in rows:
+        c = r.get("command")
+        if c and c not in cmds:
+            cmds.append(c)
+    lines += cmds[:3] + (["..."] if len(cmds) > 3 else []) + ["```", "",
+              f"Every command is in `{out.stem}.json` (one row per window)."]
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="no analytics, 64 connections, short windows")
+    p.add_argument("--only", default="", help="comma-separated variant keys (and enrich-run, pgbench)")
+    p.add_argument("--output", default="", help="report path without suffix (default bench/results/latest"
+                   " or bench/results/quick)")
+    p.add_argument("--duration", type=float)
+    p.add_argument("--warmup", type=float)
+    args = p.parse_args()
+
+    dsn = os.environ.get("DATABASE_URL")
+    if not dsn:
+        raise SystemExit("DATABASE_URL is not set (scripts/bench sets it)")
+    for tool in ("wrk", "pgbench", "psql", "node"):
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} not found (scripts/setup --bench installs what the benchmark needs)")
+    build = Path(os.environ.get("ENRICH_BUILD_DIR", ROOT / "build"))
+    enrich_run = str(build / "bin" / "enrich-run")
+    stub_bin = str(build / "examples" / "stub" / "enrich-analytics-stub")
+
+    if args.quick:
+        s = Settings(["none"], [64], first_warmup=5, warmup=2, duration=args.duration or 5, samples=10, wrk_timeout=10)
+    else:
+        s = Settings(["none", "healthy", "hung"], [8, 64], first_warmup=5, warmup=args.warmup or 2,
+                     duration=args.duration or 8, samples=10, wrk_timeout=10)
+    out = Path(args.output) if args.output else ROOT / "bench" / "results" / ("quick" if args.quick else "latest")
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    vs = variants(sys.executable)
+    for v in vs:
+        LABELS[v.key] = v.label
+    LABELS.update({"enrich-run": "enrich-run (native, no server)", "pgbench-plain": "pgbench -M prepared",
+                   "pgbench-pipeline": "pgbench -M prepared, pipelined"})
+    only = set(filter(None, args.only.split(",")))
+    if only:
+        vs = [v for v in vs if v.key in only]
+
+    started = time.monotonic()
+    pg = Postgres(dsn)
+    meta = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
+            "versions": versions(sys.executable, pg), "quick": args.quick}
+    stub = Stub(stub_bin)
+    env = {**os.environ, "DATABASE_URL": dsn, "ANALYTICS_URL": stub.url, "HOST": "127.0.0.1"}
+    env.pop("LOG_LEVEL", None)
+    rows: list[dict] = []
+    workdir = Path(tempfile.mkdtemp(prefix="enrich-bench-"))
+    try:
+        for v in vs:
+            rows += measure_server(v, s, stub, pg, env, workdir)
+        if not only or "enrich-run" in only:
+            rows += run_enrich_native(s, stub, pg, dsn, enrich_run)
+        if not only or "pgbench" in only:
+            rows += run_pgbench(s, pg, dsn, workdir)
+    finally:
+        stub.stop()
+    meta["elapsed_s"] = time.monotonic() - started
+    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "settings": s.__dict__, "rows": rows}, indent=1,
+                                                   default=str) + "\n")
+    picture = plot(rows, vs, s, out.with_suffix(".png"))
+    write_report(rows, vs, s, args, meta, out, picture)
+    print(out.with_suffix(".md").read_text())
+    failed = [r for r in rows if r.get("failed")]
+    if failed:
+        print("\n" + "!" * 78 + f"\n!!! {len(failed)} WINDOW(S) HAD ERRORS: their throughput is not reported.\n"
+              + "\n".join(f"!!!   {r['variant']} / {r['scenario']} / {r['connections']}: {r['failed'][:200]}"
+                          for r in failed) + "\n" + "!" * 78, file=sys.stderr)
+        shutil.rmtree(workdir, ignore_errors=True) if not os.environ.get("ENRICH_BENCH_KEEP") else None
+        return 1
+    shutil.rmtree(workdir, ignore_errors=True)
+    log(f"wrote {out.with_suffix('.md')}, .json, .png in {meta['elapsed_s'] / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
