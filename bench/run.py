@@ -280,7 +280,8 @@ def wrk_script(workdir: Path, v: Variant, scenario: str) -> Path:
 
 
 def run_wrk(port: int, script: Path, connections: int, seconds: float, timeout_s: int) -> dict:
-    cmd = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds:g}s", "--timeout", f"{timeout_s}s",
+    seconds = max(1, round(seconds))  # wrk takes whole seconds
+    cmd = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--timeout", f"{timeout_s}s",
            "--latency", "-s", str(script), f"http://127.0.0.1:{port}"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     out = r.stdout
@@ -490,18 +491,21 @@ def run_enrich_native(s: Settings, stub: Stub, pg: Postgres, dsn: str, enrich_ru
                    "--concurrency", str(conns), "--connections", "8", "--random", f"userId=1:{USERS}",
                    f"includeAnalytics={'true' if scenario != 'none' else 'false'}", "--quiet"]
             p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            time.sleep(s.first_warmup)
+            # Postgres CPU over (about) enrich-run's own window: sampled here by the clock, before
+            # enrich-run exits and its backends with it.
+            time.sleep(s.first_warmup + 0.2)
             db0 = pg.ticks()
-            out, err = p.communicate()
+            time.sleep(s.duration - 0.2)
             db1 = pg.ticks()
+            out, err = p.communicate()
             row = dict(variant="enrich-run", scenario=scenario, connections=conns,
                        command=shlex.join(cmd).replace(dsn, "$DATABASE_URL"))
             try:
                 j = json.loads(out.strip().splitlines()[-1])
                 row.update(rps=j["plans_per_s"], requests=j["plans"], p50_ms=j["p50_ms"], p90_ms=j["p90_ms"],
                            p99_ms=j["p99_ms"], server_cpu_us=j["cpu_us_per_plan"], errors=j["errors"])
-                # Postgres CPU over the run's window (approximately: sampled by wall clock here)
-                row["db_cpu_us"] = Postgres.delta(db0, db1) / TICK * 1e6 / max(j["plans"], 1) if db1 else None
+                plans_sampled = max(j["plans_per_s"] * (s.duration - 0.2), 1)
+                row["db_cpu_us"] = Postgres.delta(db0, db1) / TICK * 1e6 / plans_sampled if db1 else None
                 if j["errors"] or p.returncode:
                     row["failed"] = f"{j['errors']} runs failed: {err.strip()[-300:]}"
             except (ValueError, IndexError, KeyError):
@@ -585,7 +589,7 @@ def versions(python: str, pg: Postgres) -> dict:
             return "?"
 
     py = {}
-    for pkg in ("fastapi", "pydantic", "uvicorn", "uvloop", "asyncpg", "httpx", "structlog", "enrich"):
+    for pkg in ("fastapi", "pydantic", "uvicorn", "uvloop", "httptools", "asyncpg", "httpx", "structlog", "enrich"):
         try:
             py[pkg] = importlib.metadata.version(pkg)
         except importlib.metadata.PackageNotFoundError:
@@ -758,8 +762,8 @@ def plot(rows: list[dict], vs: list[Variant], s: Settings, path: Path) -> bool:
             ax.margins(x=0.18)
         axes[0][col].legend(fontsize=7, loc="lower right")
     fig.suptitle("GET /api/users/:id/enriched on one 2-core machine (wrk, random users of 100,000)\n"
-                 "green: Node, blue: Python, orange: native (no web server); hatched: 64 connections",
-                 fontsize=10)
+                 "green: Node, blue: Python, orange: native (no web server)"
+                 + ("; hatched: 64 connections" if len(s.connections) > 1 else ""), fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return True
