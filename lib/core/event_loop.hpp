@@ -48,6 +48,8 @@ class EventLoop {
 
   TimerId add_timer(Clock::time_point when, Task task);
   void cancel_timer(TimerId id);
+  /// Entries in the timer heap, cancelled ones not yet dropped included (for tests).
+  std::size_t timer_entries() const { return timer_heap_.size(); }
 
  private:
   void run();
