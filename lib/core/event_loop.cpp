@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -99,16 +100,37 @@ void EventLoop::unwatch(int fd) {
 EventLoop::TimerId EventLoop::add_timer(Clock::time_point when, Task task) {
   TimerId id = next_timer_id_++;
   timers_.emplace(id, std::move(task));
-  timer_heap_.push(TimerEntry{when, id});
+  timer_heap_.push_back(TimerEntry{when, id});
+  std::push_heap(timer_heap_.begin(), timer_heap_.end(), std::greater<>{});
   return id;
 }
 
-void EventLoop::cancel_timer(TimerId id) { timers_.erase(id); }  // heap entry skipped lazily
+void EventLoop::cancel_timer(TimerId id) {
+  // The heap entry is skipped lazily, or dropped with the others by compact_timers(): most
+  // timers (statement deadlines) are cancelled long before they are due.
+  if (timers_.erase(id) == 0) return;
+  if (timer_heap_.size() > kCompactMinEntries && timer_heap_.size() > 2 * timers_.size())
+    compact_timers();
+}
+
+void EventLoop::pop_timer_entry() {
+  std::pop_heap(timer_heap_.begin(), timer_heap_.end(), std::greater<>{});
+  timer_heap_.pop_back();
+}
+
+void EventLoop::compact_timers() {
+  std::erase_if(timer_heap_, [this](const TimerEntry& e) { return !timers_.contains(e.id); });
+  std::make_heap(timer_heap_.begin(), timer_heap_.end(), std::greater<>{});
+  // A burst can leave a large buffer behind; give it back once it is mostly unused.
+  if (timer_heap_.capacity() > kCompactMinEntries &&
+      timer_heap_.capacity() > 4 * timer_heap_.size())
+    timer_heap_.shrink_to_fit();
+}
 
 int EventLoop::next_timeout_ms() const {
   if (timer_heap_.empty()) return -1;
   auto now = Clock::now();
-  auto when = timer_heap_.top().when;
+  auto when = timer_heap_.front().when;
   if (when <= now) return 0;
   auto ms = std::chrono::ceil<Milliseconds>(when - now).count();
   return ms > 60000 ? 60000 : static_cast<int>(ms);
@@ -116,9 +138,9 @@ int EventLoop::next_timeout_ms() const {
 
 void EventLoop::run_due_timers() {
   auto now = Clock::now();
-  while (!timer_heap_.empty() && timer_heap_.top().when <= now) {
-    TimerId id = timer_heap_.top().id;
-    timer_heap_.pop();
+  while (!timer_heap_.empty() && timer_heap_.front().when <= now) {
+    TimerId id = timer_heap_.front().id;
+    pop_timer_entry();
     auto it = timers_.find(id);
     if (it == timers_.end()) continue;  // cancelled
     Task task = std::move(it->second);
@@ -126,7 +148,7 @@ void EventLoop::run_due_timers() {
     task();
   }
   // Drop cancelled entries at the top so the next timeout is computed from a live timer.
-  while (!timer_heap_.empty() && !timers_.contains(timer_heap_.top().id)) timer_heap_.pop();
+  while (!timer_heap_.empty() && !timers_.contains(timer_heap_.front().id)) pop_timer_entry();
 }
 
 void EventLoop::drain_posted() {

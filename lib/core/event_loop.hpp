@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
-#include <queue>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -49,11 +48,15 @@ class EventLoop {
 
   TimerId add_timer(Clock::time_point when, Task task);
   void cancel_timer(TimerId id);
+  /// Entries in the timer heap, cancelled ones not yet dropped included (for tests).
+  std::size_t timer_entries() const { return timer_heap_.size(); }
 
  private:
   void run();
   int next_timeout_ms() const;
   void run_due_timers();
+  void pop_timer_entry();
+  void compact_timers();
   void drain_posted();
 
   int epoll_fd_ = -1;
@@ -79,7 +82,11 @@ class EventLoop {
     TimerId id;
     bool operator>(const TimerEntry& o) const { return when > o.when; }
   };
-  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timer_heap_;
+  /// A min-heap on `when` (std::push_heap / pop_heap with std::greater). Cancelled timers leave
+  /// their entry behind, skipped when it reaches the top; compact_timers() drops them in bulk
+  /// when they outnumber the live ones, so the heap stays proportional to the live timers.
+  std::vector<TimerEntry> timer_heap_;
+  static constexpr std::size_t kCompactMinEntries = 1024;
   std::unordered_map<TimerId, Task> timers_;
   TimerId next_timer_id_ = 1;
 };

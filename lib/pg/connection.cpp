@@ -319,6 +319,10 @@ void Connection::finish_head() {
     send_cancel();
   }
 
+  // Finished for good: drop its deadline timer now. A pending timer keeps the op's allocation
+  // (make_shared: object and control block together) alive through its weak_ptr until the
+  // deadline passes, so under load every statement of the last deadline's worth stayed resident.
+  cancel_timer(*op);
   if (!op->completed) {
     op->completed = true;
     if (op->error) {
@@ -330,6 +334,11 @@ void Connection::finish_head() {
     }
   }
   owner_.on_room(*this);
+}
+
+void Connection::cancel_timer(QueryOp& op) {
+  if (op.timer) loop_.cancel_timer(op.timer);
+  op.timer = 0;
 }
 
 void Connection::abandon(QueryOp& op) {
@@ -403,6 +412,7 @@ void Connection::close(const Error* error, bool cancel_running) {
   Error cancelled{ErrorCode::cancelled, "client closed"};
   for (auto& op : ops) {
     op->state = QueryOp::State::finished;
+    cancel_timer(*op);
     if (!op->completed) {
       op->completed = true;
       op->promise.set_error(error ? *error : cancelled);

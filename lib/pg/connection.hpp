@@ -85,6 +85,8 @@ class Connection {
   void flush();
   void read_results();
   void finish_head();
+  /// Cancels the statement's deadline timer (the pool arms it when the statement is admitted).
+  void cancel_timer(QueryOp& op);
   bool send_statement(QueryOp& op, std::optional<std::string>& evicted);
   void send_internal(std::string sql);
   void send_cancel();
