@@ -86,8 +86,8 @@ void Connection::start(const ConnParams& params) {
   connect_timer_ = loop_.add_timer(Clock::now() + settings_.connect_timeout, [this] {
     connect_timer_ = 0;
     fail(Error{ErrorCode::connection,
-               fmt::format("connect timed out after {} ms ({})",
-                           settings_.connect_timeout.count(), redacted_dsn_)});
+               fmt::format("connect timed out after {} ms ({})", settings_.connect_timeout.count(),
+                           redacted_dsn_)});
   });
   poll_ = PGRES_POLLING_WRITING;  // libpq: wait for writability before the first poll
   update_watch();
@@ -195,11 +195,11 @@ bool Connection::send_statement(QueryOp& op, std::optional<std::string>& evicted
       ok = PQsendPrepare(conn_, lookup.name.c_str(), op.sql.c_str(), n, nullptr) == 1;
       op.awaiting_prepare = op.prepared_here = true;
     }
-    ok = ok && PQsendQueryPrepared(conn_, lookup.name.c_str(), n, values.data(), nullptr,
-                                   nullptr, 0) == 1;
+    ok = ok && PQsendQueryPrepared(conn_, lookup.name.c_str(), n, values.data(), nullptr, nullptr,
+                                   0) == 1;
   } else {
-    ok = PQsendQueryParams(conn_, op.sql.c_str(), n, nullptr, values.data(), nullptr, nullptr,
-                           0) == 1;
+    ok = PQsendQueryParams(conn_, op.sql.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0) ==
+         1;
   }
   return ok && PQpipelineSync(conn_) == 1;
 }
@@ -290,8 +290,7 @@ void Connection::finish_head() {
     bool stale_statement =
         !op->statement_name.empty() && (e.sqlstate == "26000" || e.sqlstate == "0A000");
     if (op->prepared_here || stale_statement) cache_.erase(op->sql, op->statement_name);
-    if (stale_statement && e.sqlstate == "0A000")
-      send_internal("DEALLOCATE " + op->statement_name);
+    if (stale_statement && e.sqlstate == "0A000") send_internal("DEALLOCATE " + op->statement_name);
     bool foreign_cancel = e.sqlstate == "57014" && !op->cancel_target &&
                           Clock::now() - last_cancel_sent_ < kForeignCancelWindow;
     int limit = foreign_cancel ? kMaxForeignCancelRetries : kMaxRetries;

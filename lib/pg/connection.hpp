@@ -70,9 +70,9 @@ class Connection {
   const std::deque<QueryOpPtr>& in_flight_ops() const { return in_flight_; }
 
   // Pool bookkeeping (owned by the pool, stored here for convenience).
-  bool reserved = false;       // dedicated to a transaction
-  bool draining = false;       // takes no new shared work: a transaction waits for it
-  bool retiring = false;       // past max lifetime: close once idle
+  bool reserved = false;  // dedicated to a transaction
+  bool draining = false;  // takes no new shared work: a transaction waits for it
+  bool retiring = false;  // past max lifetime: close once idle
   Clock::time_point created_at;
   Clock::time_point last_active;
   Clock::time_point expires_at = Clock::time_point::max();

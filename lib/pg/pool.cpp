@@ -190,7 +190,9 @@ Connection* Pool::find_connection(std::uint64_t id) {
   return nullptr;
 }
 
-std::size_t Pool::live_connections() const { return connections_.size(); }
+std::size_t Pool::live_connections() const {
+  return connections_.size();
+}
 
 void Pool::dispatch() {
   if (closing_) return;
@@ -211,8 +213,8 @@ void Pool::dispatch() {
     for (auto& c : connections_) c->draining = false;
   } else if (!idle_connection() && connections_.size() >= settings_.pool.max_connections) {
     // Stop feeding one shared connection so that it drains for the waiting transaction.
-    bool any_draining = std::any_of(connections_.begin(), connections_.end(),
-                                    [](auto& c) { return c->draining; });
+    bool any_draining =
+        std::any_of(connections_.begin(), connections_.end(), [](auto& c) { return c->draining; });
     if (!any_draining) {
       Connection* victim = nullptr;
       for (auto& c : connections_)
@@ -273,7 +275,8 @@ void Pool::open_connection() {
     static thread_local std::mt19937 rng{std::random_device{}()};
     double j = settings_.pool.lifetime_jitter;
     std::uniform_real_distribution<double> dist(1.0 - j, 1.0 + j);
-    conn->expires_at = Clock::now() + std::chrono::duration_cast<Milliseconds>(lifetime * dist(rng));
+    conn->expires_at =
+        Clock::now() + std::chrono::duration_cast<Milliseconds>(lifetime * dist(rng));
   }
   Connection& ref = *conn;
   connections_.push_back(std::move(conn));
@@ -310,12 +313,11 @@ void Pool::on_closed(Connection& conn, const Error* error, bool was_ready) {
 
   if (error && !was_ready) {
     counters_.connect_failures.fetch_add(1, std::memory_order_relaxed);
-    backoff_ = backoff_.count() == 0
-                   ? settings_.pool.reconnect_backoff_initial
-                   : std::min(backoff_ * 2, settings_.pool.reconnect_backoff_max);
+    backoff_ = backoff_.count() == 0 ? settings_.pool.reconnect_backoff_initial
+                                     : std::min(backoff_ * 2, settings_.pool.reconnect_backoff_max);
     next_connect_at_ = Clock::now() + backoff_;
-    bool any_ready = std::any_of(connections_.begin(), connections_.end(),
-                                 [](auto& c) { return c->ready(); });
+    bool any_ready =
+        std::any_of(connections_.begin(), connections_.end(), [](auto& c) { return c->ready(); });
     // Nothing can serve the waiters: tell them now what is wrong instead of at their timeout.
     if (!any_ready) fail_waiting(*error);
   }
@@ -391,12 +393,12 @@ void Pool::on_tx_timer(const TxRequestPtr& request) {
   if (request->completed) return;
   --tx_waiting_live_;
   if (request->deadline.expired())
-    complete_tx(request, Error{ErrorCode::timeout, "transaction timed out waiting for a connection"});
-  else
     complete_tx(request,
-                Error{ErrorCode::pool_timeout,
-                      fmt::format("no connection free for a transaction within {} ms",
-                                  settings_.pool.acquire_timeout.count())});
+                Error{ErrorCode::timeout, "transaction timed out waiting for a connection"});
+  else
+    complete_tx(request, Error{ErrorCode::pool_timeout,
+                               fmt::format("no connection free for a transaction within {} ms",
+                                           settings_.pool.acquire_timeout.count())});
   dispatch();
 }
 
@@ -456,12 +458,11 @@ void Pool::housekeeping() {
   for (Connection* c : to_close) c->close(nullptr, false);
   if (connections_.size() < opt.min_connections && now >= next_connect_at_) open_connection();
 
-  auto period = std::clamp(std::min(opt.idle_timeout.count() > 0 ? opt.idle_timeout / 4
-                                                                  : kHousekeepingMax,
-                                    opt.health_check_interval.count() > 0
-                                        ? opt.health_check_interval / 4
-                                        : kHousekeepingMax),
-                           kHousekeepingMin, kHousekeepingMax);
+  auto period =
+      std::clamp(std::min(opt.idle_timeout.count() > 0 ? opt.idle_timeout / 4 : kHousekeepingMax,
+                          opt.health_check_interval.count() > 0 ? opt.health_check_interval / 4
+                                                                : kHousekeepingMax),
+                 kHousekeepingMin, kHousekeepingMax);
   housekeeping_timer_ = loop_.add_timer(now + period, [this] { housekeeping(); });
   update_stats();
 }

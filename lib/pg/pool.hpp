@@ -105,8 +105,7 @@ class Pool final : public ConnectionOwner {
   EventLoop::TimerId housekeeping_timer_ = 0;
 
   struct Counters {
-    std::atomic<std::size_t> connections{0}, idle{0}, in_transaction{0}, in_flight{0},
-        waiting{0};
+    std::atomic<std::size_t> connections{0}, idle{0}, in_transaction{0}, in_flight{0}, waiting{0};
     std::atomic<std::uint64_t> connects{0}, connect_failures{0};
   };
   Counters counters_;
