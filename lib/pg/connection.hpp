@@ -1,6 +1,7 @@
 #pragma once
 // One libpq connection in pipeline mode, shared by many callers: every statement is sent with its
-// own Sync, results are matched to statements in order. Runs entirely on its shard's I/O thread.
+// own Sync, except the statements of a read-only group, which share one; results are matched to
+// statements in order. Runs entirely on its shard's I/O thread.
 
 #include <libpq-fe.h>
 
@@ -8,6 +9,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/event_loop.hpp"
 #include "enrich/error.hpp"
@@ -55,6 +57,11 @@ class Connection {
   void start(const ConnParams& params);
   /// Sends `op` (its own Sync). Pre: ready.
   void send(QueryOpPtr op);
+  /// Sends `ops` with one Sync after the last: one implicit transaction, one snapshot, one send.
+  /// Only for statements that do not write (pg::is_read_only_sql) and belong to no transaction.
+  /// If one fails, the following ones are reported aborted by the server; they are re-sent one
+  /// by one (each with its own Sync), so every caller gets its own result or its own error.
+  void send_group(std::vector<QueryOpPtr> ops);
   /// The caller's promise for `op` was completed early (timeout/cancel): stop the statement on
   /// the server if it is running, else as soon as it starts.
   void abandon(QueryOp& op);
@@ -85,9 +92,14 @@ class Connection {
   void flush();
   void read_results();
   void finish_head();
-  bool send_statement(QueryOp& op, std::optional<std::string>& evicted);
+  bool enqueue(QueryOpPtr op, bool sync, std::vector<std::string>& evicted);
+  bool send_statement(QueryOp& op, bool sync, std::vector<std::string>& evicted);
+  void deallocate(const std::vector<std::string>& names);
   void send_internal(std::string sql);
-  void send_cancel();
+  bool in_head_segment(const QueryOp& op) const;
+  QueryOp* cancel_target_in_head_segment() const;
+  void cancel_abandoned_in_head_segment();
+  void send_cancel(const QueryOp& target);
   void schedule_cancel_recheck();
   void fail(Error error);
   Error connection_error(std::string_view what) const;
@@ -110,7 +122,7 @@ class Connection {
   std::deque<QueryOpPtr> in_flight_;
   std::size_t user_in_flight_ = 0;
   Clock::time_point last_cancel_sent_{};
-  // The statement a cancel was sent for, re-sent while it stays at the head (see .cpp).
+  // The statement a cancel was sent for, re-sent while it may still run (see .cpp).
   const QueryOp* cancel_target_ = nullptr;
   EventLoop::TimerId cancel_recheck_timer_ = 0;
   Milliseconds cancel_recheck_delay_{0};

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <random>
 
+#include "pg/read_only.hpp"
+
 namespace enrich::pg {
 namespace {
 constexpr Milliseconds kHousekeepingMax{1000};
@@ -26,16 +28,18 @@ void Pool::start() {
 
 // ---- submitting work -------------------------------------------------------------------------
 
+std::optional<Error> Pool::rejection(const QueryOp& op) const {
+  if (closing_) return Error{ErrorCode::cancelled, "client closed"};
+  if (op.deadline.expired())
+    return Error{ErrorCode::timeout, "deadline expired before the query was sent"};
+  return std::nullopt;
+}
+
 bool Pool::admit(const QueryOpPtr& op) {
   if (op->completed) return false;
-  if (closing_) {
+  if (auto error = rejection(*op)) {
     op->completed = true;
-    op->promise.set_error(Error{ErrorCode::cancelled, "client closed"});
-    return false;
-  }
-  if (op->deadline.expired()) {
-    op->completed = true;
-    op->promise.set_error(Error{ErrorCode::timeout, "deadline expired before the query was sent"});
+    op->promise.set_error(std::move(*error));
     return false;
   }
   return true;
@@ -47,13 +51,36 @@ void Pool::submit_group(std::vector<QueryOpPtr> ops) {
     for (auto& op : ops) submit(std::move(op));
     return;
   }
+  // Rejected ones are completed only once the others are sent: a continuation may abort a
+  // sibling, which must then be in flight (or done), not half-admitted.
+  std::vector<QueryOpPtr> admitted;
+  std::vector<std::pair<QueryOpPtr, Error>> rejected;
+  admitted.reserve(ops.size());
   for (auto& op : ops) {
-    if (!admit(op)) continue;
+    if (op->completed) continue;
+    if (auto error = rejection(*op)) {
+      op->completed = true;
+      rejected.emplace_back(std::move(op), std::move(*error));
+      continue;
+    }
     if (op->deadline.is_set()) arm_timer(op, op->deadline.when());
-    conn->send(std::move(op));
+    admitted.push_back(std::move(op));
   }
-  if (conn->in_flight() > ops.size()) grow_if_needed();
+  // A wave of reads shares one Sync: one implicit transaction and one send for the group instead
+  // of one per statement. Anything else keeps a Sync per statement (isolated errors, commits).
+  bool one_sync =
+      admitted.size() > 1 && std::all_of(admitted.begin(), admitted.end(), [](auto& op) {
+        return op->tx_connection == 0 && is_read_only_sql(op->sql);
+      });
+  std::size_t sent = admitted.size();
+  if (one_sync) {
+    conn->send_group(std::move(admitted));
+  } else {
+    for (auto& op : admitted) conn->send(std::move(op));
+  }
+  if (conn->in_flight() > sent) grow_if_needed();
   update_stats();
+  for (auto& [op, error] : rejected) op->promise.set_error(std::move(error));
 }
 
 void Pool::submit(QueryOpPtr op) {
