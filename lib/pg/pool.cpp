@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <random>
 
-#include "pg/read_only.hpp"
-
 namespace enrich::pg {
 namespace {
 constexpr Milliseconds kHousekeepingMax{1000};
@@ -68,10 +66,9 @@ void Pool::submit_group(std::vector<QueryOpPtr> ops) {
   }
   // A wave of reads shares one Sync: one implicit transaction and one send for the group instead
   // of one per statement. Anything else keeps a Sync per statement (isolated errors, commits).
-  bool one_sync =
-      admitted.size() > 1 && std::all_of(admitted.begin(), admitted.end(), [](auto& op) {
-        return op->tx_connection == 0 && is_read_only_sql(op->sql);
-      });
+  bool one_sync = admitted.size() > 1 &&
+                  std::all_of(admitted.begin(), admitted.end(),
+                              [](auto& op) { return op->tx_connection == 0 && op->read_only; });
   std::size_t sent = admitted.size();
   if (one_sync) {
     conn->send_group(std::move(admitted));

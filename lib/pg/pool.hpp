@@ -44,8 +44,8 @@ class Pool final : public ConnectionOwner {
   void start();
   void submit(QueryOpPtr op);
   /// Submits statements that should share one round trip: on one connection when one has room
-  /// for all of them, else each as `submit` would. When they all only read
-  /// (pg::is_read_only_sql), they share one Sync: one implicit transaction, hence one snapshot.
+  /// for all of them, else each as `submit` would. When they all only read (QueryOp::read_only,
+  /// from pg::is_read_only_sql), they share one Sync: one implicit transaction.
   void submit_group(std::vector<QueryOpPtr> ops);
   /// Completes `op` with `code` now and stops it on the server if it runs.
   void abort(const QueryOpPtr& op, ErrorCode code, std::string message);

@@ -35,6 +35,9 @@ struct QueryOp {
   bool release_after = false;
   /// Sent by the pool itself (ping, DEALLOCATE): no caller waits for it.
   bool internal = false;
+  /// The producer checked that `sql` only reads (pg::is_read_only_sql; a plan does it once per
+  /// step at load): Pool::submit_group may then send it with others under one Sync.
+  bool read_only = false;
 
   State state = State::queued;
   /// The caller's promise is already completed (timeout or cancel); results are discarded.

@@ -93,6 +93,7 @@ class GroupSyncTest : public test::PgTest {
                            Milliseconds timeout = Milliseconds(0)) {
     auto o = std::make_shared<pg::QueryOp>();
     o->sql = std::move(sql);
+    o->read_only = is_read_only_sql(o->sql);  // as a plan sets it for its steps
     o->params = std::move(params);
     if (timeout.count() > 0) o->deadline = Deadline::after(timeout);
     return o;
