@@ -57,8 +57,9 @@ class Connection {
   void start(const ConnParams& params);
   /// Sends `op` (its own Sync). Pre: ready.
   void send(QueryOpPtr op);
-  /// Sends `ops` with one Sync after the last: one implicit transaction, one snapshot, one send.
-  /// Only for statements that do not write (pg::is_read_only_sql) and belong to no transaction.
+  /// Sends `ops` with one Sync after the last: one implicit transaction (one snapshot only under
+  /// REPEATABLE READ or SERIALIZABLE; READ COMMITTED takes one per statement) and one send.
+  /// Only for statements that do not write (QueryOp::read_only) and belong to no transaction.
   /// If one fails, the following ones are reported aborted by the server; they are re-sent one
   /// by one (each with its own Sync), so every caller gets its own result or its own error.
   void send_group(std::vector<QueryOpPtr> ops);
