@@ -26,6 +26,10 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
   return n;
 }
 
+constexpr bool is_plain(unsigned char c) {
+  return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view value) {
@@ -34,6 +38,15 @@ void append_json_string(std::string& out, std::string_view value) {
   out += '"';
   std::size_t i = 0;
   while (i < value.size()) {
+    // Printable ASCII other than '"' and '\\' is copied as is: append it in one run, not per
+    // character (most of every document is such text).
+    std::size_t run = i;
+    while (run < value.size() && is_plain(static_cast<unsigned char>(value[run]))) ++run;
+    if (run > i) {
+      out.append(value.data() + i, run - i);
+      i = run;
+      if (i == value.size()) break;
+    }
     auto c = static_cast<unsigned char>(value[i]);
     if (c >= 0x80) {
       std::size_t n = utf8_sequence_length(value, i);

@@ -174,8 +174,13 @@ class Parser {
       }
       if (c < 0x20) return fail("control character in string (escape it)");
       if (c != '\\') {
-        out += static_cast<char>(c);
-        ++pos_;
+        // Copy the run up to the next quote, backslash or control character in one append.
+        std::size_t end = pos_ + 1;
+        while (end < s_.size() && static_cast<unsigned char>(s_[end]) >= 0x20 && s_[end] != '"' &&
+               s_[end] != '\\')
+          ++end;
+        out.append(s_.data() + pos_, end - pos_);
+        pos_ = end;
         continue;
       }
       ++pos_;

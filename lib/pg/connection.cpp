@@ -86,8 +86,8 @@ void Connection::start(const ConnParams& params) {
   connect_timer_ = loop_.add_timer(Clock::now() + settings_.connect_timeout, [this] {
     connect_timer_ = 0;
     fail(Error{ErrorCode::connection,
-               fmt::format("connect timed out after {} ms ({})",
-                           settings_.connect_timeout.count(), redacted_dsn_)});
+               fmt::format("connect timed out after {} ms ({})", settings_.connect_timeout.count(),
+                           redacted_dsn_)});
   });
   poll_ = PGRES_POLLING_WRITING;  // libpq: wait for writability before the first poll
   update_watch();
@@ -165,43 +165,77 @@ void Connection::send(QueryOpPtr op) {
     owner_.resubmit(std::move(op));
     return;
   }
-  std::optional<std::string> evicted;
-  bool sent = send_statement(*op, evicted);
-  // In the in-flight list before anything sent after it (results arrive in sending order).
-  if (!op->internal) ++user_in_flight_;
-  op->state = QueryOp::State::sent;
-  in_flight_.push_back(std::move(op));
-  if (!sent) {
-    fail(connection_error("could not send statement"));  // completes it with the error
-    return;
-  }
-  if (evicted) send_internal("DEALLOCATE " + *evicted);
+  std::vector<std::string> evicted;
+  if (!enqueue(std::move(op), true, evicted)) return;
+  deallocate(evicted);
   last_active = Clock::now();
   flush();
 }
 
-bool Connection::send_statement(QueryOp& op, std::optional<std::string>& evicted) {
-  std::vector<const char*> values;
-  values.reserve(op.params.size());
-  for (const auto& p : op.params) values.push_back(p.is_null() ? nullptr : p.text().c_str());
-  int n = static_cast<int>(values.size());
+void Connection::send_group(std::vector<QueryOpPtr> ops) {
+  std::vector<std::string> evicted;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (state_ != State::ready) {
+      // The connection failed while sending an earlier one: the rest go elsewhere, alone.
+      owner_.resubmit(std::move(ops[i]));
+      continue;
+    }
+    enqueue(std::move(ops[i]), i + 1 == ops.size(), evicted);
+  }
+  if (state_ != State::ready) return;
+  // After the group's Sync, so that no Sync splits the group's transaction.
+  deallocate(evicted);
+  last_active = Clock::now();
+  flush();
+}
+
+bool Connection::enqueue(QueryOpPtr op, bool sync, std::vector<std::string>& evicted) {
+  bool sent = send_statement(*op, sync, evicted);
+  // In the in-flight list before anything sent after it (results arrive in sending order).
+  if (!op->internal) ++user_in_flight_;
+  op->state = QueryOp::State::sent;
+  in_flight_.push_back(std::move(op));
+  if (!sent) fail(connection_error("could not send statement"));  // completes it with the error
+  return sent;
+}
+
+bool Connection::send_statement(QueryOp& op, bool sync, std::vector<std::string>& evicted) {
+  // Parameter pointers on the stack for the usual few parameters.
+  constexpr std::size_t kInline = 16;
+  const char* inline_values[kInline];
+  std::vector<const char*> heap_values;
+  const char** values = inline_values;
+  if (op.params.size() > kInline) {
+    heap_values.resize(op.params.size());
+    values = heap_values.data();
+  }
+  for (std::size_t i = 0; i < op.params.size(); ++i) {
+    const auto& p = op.params[i];
+    values[i] = p.is_null() ? nullptr : p.text().c_str();
+  }
+  int n = static_cast<int>(op.params.size());
+  op.sync_after = sync;
+  op.commands_left = 1;
   bool ok;
   if (settings_.prepared_statements && !op.internal && !op.unnamed) {
     auto lookup = cache_.get(op.sql);
     op.statement_name = lookup.name;
-    evicted = lookup.evicted;
+    if (lookup.evicted) evicted.push_back(std::move(*lookup.evicted));
     ok = true;
     if (lookup.fresh) {
       ok = PQsendPrepare(conn_, lookup.name.c_str(), op.sql.c_str(), n, nullptr) == 1;
       op.awaiting_prepare = op.prepared_here = true;
+      op.commands_left = 2;
     }
-    ok = ok && PQsendQueryPrepared(conn_, lookup.name.c_str(), n, values.data(), nullptr,
-                                   nullptr, 0) == 1;
+    ok = ok && PQsendQueryPrepared(conn_, lookup.name.c_str(), n, values, nullptr, nullptr, 0) == 1;
   } else {
-    ok = PQsendQueryParams(conn_, op.sql.c_str(), n, nullptr, values.data(), nullptr, nullptr,
-                           0) == 1;
+    ok = PQsendQueryParams(conn_, op.sql.c_str(), n, nullptr, values, nullptr, nullptr, 0) == 1;
   }
-  return ok && PQpipelineSync(conn_) == 1;
+  return ok && (!sync || PQpipelineSync(conn_) == 1);
+}
+
+void Connection::deallocate(const std::vector<std::string>& names) {
+  for (const auto& name : names) send_internal("DEALLOCATE " + name);
 }
 
 void Connection::send_internal(std::string sql) {
@@ -209,6 +243,7 @@ void Connection::send_internal(std::string sql) {
   op->sql = std::move(sql);
   op->internal = true;
   op->completed = true;  // nobody waits for it
+  op->commands_left = 1;
   if (PQsendQueryParams(conn_, op->sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1 &&
       PQpipelineSync(conn_) == 1) {
     op->state = QueryOp::State::sent;
@@ -230,17 +265,28 @@ void Connection::read_results() {
   bool previous_was_null = false;
   while (!in_flight_.empty() && !PQisBusy(conn_)) {
     PGresult* r = PQgetResult(conn_);
+    QueryOp& op = *in_flight_.front();
     if (!r) {
-      // End of one statement's results. Two in a row means libpq has nothing more for now.
+      // End of one libpq command. Two in a row means libpq has nothing more for now.
       if (previous_was_null) break;
       previous_was_null = true;
+      if (op.commands_left > 0 && --op.commands_left == 0 && !op.sync_after) {
+        // A statement of a group without its own Sync: its last command ended, it is done.
+        finish_head();
+        if (state_ != State::ready) return;
+      }
       continue;
     }
     previous_was_null = false;
-    QueryOp& op = *in_flight_.front();
     switch (PQresultStatus(r)) {
       case PGRES_PIPELINE_SYNC:
         PQclear(r);
+        if (!op.sync_after || op.commands_left != 0) {
+          // Never expected: rather fail everything on this connection than hand a statement
+          // another one's result.
+          fail(Error{ErrorCode::internal, "pipeline results out of step with statements"});
+          return;
+        }
         finish_head();
         if (state_ != State::ready) return;
         break;
@@ -250,8 +296,11 @@ void Connection::read_results() {
         PQclear(r);
         break;
       case PGRES_PIPELINE_ABORTED:
-        if (!op.error)
+        // An earlier statement before the same Sync failed; this one never ran.
+        if (!op.error) {
           op.error = Error{ErrorCode::query, "statement aborted: an earlier step failed"};
+          op.aborted = true;
+        }
         op.awaiting_prepare = false;
         PQclear(r);
         break;
@@ -284,14 +333,26 @@ void Connection::finish_head() {
   if (!op->internal) --user_in_flight_;
   op->state = QueryOp::State::finished;
   last_active = Clock::now();
+  // Past a Sync, the next segment may now run on the server; stop what its callers gave up on.
+  if (op->sync_after) cancel_abandoned_in_head_segment();
 
-  if (op->error) {
+  if (op->error && op->aborted) {
+    if (op->prepared_here) cache_.erase(op->sql, op->statement_name);  // its Parse never ran
+    if (!op->completed && !op->internal && op->tx_connection == 0) {
+      // It shared a Sync with a statement that failed and so never ran: send it again alone,
+      // so that its caller gets its own result (not counted as a retry: not its fault).
+      logger_.log(LogLevel::debug, "pg.statement_retried", {{"reason", "group aborted"}});
+      op->reset_for_retry(false);
+      owner_.resubmit(std::move(op));
+      owner_.on_room(*this);
+      return;
+    }
+  } else if (op->error) {
     const Error& e = *op->error;
     bool stale_statement =
         !op->statement_name.empty() && (e.sqlstate == "26000" || e.sqlstate == "0A000");
     if (op->prepared_here || stale_statement) cache_.erase(op->sql, op->statement_name);
-    if (stale_statement && e.sqlstate == "0A000")
-      send_internal("DEALLOCATE " + op->statement_name);
+    if (stale_statement && e.sqlstate == "0A000") send_internal("DEALLOCATE " + op->statement_name);
     bool foreign_cancel = e.sqlstate == "57014" && !op->cancel_target &&
                           Clock::now() - last_cancel_sent_ < kForeignCancelWindow;
     int limit = foreign_cancel ? kMaxForeignCancelRetries : kMaxRetries;
@@ -310,13 +371,6 @@ void Connection::finish_head() {
       owner_.on_room(*this);
       return;
     }
-  }
-
-  // The next statement now runs on the server; if its caller already gave up, stop it.
-  if (!in_flight_.empty() && in_flight_.front()->cancel_when_head) {
-    in_flight_.front()->cancel_when_head = false;
-    in_flight_.front()->cancel_target = true;
-    send_cancel();
   }
 
   // Finished for good: drop its deadline timer now. A pending timer keeps the op's allocation
@@ -341,21 +395,53 @@ void Connection::cancel_timer(QueryOp& op) {
   op.timer = 0;
 }
 
+bool Connection::in_head_segment(const QueryOp& op) const {
+  for (const auto& p : in_flight_) {
+    if (p.get() == &op) return true;
+    if (p->sync_after) return false;
+  }
+  return false;
+}
+
+QueryOp* Connection::cancel_target_in_head_segment() const {
+  for (const auto& p : in_flight_) {
+    if (p->cancel_target) return p.get();
+    if (p->sync_after) break;
+  }
+  return nullptr;
+}
+
+void Connection::cancel_abandoned_in_head_segment() {
+  QueryOp* target = nullptr;
+  for (const auto& p : in_flight_) {
+    if (p->cancel_when_head) {
+      p->cancel_when_head = false;
+      p->cancel_target = true;
+      if (!target) target = p.get();
+    }
+    if (p->sync_after) break;
+  }
+  if (target) send_cancel(*target);
+}
+
 void Connection::abandon(QueryOp& op) {
   if (state_ != State::ready || in_flight_.empty()) return;
-  if (in_flight_.front().get() == &op) {
+  // The server may be running any statement before the first Sync still in flight (the head
+  // segment: a single statement, or a whole read-only group whose earlier results it holds
+  // back until the Sync). Behind that Sync it cannot run yet: cancel once it may.
+  if (in_head_segment(op)) {
     op.cancel_target = true;
-    send_cancel();
+    send_cancel(op);
   } else {
     op.cancel_when_head = true;
   }
 }
 
-void Connection::send_cancel() {
+void Connection::send_cancel(const QueryOp& target) {
   last_cancel_sent_ = Clock::now();
   canceller_.submit(PQgetCancel(conn_));
-  if (!in_flight_.empty() && !cancel_recheck_timer_) {
-    cancel_target_ = in_flight_.front().get();
+  if (!cancel_recheck_timer_) {
+    cancel_target_ = &target;
     cancel_recheck_delay_ = kCancelRecheckFirst;
     schedule_cancel_recheck();
   }
@@ -365,16 +451,17 @@ void Connection::schedule_cancel_recheck() {
   cancel_recheck_timer_ = loop_.add_timer(Clock::now() + cancel_recheck_delay_, [this] {
     cancel_recheck_timer_ = 0;
     if (state_ != State::ready || in_flight_.empty()) return;
-    QueryOp* head = in_flight_.front().get();
-    if (!head->cancel_target) return;  // what we cancelled has ended
-    if (head == cancel_target_) {
+    // Compared by address only: cancel_target_ may be gone, in_flight_ holds the live ones.
+    QueryOp* target = cancel_target_in_head_segment();
+    if (!target) return;  // what we cancelled has ended
+    if (target == cancel_target_) {
       logger_.log(LogLevel::debug, "pg.cancel_resent", {{"connection", std::to_string(id_)}});
       last_cancel_sent_ = Clock::now();
       canceller_.submit(PQgetCancel(conn_));
       cancel_recheck_delay_ = std::min(cancel_recheck_delay_ * 2, kCancelRecheckMax);
     } else {
-      // Another abandoned statement reached the head (its first cancel went out then).
-      cancel_target_ = head;
+      // Another abandoned statement may run now (its first cancel went out then).
+      cancel_target_ = target;
       cancel_recheck_delay_ = kCancelRecheckFirst;
     }
     schedule_cancel_recheck();
@@ -396,7 +483,7 @@ void Connection::fail(Error error) {
 void Connection::close(const Error* error, bool cancel_running) {
   if (state_ == State::closed) return;
   bool was_ready = state_ == State::ready;
-  if (cancel_running && was_ready && user_in_flight_ > 0) send_cancel();
+  if (cancel_running && was_ready && user_in_flight_ > 0) send_cancel(*in_flight_.front());
   state_ = State::closed;
   if (fd_ >= 0) loop_.unwatch(fd_);
   fd_ = -1;

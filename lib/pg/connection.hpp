@@ -1,6 +1,7 @@
 #pragma once
 // One libpq connection in pipeline mode, shared by many callers: every statement is sent with its
-// own Sync, results are matched to statements in order. Runs entirely on its shard's I/O thread.
+// own Sync, except the statements of a read-only group, which share one; results are matched to
+// statements in order. Runs entirely on its shard's I/O thread.
 
 #include <libpq-fe.h>
 
@@ -8,6 +9,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/event_loop.hpp"
 #include "enrich/error.hpp"
@@ -55,6 +57,12 @@ class Connection {
   void start(const ConnParams& params);
   /// Sends `op` (its own Sync). Pre: ready.
   void send(QueryOpPtr op);
+  /// Sends `ops` with one Sync after the last: one implicit transaction (one snapshot only under
+  /// REPEATABLE READ or SERIALIZABLE; READ COMMITTED takes one per statement) and one send.
+  /// Only for statements that do not write (QueryOp::read_only) and belong to no transaction.
+  /// If one fails, the following ones are reported aborted by the server; they are re-sent one
+  /// by one (each with its own Sync), so every caller gets its own result or its own error.
+  void send_group(std::vector<QueryOpPtr> ops);
   /// The caller's promise for `op` was completed early (timeout/cancel): stop the statement on
   /// the server if it is running, else as soon as it starts.
   void abandon(QueryOp& op);
@@ -70,9 +78,9 @@ class Connection {
   const std::deque<QueryOpPtr>& in_flight_ops() const { return in_flight_; }
 
   // Pool bookkeeping (owned by the pool, stored here for convenience).
-  bool reserved = false;       // dedicated to a transaction
-  bool draining = false;       // takes no new shared work: a transaction waits for it
-  bool retiring = false;       // past max lifetime: close once idle
+  bool reserved = false;  // dedicated to a transaction
+  bool draining = false;  // takes no new shared work: a transaction waits for it
+  bool retiring = false;  // past max lifetime: close once idle
   Clock::time_point created_at;
   Clock::time_point last_active;
   Clock::time_point expires_at = Clock::time_point::max();
@@ -87,9 +95,14 @@ class Connection {
   void finish_head();
   /// Cancels the statement's deadline timer (the pool arms it when the statement is admitted).
   void cancel_timer(QueryOp& op);
-  bool send_statement(QueryOp& op, std::optional<std::string>& evicted);
+  bool enqueue(QueryOpPtr op, bool sync, std::vector<std::string>& evicted);
+  bool send_statement(QueryOp& op, bool sync, std::vector<std::string>& evicted);
+  void deallocate(const std::vector<std::string>& names);
   void send_internal(std::string sql);
-  void send_cancel();
+  bool in_head_segment(const QueryOp& op) const;
+  QueryOp* cancel_target_in_head_segment() const;
+  void cancel_abandoned_in_head_segment();
+  void send_cancel(const QueryOp& target);
   void schedule_cancel_recheck();
   void fail(Error error);
   Error connection_error(std::string_view what) const;
@@ -112,7 +125,7 @@ class Connection {
   std::deque<QueryOpPtr> in_flight_;
   std::size_t user_in_flight_ = 0;
   Clock::time_point last_cancel_sent_{};
-  // The statement a cancel was sent for, re-sent while it stays at the head (see .cpp).
+  // The statement a cancel was sent for, re-sent while it may still run (see .cpp).
   const QueryOp* cancel_target_ = nullptr;
   EventLoop::TimerId cancel_recheck_timer_ = 0;
   Milliseconds cancel_recheck_delay_{0};

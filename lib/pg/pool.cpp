@@ -26,16 +26,18 @@ void Pool::start() {
 
 // ---- submitting work -------------------------------------------------------------------------
 
+std::optional<Error> Pool::rejection(const QueryOp& op) const {
+  if (closing_) return Error{ErrorCode::cancelled, "client closed"};
+  if (op.deadline.expired())
+    return Error{ErrorCode::timeout, "deadline expired before the query was sent"};
+  return std::nullopt;
+}
+
 bool Pool::admit(const QueryOpPtr& op) {
   if (op->completed) return false;
-  if (closing_) {
+  if (auto error = rejection(*op)) {
     op->completed = true;
-    op->promise.set_error(Error{ErrorCode::cancelled, "client closed"});
-    return false;
-  }
-  if (op->deadline.expired()) {
-    op->completed = true;
-    op->promise.set_error(Error{ErrorCode::timeout, "deadline expired before the query was sent"});
+    op->promise.set_error(std::move(*error));
     return false;
   }
   return true;
@@ -47,13 +49,35 @@ void Pool::submit_group(std::vector<QueryOpPtr> ops) {
     for (auto& op : ops) submit(std::move(op));
     return;
   }
+  // Rejected ones are completed only once the others are sent: a continuation may abort a
+  // sibling, which must then be in flight (or done), not half-admitted.
+  std::vector<QueryOpPtr> admitted;
+  std::vector<std::pair<QueryOpPtr, Error>> rejected;
+  admitted.reserve(ops.size());
   for (auto& op : ops) {
-    if (!admit(op)) continue;
+    if (op->completed) continue;
+    if (auto error = rejection(*op)) {
+      op->completed = true;
+      rejected.emplace_back(std::move(op), std::move(*error));
+      continue;
+    }
     if (op->deadline.is_set()) arm_timer(op, op->deadline.when());
-    conn->send(std::move(op));
+    admitted.push_back(std::move(op));
   }
-  if (conn->in_flight() > ops.size()) grow_if_needed();
+  // A wave of reads shares one Sync: one implicit transaction and one send for the group instead
+  // of one per statement. Anything else keeps a Sync per statement (isolated errors, commits).
+  bool one_sync = admitted.size() > 1 &&
+                  std::all_of(admitted.begin(), admitted.end(),
+                              [](auto& op) { return op->tx_connection == 0 && op->read_only; });
+  std::size_t sent = admitted.size();
+  if (one_sync) {
+    conn->send_group(std::move(admitted));
+  } else {
+    for (auto& op : admitted) conn->send(std::move(op));
+  }
+  if (conn->in_flight() > sent) grow_if_needed();
   update_stats();
+  for (auto& [op, error] : rejected) op->promise.set_error(std::move(error));
 }
 
 void Pool::submit(QueryOpPtr op) {
@@ -190,7 +214,9 @@ Connection* Pool::find_connection(std::uint64_t id) {
   return nullptr;
 }
 
-std::size_t Pool::live_connections() const { return connections_.size(); }
+std::size_t Pool::live_connections() const {
+  return connections_.size();
+}
 
 void Pool::dispatch() {
   if (closing_) return;
@@ -211,8 +237,8 @@ void Pool::dispatch() {
     for (auto& c : connections_) c->draining = false;
   } else if (!idle_connection() && connections_.size() >= settings_.pool.max_connections) {
     // Stop feeding one shared connection so that it drains for the waiting transaction.
-    bool any_draining = std::any_of(connections_.begin(), connections_.end(),
-                                    [](auto& c) { return c->draining; });
+    bool any_draining =
+        std::any_of(connections_.begin(), connections_.end(), [](auto& c) { return c->draining; });
     if (!any_draining) {
       Connection* victim = nullptr;
       for (auto& c : connections_)
@@ -273,7 +299,8 @@ void Pool::open_connection() {
     static thread_local std::mt19937 rng{std::random_device{}()};
     double j = settings_.pool.lifetime_jitter;
     std::uniform_real_distribution<double> dist(1.0 - j, 1.0 + j);
-    conn->expires_at = Clock::now() + std::chrono::duration_cast<Milliseconds>(lifetime * dist(rng));
+    conn->expires_at =
+        Clock::now() + std::chrono::duration_cast<Milliseconds>(lifetime * dist(rng));
   }
   Connection& ref = *conn;
   connections_.push_back(std::move(conn));
@@ -310,12 +337,11 @@ void Pool::on_closed(Connection& conn, const Error* error, bool was_ready) {
 
   if (error && !was_ready) {
     counters_.connect_failures.fetch_add(1, std::memory_order_relaxed);
-    backoff_ = backoff_.count() == 0
-                   ? settings_.pool.reconnect_backoff_initial
-                   : std::min(backoff_ * 2, settings_.pool.reconnect_backoff_max);
+    backoff_ = backoff_.count() == 0 ? settings_.pool.reconnect_backoff_initial
+                                     : std::min(backoff_ * 2, settings_.pool.reconnect_backoff_max);
     next_connect_at_ = Clock::now() + backoff_;
-    bool any_ready = std::any_of(connections_.begin(), connections_.end(),
-                                 [](auto& c) { return c->ready(); });
+    bool any_ready =
+        std::any_of(connections_.begin(), connections_.end(), [](auto& c) { return c->ready(); });
     // Nothing can serve the waiters: tell them now what is wrong instead of at their timeout.
     if (!any_ready) fail_waiting(*error);
   }
@@ -391,12 +417,12 @@ void Pool::on_tx_timer(const TxRequestPtr& request) {
   if (request->completed) return;
   --tx_waiting_live_;
   if (request->deadline.expired())
-    complete_tx(request, Error{ErrorCode::timeout, "transaction timed out waiting for a connection"});
-  else
     complete_tx(request,
-                Error{ErrorCode::pool_timeout,
-                      fmt::format("no connection free for a transaction within {} ms",
-                                  settings_.pool.acquire_timeout.count())});
+                Error{ErrorCode::timeout, "transaction timed out waiting for a connection"});
+  else
+    complete_tx(request, Error{ErrorCode::pool_timeout,
+                               fmt::format("no connection free for a transaction within {} ms",
+                                           settings_.pool.acquire_timeout.count())});
   dispatch();
 }
 
@@ -456,12 +482,11 @@ void Pool::housekeeping() {
   for (Connection* c : to_close) c->close(nullptr, false);
   if (connections_.size() < opt.min_connections && now >= next_connect_at_) open_connection();
 
-  auto period = std::clamp(std::min(opt.idle_timeout.count() > 0 ? opt.idle_timeout / 4
-                                                                  : kHousekeepingMax,
-                                    opt.health_check_interval.count() > 0
-                                        ? opt.health_check_interval / 4
-                                        : kHousekeepingMax),
-                           kHousekeepingMin, kHousekeepingMax);
+  auto period =
+      std::clamp(std::min(opt.idle_timeout.count() > 0 ? opt.idle_timeout / 4 : kHousekeepingMax,
+                          opt.health_check_interval.count() > 0 ? opt.health_check_interval / 4
+                                                                : kHousekeepingMax),
+                 kHousekeepingMin, kHousekeepingMax);
   housekeeping_timer_ = loop_.add_timer(now + period, [this] { housekeeping(); });
   update_stats();
 }

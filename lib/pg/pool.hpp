@@ -7,6 +7,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/event_loop.hpp"
@@ -43,7 +44,8 @@ class Pool final : public ConnectionOwner {
   void start();
   void submit(QueryOpPtr op);
   /// Submits statements that should share one round trip: on one connection when one has room
-  /// for all of them, else each as `submit` would.
+  /// for all of them, else each as `submit` would. When they all only read (QueryOp::read_only,
+  /// from pg::is_read_only_sql), they share one Sync: one implicit transaction.
   void submit_group(std::vector<QueryOpPtr> ops);
   /// Completes `op` with `code` now and stops it on the server if it runs.
   void abort(const QueryOpPtr& op, ErrorCode code, std::string message);
@@ -65,6 +67,8 @@ class Pool final : public ConnectionOwner {
   void on_closed(Connection& conn, const Error* error, bool was_ready) override;
 
  private:
+  /// Why `op` may not be sent now (the pool is closing, its deadline passed), if so.
+  std::optional<Error> rejection(const QueryOp& op) const;
   /// Completes `op` if the pool is closing or its deadline passed; true if it may proceed.
   bool admit(const QueryOpPtr& op);
   void dispatch();
@@ -105,8 +109,7 @@ class Pool final : public ConnectionOwner {
   EventLoop::TimerId housekeeping_timer_ = 0;
 
   struct Counters {
-    std::atomic<std::size_t> connections{0}, idle{0}, in_transaction{0}, in_flight{0},
-        waiting{0};
+    std::atomic<std::size_t> connections{0}, idle{0}, in_transaction{0}, in_flight{0}, waiting{0};
     std::atomic<std::uint64_t> connects{0}, connect_failures{0};
   };
   Counters counters_;

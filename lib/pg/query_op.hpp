@@ -35,6 +35,9 @@ struct QueryOp {
   bool release_after = false;
   /// Sent by the pool itself (ping, DEALLOCATE): no caller waits for it.
   bool internal = false;
+  /// The producer checked that `sql` only reads (pg::is_read_only_sql; a plan does it once per
+  /// step at load): Pool::submit_group may then send it with others under one Sync.
+  bool read_only = false;
 
   State state = State::queued;
   /// The caller's promise is already completed (timeout or cancel); results are discarded.
@@ -48,6 +51,14 @@ struct QueryOp {
   bool prepared_here = false;
   /// Send without a named prepared statement (a retry after SQLSTATE 26000).
   bool unnamed = false;
+  /// A Sync follows this statement. False for all but the last statement of a read-only group,
+  /// whose statements share one Sync (one implicit transaction, see Connection::send_group).
+  bool sync_after = true;
+  /// libpq commands of this statement (Parse, Execute) whose results have not ended yet: each
+  /// ends with a null PGresult, which is how the statements of a group are told apart.
+  int commands_left = 0;
+  /// Its group's pipeline was aborted by an earlier statement's error: it did not run.
+  bool aborted = false;
   std::string statement_name;
   int retries = 0;
 
@@ -58,11 +69,14 @@ struct QueryOp {
     if (result) PQclear(result);
   }
 
-  /// Clears what a previous attempt left, before the statement is sent again.
-  void reset_for_retry() {
-    ++retries;
+  /// Clears what a previous attempt left, before the statement is sent again. `counted`: the
+  /// attempt counts against the retry limit (a statement that never ran does not).
+  void reset_for_retry(bool counted = true) {
+    if (counted) ++retries;
     state = State::queued;
-    cancel_target = cancel_when_head = awaiting_prepare = prepared_here = false;
+    cancel_target = cancel_when_head = awaiting_prepare = prepared_here = aborted = false;
+    sync_after = true;
+    commands_left = 0;
     statement_name.clear();
     error.reset();
     if (result) PQclear(result);

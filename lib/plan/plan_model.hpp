@@ -37,6 +37,7 @@ struct StepSpec {
   std::vector<UrlPart> path_parts;
   // derived
   std::vector<std::size_t> depends_on;  // indexes of steps read by this one
+  bool read_only = false;               // sql only reads (pg::is_read_only_sql), checked once
 };
 
 // Hidden: internal to the library even though Plan is exported.

@@ -102,6 +102,7 @@ pg::QueryOpPtr PlanRun::make_query(std::size_t index) {
   const StepSpec& spec = plan_->steps[index];
   auto op = std::make_shared<pg::QueryOp>();
   op->sql = spec.sql;
+  op->read_only = spec.read_only;
   op->deadline = deadline_;
   for (const auto& ref : spec.params) {
     auto value = resolve(ref);

@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include "pg/read_only.hpp"
 #include "plan/plan_model.hpp"
 
 namespace enrich {
@@ -112,6 +113,7 @@ std::optional<Error> validate_plan(Plan::Impl& plan) {
       for (const auto& part : step.path_parts)
         if (part.is_value) refs.push_back(part.ref);
     }
+    step.read_only = step.kind == StepSpec::Kind::sql && pg::is_read_only_sql(step.sql);
     step.depends_on.clear();
     for (const auto& ref : refs) {
       if (ref.step.empty()) {

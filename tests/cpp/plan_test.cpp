@@ -284,6 +284,46 @@ TEST_F(PlanRunTest, SqlStepsShareOneConnection) {
   EXPECT_EQ(doc.find("a")->as_number().text, doc.find("c")->as_number().text) << out.value().json;
 }
 
+TEST_F(PlanRunTest, ReadOnlyWaveRunsInOneTransaction) {
+  // now() is the transaction's start time: the same in every step only if the wave shared one
+  // Sync (one implicit transaction).
+  auto plan = PlanBuilder("now")
+                  .sql("a", "SELECT now()::text AS t", {}, ResultShape::value)
+                  .sql("b", "SELECT now()::text AS t, 'b'", {}, ResultShape::value)
+                  .sql("c", "SELECT now()::text AS t, 'c'", {}, ResultShape::value)
+                  .build();
+  ASSERT_OK(plan);
+  // A wave goes out as one when a connection has room for it: not while the first connects.
+  ASSERT_OK(wait_result(client_->run(plan.value(), {})));
+  auto first = wait_result(client_->run(plan.value(), {}));
+  auto second = wait_result(client_->run(plan.value(), {}));
+  ASSERT_OK(first);
+  ASSERT_OK(second);
+  json::Value a = parse(first.value().json), b = parse(second.value().json);
+  EXPECT_EQ(a.find("a")->as_string(), a.find("b")->as_string()) << first.value().json;
+  EXPECT_EQ(a.find("a")->as_string(), a.find("c")->as_string()) << first.value().json;
+  EXPECT_NE(a.find("a")->as_string(), b.find("a")->as_string()) << "two runs, two transactions";
+}
+
+TEST_F(PlanRunTest, FailingStepOfAReadOnlyWaveNamesItself) {
+  auto plan = PlanBuilder("div")
+                  .sql("a", "SELECT 1 AS x", {}, ResultShape::value)
+                  .sql("b", "SELECT 1 / 0 AS x", {}, ResultShape::value,
+                       StepOptions{.optional = true})
+                  .sql("c", "SELECT 3 AS x", {}, ResultShape::value)
+                  .build();
+  ASSERT_OK(plan);
+  ASSERT_OK(wait_result(client_->query("SELECT 1")));  // a connection ready for the wave
+  auto out = wait_result(client_->run(plan.value(), {}));
+  ASSERT_OK(out);
+  json::Value doc = parse(out.value().json);
+  EXPECT_EQ(doc.find("a")->as_number().text, "1");
+  EXPECT_TRUE(doc.find("b")->is_null());
+  EXPECT_EQ(doc.find("c")->as_number().text, "3") << "the step after the failing one still ran";
+  ASSERT_EQ(out.value().warnings.size(), 1u);
+  EXPECT_NE(out.value().warnings[0].find("22012"), std::string::npos) << out.value().warnings[0];
+}
+
 TEST_F(PlanRunTest, DependentStepReadsAFieldOfItsDependency) {
   auto plan = PlanBuilder("dag")
                   .input("id", InputType::integer)
