@@ -490,14 +490,20 @@ def run_enrich_native(s: Settings, stub: Stub, pg: Postgres, dsn: str, enrich_ru
                    "--duration", f"{s.duration:g}", "--warmup", f"{s.first_warmup:g}",
                    "--concurrency", str(conns), "--connections", "8", "--random", f"userId=1:{USERS}",
                    f"includeAnalytics={'true' if scenario != 'none' else 'false'}", "--quiet"]
-            p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            # stderr to a file, not a pipe: with the stub hung, enrich-run logs a warning per plan,
+            # and a full pipe nobody reads would block its I/O thread (which writes the log).
+            errfile = tempfile.TemporaryFile("w+")
+            p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errfile, text=True)
             # Postgres CPU over (about) enrich-run's own window: sampled here by the clock, before
             # enrich-run exits and its backends with it.
             time.sleep(s.first_warmup + 0.2)
             db0 = pg.ticks()
             time.sleep(s.duration - 0.2)
             db1 = pg.ticks()
-            out, err = p.communicate()
+            out, _ = p.communicate()
+            errfile.seek(0)
+            err = errfile.read()[-4000:]
+            errfile.close()
             row = dict(variant="enrich-run", scenario=scenario, connections=conns,
                        command=shlex.join(cmd).replace(dsn, "$DATABASE_URL"))
             try:
@@ -705,10 +711,14 @@ def targets(rows: list[dict], conns: int) -> list[tuple[str, str, bool | None]]:
         check_ratio(f"Fastify + enrich runJson ahead of Fastify + postgres.js, {SCENARIOS[sc]}",
                     "fastify-enrich-fast", "fastify-postgresjs", sc, 1)
     check_ratio("enrich-run ≥ pgbench pipelined (same three queries)", "enrich-run", "pgbench-pipeline", "none", 1)
+    # At 64 connections a CPU-bound server's p99 is mostly its queue (Little's law: 64 requests
+    # in flight / throughput), so the hung-stub target is shown at 8 connections too.
     for key in ("fastify-enrich-fast", "fastapi-enrich-fast", "enrich-run"):
-        r = by.get((key, "hung", conns))
-        if r and not r.get("failed"):
-            add(f"hung analytics: {LABELS.get(key, key)} p99 < 20 ms", f"{r['p99_ms']:.1f} ms", r["p99_ms"] < 20)
+        for c in sorted({8, conns}):
+            r = by.get((key, "hung", c))
+            if r and not r.get("failed"):
+                add(f"hung analytics: {LABELS.get(key, key)} p99 < 20 ms, {c} connections", f"{r['p99_ms']:.1f} ms",
+                    r["p99_ms"] < 20)
     for a, b in (("fastify-enrich-fast", "fastify-pg"), ("fastify-enrich-compat", "fastify-pg"),
                  ("fastapi-enrich-fast", "fastapi-asyncpg"), ("fastapi-enrich-compat", "fastapi-asyncpg")):
         ra = next((r for r in rows if r["variant"] == a and r.get("peak_rss_mb")), None)
