@@ -580,7 +580,7 @@ def run_pgbench(s: Settings, pg: Postgres, dsn: str, workdir: Path) -> list[dict
 # ---- report ------------------------------------------------------------------------------------
 
 
-def versions(python: str, pg: Postgres) -> dict:
+def versions(pg: Postgres) -> dict:
     def cmd(*c: str) -> str:
         try:
             r = subprocess.run(c, capture_output=True, text=True, timeout=10)
@@ -871,7 +871,7 @@ def main() -> int:
     started = time.monotonic()
     pg = Postgres(dsn)
     meta = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
-            "versions": versions(sys.executable, pg), "quick": args.quick}
+            "versions": versions(pg), "quick": args.quick}
     stub = Stub(stub_bin)
     env = {**os.environ, "DATABASE_URL": dsn, "ANALYTICS_URL": stub.url, "HOST": "127.0.0.1"}
     env.pop("LOG_LEVEL", None)
@@ -897,7 +897,7 @@ def main() -> int:
         print("\n" + "!" * 78 + f"\n!!! {len(failed)} WINDOW(S) HAD ERRORS: their throughput is not reported.\n"
               + "\n".join(f"!!!   {r['variant']} / {r['scenario']} / {r['connections']}: {r['failed'][:200]}"
                           for r in failed) + "\n" + "!" * 78, file=sys.stderr)
-        shutil.rmtree(workdir, ignore_errors=True) if not os.environ.get("ENRICH_BENCH_KEEP") else None
+        log(f"server logs and wrk scripts kept in {workdir}")
         return 1
     shutil.rmtree(workdir, ignore_errors=True)
     log(f"wrote {out.with_suffix('.md')}, .json, .png in {meta['elapsed_s'] / 60:.1f} min")
