@@ -117,6 +117,7 @@ void Pool::submit(QueryOpPtr op) {
   }
   op->acquire_deadline = Clock::now() + settings_.pool.acquire_timeout;
   arm_timer(op, std::min(op->acquire_deadline, op->deadline.when()));
+  op->in_wait_queue = true;
   waiting_.push_back(std::move(op));
   ++waiting_live_;
   grow_if_needed();
@@ -132,6 +133,7 @@ void Pool::resubmit(QueryOpPtr op) {
   }
   op->acquire_deadline = Clock::now() + settings_.pool.acquire_timeout;
   arm_timer(op, std::min(op->acquire_deadline, op->deadline.when()));
+  op->in_wait_queue = true;
   waiting_.push_front(std::move(op));
   ++waiting_live_;
   grow_if_needed();
@@ -175,7 +177,8 @@ void Pool::abort(const QueryOpPtr& op, ErrorCode code, std::string message) {
   op->completed = true;
   if (op->timer) loop_.cancel_timer(op->timer);
   op->timer = 0;
-  if (op->state == QueryOp::State::queued) {
+  if (op->in_wait_queue) {
+    op->in_wait_queue = false;
     --waiting_live_;  // its queue entry is skipped later
   } else if (op->state == QueryOp::State::sent) {
     for (auto& conn : connections_) {
@@ -256,6 +259,7 @@ void Pool::dispatch() {
     if (!conn) break;
     QueryOpPtr op = std::move(waiting_.front());
     waiting_.pop_front();
+    op->in_wait_queue = false;
     --waiting_live_;
     arm_timer(op, op->deadline.when());  // the acquire timeout no longer applies
     conn->send(std::move(op));
@@ -360,6 +364,7 @@ void Pool::fail_waiting(const Error& error) {
   // instead of decrementing waiting_live_ again.
   std::vector<QueryOpPtr> live;
   for (auto& op : ops) {
+    op->in_wait_queue = false;
     if (op->completed) continue;
     op->completed = true;
     if (op->timer) loop_.cancel_timer(op->timer);

@@ -40,6 +40,9 @@ struct QueryOp {
   bool read_only = false;
 
   State state = State::queued;
+  /// In the pool's wait queue (and counted in its live waiters). `queued` alone does not say so:
+  /// a statement being admitted, or re-sent, is queued without being in that queue.
+  bool in_wait_queue = false;
   /// The caller's promise is already completed (timeout or cancel); results are discarded.
   bool completed = false;
   /// A cancel request was sent to the server for this statement.
