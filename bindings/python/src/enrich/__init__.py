@@ -19,7 +19,7 @@ Works on any asyncio event loop (uvloop included), from any number of loops and 
 
 from __future__ import annotations
 
-from . import _native
+from . import _errors, _native
 from ._errors import (
     Cancelled,
     CircuitOpen,
@@ -53,19 +53,6 @@ __all__ = [
     "SyncTransaction",
     "Record",
     "HttpResponse",
-    "Error",
-    "ConnectionError",
-    "TimeoutError",
-    "PoolTimeout",
-    "PoolQueueFull",
-    "Cancelled",
-    "QueryError",
-    "InvalidArgument",
-    "NotFound",
-    "HttpError",
-    "CircuitOpen",
-    "Closed",
-    "InternalError",
-    "OutOfMemory",
+    *_errors.__all__,
     "__version__",
 ]
