@@ -178,7 +178,7 @@ typedef struct enrich_client_options {
   int64_t idle_timeout_ms;
   int64_t max_lifetime_ms;
   int64_t query_timeout_ms;
-  int disable_prepared_statements; /**< 1 behind PgBouncer in transaction mode */
+  int disable_prepared_statements; /**< 1: unnamed statements only (a pooler is also detected; the DSN's statement_cache=on|off wins; docs/deploy.md) */
   size_t statement_cache_size;
   int64_t http_timeout_ms;
   int64_t http_connect_timeout_ms;

@@ -153,6 +153,11 @@ Result<std::unique_ptr<Client>> Client::create(ClientOptions options) {
   impl->options = options;
   impl->logger = Logger(options.log_sink, options.log_level);
   impl->canceller = std::make_unique<pg::Canceller>(impl->logger);
+  // The DSN's statement_cache=on|off wins over ClientOptions::prepared_statements: the
+  // DATABASE_URL is where a deployment says what sits in front of Postgres.
+  auto statements = std::make_shared<pg::StatementMode>();
+  statements->forced_on = params.value().statement_cache() == true;
+  statements->unnamed = !params.value().statement_cache().value_or(options.prepared_statements);
   std::size_t n = options.io_threads;
   for (std::size_t i = 0; i < n; ++i) {
     // Split the pool evenly over the threads; the first ones take the remainder.
@@ -162,7 +167,7 @@ Result<std::unique_ptr<Client>> Client::create(ClientOptions options) {
     settings.pool.max_connections = share(pool.max_connections);
     settings.pool.min_connections = share(pool.min_connections);
     settings.pool.max_waiting = std::max<std::size_t>(1, share(pool.max_waiting));
-    settings.connection.prepared_statements = options.prepared_statements;
+    settings.connection.statements = statements;
     settings.connection.statement_cache_size = options.statement_cache_size;
     settings.connection.connect_timeout = pool.connect_timeout;
     settings.params = params.value();

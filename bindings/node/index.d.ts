@@ -29,7 +29,7 @@ export interface ClientOptions {
   maxLifetimeMs?: number;
   /** Default timeout of a statement (none by default); cancels it on the server. */
   queryTimeoutMs?: number;
-  /** false behind PgBouncer in transaction mode. Default true. */
+  /** Named prepared statements (default true). A pooler such as PgBouncer is detected and turns them off; `statement_cache=on|off` in the connection string wins (docs/deploy.md). */
   preparedStatements?: boolean;
   statementCacheSize?: number;
   http?: {

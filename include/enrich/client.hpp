@@ -62,8 +62,10 @@ struct ClientOptions {
   PoolOptions pool{};
   /// Number of I/O threads (each with its own epoll loop and share of the pool).
   std::size_t io_threads = 1;
-  /// Use named prepared statements (cached per connection). Turn off behind PgBouncer in
-  /// transaction mode.
+  /// Use named prepared statements (cached per connection; the name is derived from the SQL, so
+  /// it means one statement on every server connection). A pooler found at connect time, or a
+  /// 26000/42P05 from the server, turns them off for the whole client. `statement_cache=on|off`
+  /// in the DSN wins over this option (docs/deploy.md).
   bool prepared_statements = true;
   /// Prepared statements kept per connection (least recently used are deallocated).
   std::size_t statement_cache_size = 256;

@@ -200,6 +200,20 @@ bool append_python_timestamp(std::string& out, const Timestamp& t, bool aware) {
   return true;
 }
 
+// row_to_json in a session with TimeZone=UTC, whatever the session's TimeZone is (a pooler may
+// not let us set it): the instant in UTC, the fraction as Postgres wrote it, "+00:00".
+bool append_postgres_utc(std::string& out, const Timestamp& t) {
+  std::string tmp = "\"";
+  if (!append_iso_seconds(tmp, epoch_seconds(t))) return false;
+  if (!t.fraction.empty()) {
+    tmp += '.';
+    tmp += t.fraction;
+  }
+  tmp += "+00:00\"";
+  out += tmp;
+  return true;
+}
+
 // row_to_json: the ISO text with a 'T' and an offset of the form +HH:MM.
 void append_postgres_timestamp(std::string& out, std::string_view text, bool with_zone) {
   std::string s(text);
@@ -313,12 +327,13 @@ void append_value(std::string& out, std::string_view text, unsigned type, JsonPr
     case oid::timestamp:
     case oid::date: {
       bool zone = type == oid::timestamptz, time = type != oid::date;
+      Timestamp t{};
+      if (pg && zone && parse_timestamp(text, time, zone, t) && append_postgres_utc(out, t)) return;
       if (pg || (profile == JsonProfile::python && type == oid::date)) {
         if (time) append_postgres_timestamp(out, text, zone);
         else append_json_string(out, text);
         return;
       }
-      Timestamp t{};
       if (parse_timestamp(text, time, zone, t)) {
         if (node ? append_node_timestamp(out, t) : append_python_timestamp(out, t, zone)) return;
       }

@@ -5,26 +5,29 @@
 #include <string_view>
 
 #include "enrich/log.hpp"
+#include "pg/dsn_options.hpp"
 
 namespace enrich::pg {
 
 Result<ConnParams> ConnParams::parse(const std::string& dsn) {
+  auto split = split_dsn_options(dsn);
+  if (!split.ok()) return std::move(split).error();
   char* err = nullptr;
-  PQconninfoOption* opts = PQconninfoParse(dsn.c_str(), &err);
+  PQconninfoOption* opts = PQconninfoParse(split.value().libpq_dsn.c_str(), &err);
   if (!opts) {
     std::string message = err ? err : "out of memory";
     PQfreemem(err);
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
+      message.pop_back();
     return Error{ErrorCode::invalid_argument, "invalid DSN: " + message};
   }
   ConnParams p;
-  std::string options, app_name;
+  p.statement_cache_ = split.value().statement_cache;
+  std::string app_name;
   for (PQconninfoOption* o = opts; o->keyword; ++o) {
     if (!o->val) continue;
     std::string_view key = o->keyword;
-    if (key == "options") {
-      options = o->val;
-    } else if (key == "application_name") {
+    if (key == "application_name") {
       app_name = o->val;
     } else if (key != "client_encoding") {
       p.keywords_.emplace_back(o->keyword);
@@ -32,11 +35,9 @@ Result<ConnParams> ConnParams::parse(const std::string& dsn) {
     }
   }
   PQconninfoFree(opts);
-  // Session settings every enrich connection relies on (timestamps are encoded as UTC).
-  options += (options.empty() ? "" : " ");
-  options += "-c TimeZone=UTC";
-  p.keywords_.emplace_back("options");
-  p.values_.push_back(options);
+  // No `options` of our own (such as -c TimeZone=UTC): PgBouncer rejects that startup parameter,
+  // or drops it when told to ignore it, and any SET is lost between its transactions. Results do
+  // not depend on the session's TimeZone instead: the encoders turn timestamptz into UTC.
   p.keywords_.emplace_back("client_encoding");
   p.values_.emplace_back("UTF8");
   p.keywords_.emplace_back("application_name");
@@ -51,6 +52,7 @@ ConnParams& ConnParams::operator=(const ConnParams& other) {
   keywords_ = other.keywords_;
   values_ = other.values_;
   redacted_ = other.redacted_;
+  statement_cache_ = other.statement_cache_;
   rebuild_pointers();
   return *this;
 }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <vector>
 
 namespace enrich::pg {
@@ -120,14 +121,14 @@ void Connection::on_io(std::uint32_t events) {
     continue_connect();
     return;
   }
-  if (state_ != State::ready) return;
+  if (state_ != State::ready && state_ != State::probing) return;
   if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
     if (!PQconsumeInput(conn_)) {
       fail(connection_error("connection to server lost"));
       return;
     }
     read_results();
-    if (state_ != State::ready) return;
+    if (state_ != State::ready && state_ != State::probing) return;
   }
   if (want_write_ || (events & EPOLLOUT)) flush();
 }
@@ -147,17 +148,71 @@ void Connection::continue_connect() {
 }
 
 void Connection::on_connected() {
-  if (connect_timer_) loop_.cancel_timer(connect_timer_);
-  connect_timer_ = 0;
   if (PQsetnonblocking(conn_, 1) != 0 || PQenterPipelineMode(conn_) != 1) {
     fail(connection_error("could not enter pipeline mode"));
     return;
   }
   PQsetNoticeReceiver(conn_, notice_to_log, &logger_);
+  if (named_statements()) {
+    // Named statements only work when each connection of ours is one server session. A pooler
+    // (PgBouncer, Odyssey, ...) answers the startup with a cancel key of its own, whose process
+    // id is not the server backend's: ask the backend for its pid before the first statement.
+    // Still under the connect timeout.
+    auto probe = std::make_shared<QueryOp>();
+    probe->sql = "SELECT pg_backend_pid()";
+    probe->internal = probe->probe = probe->completed = true;
+    probe->commands_left = 1;
+    if (PQsendQueryParams(conn_, probe->sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) !=
+            1 ||
+        PQpipelineSync(conn_) != 1) {
+      fail(connection_error("could not send to server"));
+      return;
+    }
+    probe->state = QueryOp::State::sent;
+    in_flight_.push_back(std::move(probe));
+    state_ = State::probing;
+    flush();
+    return;
+  }
+  if (connect_timer_) loop_.cancel_timer(connect_timer_);
+  connect_timer_ = 0;
   state_ = State::ready;
   last_active = Clock::now();
   update_watch();
   owner_.on_ready(*this);
+}
+
+void Connection::on_probe_result(QueryOp& probe) {
+  const PGresult* r = probe.result;
+  int backend_pid = !probe.error && r && PQntuples(r) == 1 ? std::atoi(PQgetvalue(r, 0, 0)) : 0;
+  if (backend_pid != PQbackendPID(conn_)) {
+    if (!settings_.statements->behind_pooler.exchange(true))
+      logger_.log(LogLevel::info, "pg.pooler_detected",
+                  {{"dsn", redacted_dsn_},
+                   {"detail", probe.error ? "the process id query failed: " + probe.error->message
+                                          : "the cancel key's process id is not the backend's"}});
+    if (!settings_.statements->forced_on)
+      stop_named_statements("a connection pooler is between enrich and the server");
+  }
+  if (connect_timer_) loop_.cancel_timer(connect_timer_);
+  connect_timer_ = 0;
+  state_ = State::ready;
+  last_active = Clock::now();
+  update_watch();
+  owner_.on_ready(*this);
+}
+
+bool Connection::named_statements() const {
+  return !settings_.statements->unnamed.load(std::memory_order_relaxed);
+}
+
+void Connection::stop_named_statements(std::string_view reason) {
+  if (settings_.statements->unnamed.exchange(true)) return;
+  logger_.log(LogLevel::warning, "pg.named_statements_off",
+              {{"reason", std::string(reason)},
+               {"hint",
+                "statements are now sent unnamed (statement_cache=off in the DSN says so "
+                "from the start)"}});
 }
 
 void Connection::send(QueryOpPtr op) {
@@ -217,8 +272,8 @@ bool Connection::send_statement(QueryOp& op, bool sync, std::vector<std::string>
   op.sync_after = sync;
   op.commands_left = 1;
   bool ok;
-  if (settings_.prepared_statements && !op.internal && !op.unnamed) {
-    auto lookup = cache_.get(op.sql);
+  if (!op.internal && !op.unnamed && named_statements()) {
+    auto lookup = cache_.get(op.sql, op.params.size());
     op.statement_name = lookup.name;
     if (lookup.evicted) evicted.push_back(std::move(*lookup.evicted));
     ok = true;
@@ -235,6 +290,9 @@ bool Connection::send_statement(QueryOp& op, bool sync, std::vector<std::string>
 }
 
 void Connection::deallocate(const std::vector<std::string>& names) {
+  // Behind a pooler a DEALLOCATE reaches whichever server connection is free, where the name may
+  // be another client's statement. There, evicted statements stay prepared instead.
+  if (settings_.statements->behind_pooler.load(std::memory_order_relaxed)) return;
   for (const auto& name : names) send_internal("DEALLOCATE " + name);
 }
 
@@ -332,6 +390,10 @@ void Connection::finish_head() {
   in_flight_.pop_front();
   if (!op->internal) --user_in_flight_;
   op->state = QueryOp::State::finished;
+  if (op->probe) {
+    on_probe_result(*op);
+    return;
+  }
   last_active = Clock::now();
   // Past a Sync, the next segment may now run on the server; stop what its callers gave up on.
   if (op->sync_after) cancel_abandoned_in_head_segment();
@@ -348,20 +410,42 @@ void Connection::finish_head() {
       return;
     }
   } else if (op->error) {
-    const Error& e = *op->error;
-    bool stale_statement =
-        !op->statement_name.empty() && (e.sqlstate == "26000" || e.sqlstate == "0A000");
-    if (op->prepared_here || stale_statement) cache_.erase(op->sql, op->statement_name);
-    if (stale_statement && e.sqlstate == "0A000") send_internal("DEALLOCATE " + op->statement_name);
+    Error& e = *op->error;
+    bool named = !op->statement_name.empty();
+    // The server connection lost a statement this connection prepared (26000 while our cache
+    // still has it), or already had one of the name we prepare (42P05): the server connection is
+    // not the one we prepared on, which is what a pooler in transaction mode does. Names mean one
+    // statement everywhere (statement_name), so no caller got another statement's rows; from now
+    // on every connection of this client sends statements unnamed.
+    bool moved_session = named && ((e.sqlstate == "26000" && !op->prepared_here &&
+                                    cache_.contains(op->sql, op->statement_name)) ||
+                                   e.sqlstate == "42P05");
+    if (moved_session) {
+      stop_named_statements(fmt::format("SQLSTATE {} for prepared statement {}: {}", e.sqlstate,
+                                        op->statement_name, e.message));
+      if (op->tx_connection != 0 && !op->completed)
+        e.message = fmt::format(
+            "{} (inside a transaction: the server connection does not hold this connection's "
+            "prepared statements, as behind PgBouncer in transaction mode; enrich now sends "
+            "statements unnamed, run the transaction again)",
+            e.message);
+    }
+    bool stale_statement = named && (e.sqlstate == "26000" || e.sqlstate == "0A000");
+    if (op->prepared_here || stale_statement || moved_session)
+      cache_.erase(op->sql, op->statement_name);
+    if (stale_statement && e.sqlstate == "0A000")
+      deallocate({op->statement_name});  // so that the same name can be prepared afresh
     bool foreign_cancel = e.sqlstate == "57014" && !op->cancel_target &&
                           Clock::now() - last_cancel_sent_ < kForeignCancelWindow;
     int limit = foreign_cancel ? kMaxForeignCancelRetries : kMaxRetries;
     if (!op->completed && !op->internal && op->tx_connection == 0 && op->retries < limit &&
-        (stale_statement || foreign_cancel)) {
+        (stale_statement || moved_session || foreign_cancel)) {
       // 26000: the statement this one relied on was never prepared (an earlier Parse of it in
       // the pipeline failed) or was dropped: run it unnamed, which reports its real error
-      // instead of re-preparing in a chain. 0A000 (plan changed): prepare it afresh.
-      bool unnamed = e.sqlstate == "26000";
+      // instead of re-preparing in a chain. 0A000 (plan changed): prepare it afresh, or unnamed
+      // where the old one cannot be deallocated (behind a pooler).
+      bool unnamed = e.sqlstate == "26000" || moved_session ||
+                     settings_.statements->behind_pooler.load(std::memory_order_relaxed);
       logger_.log(LogLevel::debug, "pg.statement_retried",
                   {{"reason", foreign_cancel ? "neighbour cancel" : "stale prepared statement"},
                    {"sqlstate", e.sqlstate}});

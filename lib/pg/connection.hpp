@@ -5,8 +5,10 @@
 
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,15 +40,32 @@ class ConnectionOwner {
   virtual void on_closed(Connection& conn, const Error* error, bool was_ready) = 0;
 };
 
+/// Whether a client's connections use named prepared statements; shared by all of them (every
+/// I/O thread), because what one connection learns about the server side holds for all.
+struct StatementMode {
+  /// Named statements are off for good: the options or the DSN said so, a pooler was detected,
+  /// or a server connection did not have a statement that this connection prepared (26000) or
+  /// already had one of that name (42P05): what PgBouncer in transaction mode does.
+  std::atomic<bool> unnamed{false};
+  /// The DSN said statement_cache=on: keep named statements when a pooler is detected (a pooler
+  /// that tracks them, PgBouncer >= 1.21 with max_prepared_statements); 26000/42P05 still switch.
+  bool forced_on = false;
+  /// Something between us and Postgres hands out server connections (its cancel key's process id
+  /// is not the backend's): enrich then never sends DEALLOCATE, which would reach another
+  /// client's server connection.
+  std::atomic<bool> behind_pooler{false};
+};
+
 struct ConnectionSettings {
-  bool prepared_statements = true;
+  std::shared_ptr<StatementMode> statements = std::make_shared<StatementMode>();
   std::size_t statement_cache_size = 256;
   Milliseconds connect_timeout{5000};
 };
 
 class Connection {
  public:
-  enum class State { connecting, ready, closed };
+  /// probing: connected, asking the server for its process id (is a pooler in between?).
+  enum class State { connecting, probing, ready, closed };
 
   Connection(std::uint64_t id, EventLoop& loop, ConnectionOwner& owner, Canceller& canceller,
              const ConnectionSettings& settings, Logger logger);
@@ -89,6 +108,10 @@ class Connection {
   void on_io(std::uint32_t events);
   void continue_connect();
   void on_connected();
+  void on_probe_result(QueryOp& probe);
+  /// Named statements off for the whole client, for good (logged once, with `reason`).
+  void stop_named_statements(std::string_view reason);
+  bool named_statements() const;
   void update_watch();
   void flush();
   void read_results();

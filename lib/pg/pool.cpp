@@ -271,7 +271,7 @@ void Pool::dispatch() {
 void Pool::grow_if_needed() {
   if (closing_ || connections_.size() >= settings_.pool.max_connections) return;
   bool connecting = std::any_of(connections_.begin(), connections_.end(), [](auto& c) {
-    return c->state() == Connection::State::connecting;
+    return c->state() == Connection::State::connecting || c->state() == Connection::State::probing;
   });
   if (connecting) return;  // one connect at a time; the next one when it is done
   bool demand = waiting_live_ > 0 || tx_waiting_live_ > 0;

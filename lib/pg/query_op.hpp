@@ -35,6 +35,8 @@ struct QueryOp {
   bool release_after = false;
   /// Sent by the pool itself (ping, DEALLOCATE): no caller waits for it.
   bool internal = false;
+  /// The connection's first statement, `SELECT pg_backend_pid()`: is a pooler in between?
+  bool probe = false;
   /// The producer checked that `sql` only reads (pg::is_read_only_sql; a plan does it once per
   /// step at load): Pool::submit_group may then send it with others under one Sync.
   bool read_only = false;

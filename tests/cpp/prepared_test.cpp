@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "enrich/client.hpp"
+#include "pg/statement_cache.hpp"
 #include "support/test_support.hpp"
 
 namespace enrich {
@@ -236,6 +237,72 @@ TEST_F(PreparedStatementTest, WithoutPreparedStatementsEverythingWorks) {
   ASSERT_OK(n);
   EXPECT_EQ(*n, 0) << "prepared_statements=false must not create named statements:\n"
                    << prepared_statements_listing(*client);
+}
+
+// What a pooler in transaction mode does, made deterministic on one direct connection: the
+// server connection no longer has a statement this connection prepared (26000). The statement is
+// run again unnamed, and the whole client sends statements unnamed from then on.
+TEST_F(PreparedStatementTest, StatementGoneFromTheServerSwitchesToUnnamedAndRetries) {
+  auto log = test::LogCapture::make();
+  auto opts = test::client_options();
+  opts.pool.max_connections = 1;
+  opts.log_sink = log->sink();
+  opts.log_level = LogLevel::warning;
+  auto client = test::connect(opts);
+  ASSERT_TRUE(client);
+  const std::string sql = "SELECT $1::int8 + 40 AS gone_probe";
+  ASSERT_OK(test::run(*client, sql, {std::int64_t{2}}));
+  ASSERT_OK(test::run(*client, "DEALLOCATE " + pg::statement_name(sql, 1)));
+
+  auto r = test::run(*client, sql, {std::int64_t{2}});
+  ASSERT_OK(r);
+  EXPECT_EQ((*r)[0].get<std::int64_t>(0), 42);
+  bool switched = false;
+  for (const auto& e : log->events()) switched = switched || e.name == "pg.named_statements_off";
+  EXPECT_TRUE(switched);
+  // Unnamed from now on: a new statement is not prepared on the session.
+  const std::string fresh = "SELECT $1::int8 + 1 AS after_switch";
+  ASSERT_OK(test::run(*client, fresh, {std::int64_t{1}}));
+  auto n = test::scalar_int(
+      *client, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", {fresh});
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 0) << prepared_statements_listing(*client);
+}
+
+// Inside a transaction the statement cannot be run again elsewhere: the transaction fails with
+// an error that says why and what to do.
+TEST_F(PreparedStatementTest, StatementGoneInsideATransactionFailsWithAClearError) {
+  auto client = single_connection_client();
+  ASSERT_TRUE(client);
+  const std::string sql = "SELECT $1::int8 AS tx_gone_probe";
+  auto tx = test::wait_result(client->transaction());
+  ASSERT_OK(tx);
+  ASSERT_OK(test::run(*tx, sql, {std::int64_t{1}}));
+  ASSERT_OK(test::run(*tx, "DEALLOCATE " + pg::statement_name(sql, 1)));
+  auto r = test::run(*tx, sql, {std::int64_t{1}});
+  ASSERT_ERROR_CODE(r, ErrorCode::query);
+  EXPECT_EQ(r.error().sqlstate, "26000");
+  EXPECT_TRUE(test::contains_icase(r.error().message, "run the transaction again"))
+      << r.error().message;
+  (void)test::wait_result(tx->rollback());
+  // The client goes on, unnamed.
+  auto after = test::run(*client, sql, {std::int64_t{7}});
+  ASSERT_OK(after);
+  EXPECT_EQ((*after)[0].get<std::int64_t>(0), 7);
+}
+
+// Names come from the statement, so the DSN can say statement_cache=off for every front end.
+TEST_F(PreparedStatementTest, StatementCacheOffInTheDsnWinsOverTheOption) {
+  auto opts = test::client_options();
+  opts.pool.max_connections = 1;
+  opts.prepared_statements = true;
+  opts.dsn = test::dsn_set(opts.dsn, "statement_cache", "off");
+  auto client = test::connect(opts);
+  ASSERT_TRUE(client);
+  for (int i = 0; i < 3; ++i) ASSERT_OK(test::run(*client, "SELECT $1::int4 AS off_probe", {i}));
+  auto n = test::scalar_int(*client, "SELECT count(*) FROM pg_prepared_statements");
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 0) << prepared_statements_listing(*client);
 }
 
 }  // namespace

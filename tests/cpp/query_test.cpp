@@ -1,5 +1,5 @@
-// Query results (columns, types, affected rows, typed accessors), server errors, and session
-// settings.
+// Query results (columns, types, affected rows, typed accessors), server errors, and results
+// that do not depend on session settings.
 
 #include <gtest/gtest.h>
 
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "enrich/client.hpp"
+#include "enrich/json.hpp"
 #include "support/test_support.hpp"
 
 namespace enrich {
@@ -310,44 +311,45 @@ TEST_F(ServerErrorTest, NoticesAndWarningsAreNotErrors) {
 
 class SessionTest : public QueryTestBase {};
 
-TEST_F(SessionTest, TimeZoneIsUtc) {
-  auto r = q("SHOW TimeZone");
-  ASSERT_OK(r);
-  EXPECT_EQ((*r)[0].get<std::string>(0), "UTC");
-  auto ts = q("SELECT '2024-06-01 12:00:00'::timestamp::timestamptz::text");
-  ASSERT_OK(ts);
-  EXPECT_EQ((*ts)[0].get<std::string>(0), "2024-06-01 12:00:00+00");
-}
-
-TEST_F(SessionTest, TimeZoneIsUtcEvenWhenTheRoleDefaultIsNot) {
-  // A role whose default TimeZone is not UTC: the client must still give a UTC session.
+// enrich sets no TimeZone of its own (a pooler such as PgBouncer would reject or drop it): the
+// JSON of a timestamptz is the same instant in UTC whatever the session's TimeZone is.
+TEST_F(SessionTest, TimestampJsonIsUtcWhateverTheSessionTimeZone) {
+  // A role whose default TimeZone has a half-hour offset.
   std::string role = test::unique_name("enrich_tz_role");
-  auto create = q("CREATE ROLE " + role + " LOGIN PASSWORD 'tzpass'");
-  ASSERT_OK(create);
+  ASSERT_OK(q("CREATE ROLE " + role + " LOGIN PASSWORD 'tzpass'"));
   struct DropRole {
     Client& c;
     std::string role;
     ~DropRole() { (void)test::run(c, "DROP ROLE IF EXISTS " + role, {}, {}, 10s); }
   } drop{*client_, role};
-  auto alter = q("ALTER ROLE " + role + " SET TimeZone = 'Asia/Kolkata'");
-  ASSERT_OK(alter);
+  ASSERT_OK(q("ALTER ROLE " + role + " SET TimeZone = 'Asia/Kolkata'"));
 
   auto opts = test::client_options();
   opts.dsn = test::dsn_with_user(opts.dsn, role, "tzpass");
-  opts.pool.max_connections = 2;
-  {
-    auto other = test::connect(opts);
-    ASSERT_TRUE(other);
-    auto who = test::run(*other, "SELECT current_user::text");
-    ASSERT_OK(who);
-    EXPECT_EQ((*who)[0].get<std::string>(0), role);
-    auto r = test::run(*other, "SHOW TimeZone");
-    ASSERT_OK(r);
-    EXPECT_EQ((*r)[0].get<std::string>(0), "UTC");
-    auto ts = test::run(*other, "SELECT '2024-06-01 12:00:00'::timestamp::timestamptz::text");
-    ASSERT_OK(ts);
-    EXPECT_EQ((*ts)[0].get<std::string>(0), "2024-06-01 12:00:00+00");
-  }
+  auto other = test::connect(opts);
+  ASSERT_TRUE(other);
+  auto zone = test::run(*other, "SHOW TimeZone");
+  ASSERT_OK(zone);
+  ASSERT_EQ((*zone)[0].get<std::string>(0), "Asia/Kolkata");  // else this test proves nothing
+
+  const std::string sql =
+      "SELECT '2024-03-05 06:07:08.570001+00'::timestamptz AS t, "
+      "ARRAY['1999-12-31 23:30:00+00'::timestamptz, NULL] AS a, "
+      "'2024-03-05 06:07:08'::timestamptz AS local_text";
+  auto r = test::run(*other, sql);
+  ASSERT_OK(r);
+  // The server writes the Kolkata wall clock (+05:30)...
+  EXPECT_EQ((*r)[0].get<std::string>(0), "2024-03-05 11:37:08.570001+05:30");
+  // ...and every profile writes UTC.
+  EXPECT_EQ(to_json(*r, ResultShape::one, JsonProfile::postgres),
+            R"({"t":"2024-03-05T06:07:08.570001+00:00","a":["1999-12-31T23:30:00+00:00",null],)"
+            R"("local_text":"2024-03-05T00:37:08+00:00"})");
+  EXPECT_EQ(to_json(*r, ResultShape::one, JsonProfile::node),
+            R"({"t":"2024-03-05T06:07:08.570Z","a":["1999-12-31T23:30:00.000Z",null],)"
+            R"("local_text":"2024-03-05T00:37:08.000Z"})");
+  EXPECT_EQ(to_json(*r, ResultShape::one, JsonProfile::python),
+            R"({"t":"2024-03-05T06:07:08.570001Z","a":["1999-12-31T23:30:00Z",null],)"
+            R"("local_text":"2024-03-05T00:37:08Z"})");
 }
 
 }  // namespace

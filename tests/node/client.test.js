@@ -236,7 +236,10 @@ test('core log events reach a pino-style logger', { skip: (!FIXTURE_DSN || !proc
   }
 });
 
-test('close settles everything and later calls reject with ClosedError', { skip }, async () => {
+// Closing cancels the running statement on the server. Through PgBouncer 1.18 a cancel request
+// can crash the pooler (pgbouncer#822, fixed in 1.20.1), so tests/pgbouncer leaves this one out.
+const cancelSkip = skip || (process.env.ENRICH_THROUGH_PGBOUNCER && 'sends a cancel: PgBouncer 1.18 may crash (pgbouncer#822)');
+test('close settles everything and later calls reject with ClosedError', { skip: cancelSkip }, async () => {
   const client = new enrich.Client({ connectionString: TEST_DSN });
   const inflight = client.query('SELECT pg_sleep(5)');
   const closing = client.close();

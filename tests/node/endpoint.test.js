@@ -6,7 +6,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { FIXTURE_DSN, STUB, EXAMPLES, rng, startStub } = require('./helpers');
+const { FIXTURE_DSN, ORIGINAL_FIXTURE_DSN, STUB, EXAMPLES, rng, startStub } = require('./helpers');
 
 const skip = (!FIXTURE_DSN || !STUB) && 'needs ENRICH_FIXTURE_DSN and ENRICH_ANALYTICS_STUB';
 const USERS = 300; // random ids among the fixture's 1..2000
@@ -37,7 +37,7 @@ async function inBatches(items, size, fn) {
 test('enrich endpoint == original pg endpoint for random users, with and without analytics', { skip }, async (t) => {
   const stub = await startStub();
   const servers = {
-    original: await original.build({ databaseUrl: FIXTURE_DSN, analyticsUrl: stub.url, logger: quiet }),
+    original: await original.build({ databaseUrl: ORIGINAL_FIXTURE_DSN, analyticsUrl: stub.url, logger: quiet }),
     compat: await app.build({ mode: 'compat', databaseUrl: FIXTURE_DSN, analyticsUrl: stub.url, logger: quiet }),
     fast: await app.build({ mode: 'fast', databaseUrl: FIXTURE_DSN, analyticsUrl: stub.url, logger: quiet }),
   };
@@ -98,8 +98,8 @@ test('enrich endpoint == original pg endpoint for random users, with and without
 test('postgres.js baseline == original pg endpoint', { skip }, async () => {
   const stub = await startStub();
   const servers = {
-    original: await original.build({ databaseUrl: FIXTURE_DSN, analyticsUrl: stub.url, logger: quiet }),
-    postgres: await originalPostgres.build({ databaseUrl: FIXTURE_DSN, analyticsUrl: stub.url, logger: quiet }),
+    original: await original.build({ databaseUrl: ORIGINAL_FIXTURE_DSN, analyticsUrl: stub.url, logger: quiet }),
+    postgres: await originalPostgres.build({ databaseUrl: ORIGINAL_FIXTURE_DSN, analyticsUrl: stub.url, logger: quiet }),
   };
   const random = rng(20261126);
   let withActivity = 0;
@@ -123,7 +123,7 @@ test('postgres.js baseline == original pg endpoint', { skip }, async () => {
 test('analytics down or slow: null, like the original', { skip }, async () => {
   const stub = await startStub();
   const servers = {
-    original: await original.build({ databaseUrl: FIXTURE_DSN, analyticsUrl: stub.url, logger: quiet }),
+    original: await original.build({ databaseUrl: ORIGINAL_FIXTURE_DSN, analyticsUrl: stub.url, logger: quiet }),
     fast: await app.build({ mode: 'fast', databaseUrl: FIXTURE_DSN, analyticsUrl: stub.url, logger: quiet }),
   };
   try {

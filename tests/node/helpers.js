@@ -2,6 +2,7 @@
 // Shared by the node:test suites: where the package, the databases and the analytics stub are.
 //   ENRICH_TEST_DSN      superuser DSN of the scripts/pg server (scripts/test, scripts/env.sh)
 //   ENRICH_FIXTURE_DSN   database with the article's tables, users 1..2000 (scripts/test seeds it)
+//   ENRICH_ORIGINAL_FIXTURE_DSN  where the article's original code reads it (default: the same)
 //   ENRICH_ANALYTICS_STUB  path of enrich-analytics-stub (ctest passes it)
 //   ENRICH_NODE_ADDON    the enrich.node under test (ctest passes it)
 
@@ -15,6 +16,9 @@ const EXAMPLES = path.join(ROOT, 'examples/fastify');
 
 const TEST_DSN = process.env.ENRICH_TEST_DSN || '';
 const FIXTURE_DSN = process.env.ENRICH_FIXTURE_DSN || '';
+// The article's original code and the postgres.js baseline (prepared statements on) do not work
+// behind PgBouncer in transaction mode; through it, they read the database directly.
+const ORIGINAL_FIXTURE_DSN = process.env.ENRICH_ORIGINAL_FIXTURE_DSN || FIXTURE_DSN;
 const STUB = process.env.ENRICH_ANALYTICS_STUB || '';
 
 const enrich = require(PACKAGE);
@@ -88,4 +92,4 @@ function rng(seed) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-module.exports = { ROOT, PACKAGE, EXAMPLES, TEST_DSN, FIXTURE_DSN, STUB, enrich, startStub, runNode, rng, sleep };
+module.exports = { ROOT, PACKAGE, EXAMPLES, TEST_DSN, FIXTURE_DSN, ORIGINAL_FIXTURE_DSN, STUB, enrich, startStub, runNode, rng, sleep };

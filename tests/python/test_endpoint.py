@@ -20,7 +20,7 @@ from typing import Any, List
 import httpx
 import pytest
 
-from conftest import DEAD_DSN, EXAMPLES, FIXTURE_DSN, run
+from conftest import DEAD_DSN, EXAMPLES, FIXTURE_DSN, ORIGINAL_FIXTURE_DSN, run
 
 USERS = 2000  # the fixture's users are 1..2000
 
@@ -46,7 +46,8 @@ def load(name: str, file: str, env: dict) -> Any:
 @pytest.fixture(scope="module")
 def modules(stub):
     env = {"DATABASE_URL": FIXTURE_DSN, "ANALYTICS_URL": stub.url}
-    return load("enrich_example_app", "app.py", env), load("enrich_example_original", "original.py", env)
+    original_env = {**env, "DATABASE_URL": ORIGINAL_FIXTURE_DSN}
+    return load("enrich_example_app", "app.py", env), load("enrich_example_original", "original.py", original_env)
 
 
 def without_time(doc: dict) -> dict:
@@ -182,7 +183,8 @@ def free_port() -> int:
 def test_examples_start_as_scripts(script, mode, healthy_stub):
     """`python examples/fastapi/app.py` (uvicorn on uvloop) serves the endpoint."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": FIXTURE_DSN, "ANALYTICS_URL": healthy_stub.url, "PORT": str(port)}
+    dsn = ORIGINAL_FIXTURE_DSN if script == "original.py" else FIXTURE_DSN
+    env = {**os.environ, "DATABASE_URL": dsn, "ANALYTICS_URL": healthy_stub.url, "PORT": str(port)}
     if mode:
         env["ENRICH_MODE"] = mode
     proc = subprocess.Popen([sys.executable, str(EXAMPLES / script)], env=env,

@@ -181,7 +181,7 @@ def test_parameters_round_trip():
             row = await c.fetch_one(sql, *[v for v, _, _ in values])
             for i, (_, _, expected) in enumerate(values):
                 assert same(expected, row[f"c{i}"]), i
-            ids = await c.fetch("SELECT id FROM users WHERE id = ANY($1::bigint[]) ORDER BY id", [3, 1, 2])
+            ids = await c.fetch("SELECT id FROM unnest($1::bigint[]) AS t(id) ORDER BY id", [3, 1, 2])
             assert [r["id"] for r in ids] == [1, 2, 3]
             with pytest.raises(enrich.InvalidArgument, match=r"\$1"):
                 await c.fetch_value("SELECT $1::text", object())

@@ -2,8 +2,9 @@
 // asyncpg returns the same JSON through its response model): int2/4/8 -> int, float4 -> the
 // float4 value widened to float, numeric -> Decimal, timestamptz -> UTC-aware datetime,
 // timestamp -> naive datetime, date, uuid.UUID, bytea -> bytes, json/jsonb -> str, arrays ->
-// (nested) lists, +-infinity dates/timestamps -> date/datetime .max/.min (naive, as asyncpg). The text form comes
-// from the core's sessions, which run with TimeZone=UTC and DateStyle ISO. Rare types (time
+// (nested) lists, +-infinity dates/timestamps -> date/datetime .max/.min (naive, as asyncpg). The text form is in
+// the session's TimeZone (enrich sets none: a pooler would not keep it), moved to UTC here, and
+// DateStyle ISO. Rare types (time
 // with time zone, interval, inet, ...) go through enrich._types.decode_text; anything unknown
 // stays its Postgres text as str.
 
@@ -208,6 +209,42 @@ PyObject* datetime_min(bool aware) {
                                                  PyDateTimeAPI->DateTimeType);
 }
 
+// Days since 1970-01-01 of a proleptic Gregorian date and back (Howard Hinnant's algorithms).
+long long days_from_civil(int y, int m, int d) {
+  y -= m <= 2;
+  const long long era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(d) - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<long long>(doe) - 719468;
+}
+
+void civil_from_days(long long z, int& y, int& m, int& d) {
+  z += 719468;
+  const long long era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  y = static_cast<int>(yoe) + static_cast<int>(era) * 400 + (m <= 2);
+}
+
+// The wall clock of `t` moved to UTC (the server writes timestamptz in the session's TimeZone,
+// which enrich does not set: a pooler would not let it).
+void to_utc(Stamp& t) {
+  long long secs = days_from_civil(t.year, t.month, t.day) * 86400 + t.hour * 3600 +
+                   t.minute * 60 + t.second - t.offset_seconds;
+  long long days = secs / 86400 - (secs % 86400 < 0 ? 1 : 0);
+  long long rest = secs - days * 86400;
+  civil_from_days(days, t.year, t.month, t.day);
+  t.hour = static_cast<int>(rest / 3600);
+  t.minute = static_cast<int>(rest / 60 % 60);
+  t.second = static_cast<int>(rest % 60);
+  t.offset_seconds = 0;
+}
+
 PyObject* dec_timestamp_any(std::uint32_t oid, const char* s, std::size_t n, bool aware) {
   // asyncpg gives the naive datetime.max / .min for +-infinity, timestamptz included.
   if (is(s, n, "infinity")) return datetime_max(false);
@@ -217,12 +254,14 @@ PyObject* dec_timestamp_any(std::uint32_t oid, const char* s, std::size_t n, boo
   if (!parse_date(c, t) || !c.lit(' ') || !parse_time(c, t) || !parse_offset(c, t) ||
       c.p != c.end || t.year < 1)
     return dec_slow(oid, s, n);
-  if (!aware || !t.has_offset || t.offset_seconds == 0)
-    return PyDateTimeAPI->DateTime_FromDateAndTime(t.year, t.month, t.day, t.hour, t.minute,
-                                                   t.second, t.usec,
-                                                   aware ? PyDateTime_TimeZone_UTC : Py_None,
-                                                   PyDateTimeAPI->DateTimeType);
-  return dec_slow(oid, s, n);  // a session that changed TimeZone: let Python convert to UTC
+  if (aware && t.has_offset && t.offset_seconds != 0) {
+    to_utc(t);
+    if (t.year < 1 || t.year > 9999) return dec_slow(oid, s, n);  // Python raises as asyncpg does
+  }
+  return PyDateTimeAPI->DateTime_FromDateAndTime(t.year, t.month, t.day, t.hour, t.minute,
+                                                 t.second, t.usec,
+                                                 aware ? PyDateTime_TimeZone_UTC : Py_None,
+                                                 PyDateTimeAPI->DateTimeType);
 }
 
 PyObject* dec_timestamp(std::uint32_t oid, const char* s, std::size_t n) {
