@@ -77,7 +77,13 @@ bool read_int(std::string_view s, std::size_t& pos, std::size_t n, int& out) {
 // 5-digit years, which callers print as text.
 bool parse_timestamp(std::string_view s, bool with_time, bool with_zone, Timestamp& t) {
   std::size_t p = 0;
-  if (!read_int(s, p, 4, t.year) || p >= s.size() || s[p++] != '-' ||
+  // Years past 9999 have more digits; a timestamptz of year 10000 in a zone east of UTC can
+  // still be a year 9999 instant.
+  std::size_t year_digits = 0;
+  while (year_digits < s.size() && year_digits < 6 && s[year_digits] >= '0' &&
+         s[year_digits] <= '9')
+    ++year_digits;
+  if (year_digits < 4 || !read_int(s, p, year_digits, t.year) || p >= s.size() || s[p++] != '-' ||
       !read_int(s, p, 2, t.month) || p >= s.size() || s[p++] != '-' || !read_int(s, p, 2, t.day))
     return false;
   if (!with_time) return p == s.size();

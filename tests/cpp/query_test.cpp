@@ -335,7 +335,8 @@ TEST_F(SessionTest, TimestampJsonIsUtcWhateverTheSessionTimeZone) {
   const std::string sql =
       "SELECT '2024-03-05 06:07:08.570001+00'::timestamptz AS t, "
       "ARRAY['1999-12-31 23:30:00+00'::timestamptz, NULL] AS a, "
-      "'2024-03-05 06:07:08'::timestamptz AS local_text";
+      "'2024-03-05 06:07:08'::timestamptz AS local_text, "
+      "'9999-12-31 20:00:00+00'::timestamptz AS far";  // written as year 10000 in Kolkata
   auto r = test::run(*other, sql);
   ASSERT_OK(r);
   // The server writes the Kolkata wall clock (+05:30)...
@@ -343,13 +344,13 @@ TEST_F(SessionTest, TimestampJsonIsUtcWhateverTheSessionTimeZone) {
   // ...and every profile writes UTC.
   EXPECT_EQ(to_json(*r, ResultShape::one, JsonProfile::postgres),
             R"({"t":"2024-03-05T06:07:08.570001+00:00","a":["1999-12-31T23:30:00+00:00",null],)"
-            R"("local_text":"2024-03-05T00:37:08+00:00"})");
+            R"("local_text":"2024-03-05T00:37:08+00:00","far":"9999-12-31T20:00:00+00:00"})");
   EXPECT_EQ(to_json(*r, ResultShape::one, JsonProfile::node),
             R"({"t":"2024-03-05T06:07:08.570Z","a":["1999-12-31T23:30:00.000Z",null],)"
-            R"("local_text":"2024-03-05T00:37:08.000Z"})");
+            R"("local_text":"2024-03-05T00:37:08.000Z","far":"9999-12-31T20:00:00.000Z"})");
   EXPECT_EQ(to_json(*r, ResultShape::one, JsonProfile::python),
             R"({"t":"2024-03-05T06:07:08.570001Z","a":["1999-12-31T23:30:00Z",null],)"
-            R"("local_text":"2024-03-05T00:37:08Z"})");
+            R"("local_text":"2024-03-05T00:37:08Z","far":"9999-12-31T20:00:00Z"})");
 }
 
 }  // namespace

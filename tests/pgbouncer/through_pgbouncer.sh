@@ -19,6 +19,7 @@ base="${ENRICH_PGBOUNCER_DSN%/*}"
 # behind PgBouncer in transaction mode: the endpoint suites keep it on the direct path and
 # compare enrich through PgBouncer against it.
 export ENRICH_ORIGINAL_FIXTURE_DSN="${ENRICH_FIXTURE_DSN:?ENRICH_FIXTURE_DSN is not set}"
+export ENRICH_ORIGINAL_TEST_DSN="${ENRICH_TEST_DSN:?ENRICH_TEST_DSN is not set}"
 export ENRICH_TEST_DSN="$ENRICH_PGBOUNCER_DSN$suffix"
 export ENRICH_FIXTURE_DSN="$base/enrich_fixture$suffix"
 export DATABASE_URL="$ENRICH_FIXTURE_DSN"

@@ -3,7 +3,8 @@
 Environment (scripts/test and ctest set these):
   ENRICH_TEST_DSN        a database on the test server (role with SUPERUSER)
   ENRICH_FIXTURE_DSN     the enrich_fixture database: the article's tables, users 1..2000
-  ENRICH_ORIGINAL_FIXTURE_DSN  where the article's original code reads it (default: the same)
+  ENRICH_ORIGINAL_FIXTURE_DSN, ENRICH_ORIGINAL_TEST_DSN
+                         where the original code and asyncpg (the reference) read them
   ENRICH_ANALYTICS_STUB  the enrich-analytics-stub binary (started here, on a free port)
 """
 
@@ -26,10 +27,11 @@ EXAMPLES = ROOT / "examples" / "fastapi"
 
 TEST_DSN = os.environ.get("ENRICH_TEST_DSN", "postgresql://enrich:enrich@127.0.0.1:54329/enrich")
 FIXTURE_DSN = os.environ.get("ENRICH_FIXTURE_DSN", TEST_DSN.rsplit("/", 1)[0] + "/enrich_fixture")
-# The article's original code (asyncpg with its statement cache) does not work behind PgBouncer in
-# transaction mode; when the suites run through PgBouncer it reads the database directly, so the
-# comparison is enrich through PgBouncer against the original on the direct path.
+# The article's original code and asyncpg as the reference (its statement cache) do not work behind
+# PgBouncer in transaction mode; when the suites run through PgBouncer they read the database
+# directly, so the comparison is enrich through PgBouncer against the reference on the direct path.
 ORIGINAL_FIXTURE_DSN = os.environ.get("ENRICH_ORIGINAL_FIXTURE_DSN", FIXTURE_DSN)
+ORIGINAL_TEST_DSN = os.environ.get("ENRICH_ORIGINAL_TEST_DSN", TEST_DSN)
 # Nothing listens here: connections are refused at once.
 DEAD_DSN = "postgresql://enrich:enrich@127.0.0.1:1/enrich?connect_timeout=2"
 PLAN_PATH = ROOT / "examples" / "plans" / "user_enriched_python.json"

@@ -57,5 +57,8 @@ def test_time_zone_of_the_database_is_not_utc_and_does_not_show() -> None:
             assert await client.fetch_value("SHOW TimeZone") == "Asia/Kolkata"
             got = await client.fetch_value("SELECT '2024-03-05 06:07:08.5+00'::timestamptz")
             assert got.isoformat() == "2024-03-05T06:07:08.500000+00:00"
+            # Written as year 10000 in +05:30; asyncpg gives the 9999 instant.
+            far = await client.fetch_value("SELECT '9999-12-31 20:00:00+00'::timestamptz")
+            assert far.isoformat() == "9999-12-31T20:00:00+00:00"
 
     run(main)

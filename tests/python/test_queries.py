@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 
 import enrich
-from conftest import FIXTURE_DSN, PLAN_PATH, TEST_DSN, run, wait_settled
+from conftest import FIXTURE_DSN, ORIGINAL_FIXTURE_DSN, ORIGINAL_TEST_DSN, PLAN_PATH, TEST_DSN, run, wait_settled
 
 TYPES_SQL = r"""
 SELECT 1::int2 AS i2, 2::int4 AS i4, 9007199254740993::int8 AS i8, -5::int8 AS neg,
@@ -96,7 +96,7 @@ def test_basic_calls():
 
 def test_values_decode_like_asyncpg():
     async def main():
-        conn = await asyncpg.connect(TEST_DSN)
+        conn = await asyncpg.connect(ORIGINAL_TEST_DSN)
         try:
             expected = dict(await conn.fetchrow(TYPES_SQL))
         finally:
@@ -123,7 +123,7 @@ def test_fixture_tables_decode_like_asyncpg():
     ]
 
     async def main():
-        conn = await asyncpg.connect(FIXTURE_DSN)
+        conn = await asyncpg.connect(ORIGINAL_FIXTURE_DSN)
         try:
             expected = [[dict(r) for r in await conn.fetch(q)] for q in queries]
         finally:

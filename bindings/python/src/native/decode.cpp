@@ -143,8 +143,14 @@ struct Stamp {
 
 // "YYYY-MM-DD" (year may have more digits; those and BC dates are left to the slow path).
 bool parse_date(Cursor& c, Stamp& t) {
-  return c.digits(4, t.year) && c.lit('-') && c.digits(2, t.month) && c.lit('-') &&
-         c.digits(2, t.day);
+  // Postgres writes years past 9999 with more digits; one such timestamptz can still be a year
+  // 9999 instant once moved to UTC.
+  if (!c.digits(4, t.year)) return false;
+  for (int extra = 0; c.p < c.end && *c.p >= '0' && *c.p <= '9'; ++extra) {
+    if (extra == 2) return false;
+    t.year = t.year * 10 + (*c.p++ - '0');
+  }
+  return c.lit('-') && c.digits(2, t.month) && c.lit('-') && c.digits(2, t.day);
 }
 
 // "HH:MM:SS[.ffffff]"
@@ -187,7 +193,8 @@ PyObject* dec_date(std::uint32_t oid, const char* s, std::size_t n) {
   if (is(s, n, "-infinity")) return PyDate_FromDate(1, 1, 1);
   Cursor c{s, s + n};
   Stamp t;
-  if (!parse_date(c, t) || c.p != c.end || t.year < 1) return dec_slow(oid, s, n);
+  if (!parse_date(c, t) || c.p != c.end || t.year < 1 || t.year > 9999)
+    return dec_slow(oid, s, n);
   return PyDate_FromDate(t.year, t.month, t.day);
 }
 
@@ -254,10 +261,8 @@ PyObject* dec_timestamp_any(std::uint32_t oid, const char* s, std::size_t n, boo
   if (!parse_date(c, t) || !c.lit(' ') || !parse_time(c, t) || !parse_offset(c, t) ||
       c.p != c.end || t.year < 1)
     return dec_slow(oid, s, n);
-  if (aware && t.has_offset && t.offset_seconds != 0) {
-    to_utc(t);
-    if (t.year < 1 || t.year > 9999) return dec_slow(oid, s, n);  // Python raises as asyncpg does
-  }
+  if (aware && t.has_offset && t.offset_seconds != 0) to_utc(t);
+  if (t.year > 9999) return dec_slow(oid, s, n);  // not a datetime: as the slow path decides
   return PyDateTimeAPI->DateTime_FromDateAndTime(t.year, t.month, t.day, t.hour, t.minute,
                                                  t.second, t.usec,
                                                  aware ? PyDateTime_TimeZone_UTC : Py_None,
