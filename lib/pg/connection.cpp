@@ -417,9 +417,12 @@ void Connection::finish_head() {
     // not the one we prepared on, which is what a pooler in transaction mode does. Names mean one
     // statement everywhere (statement_name), so no caller got another statement's rows; from now
     // on every connection of this client sends statements unnamed.
-    bool moved_session = named && ((e.sqlstate == "26000" && !op->prepared_here &&
-                                    cache_.contains(op->sql, op->statement_name)) ||
-                                   e.sqlstate == "42P05");
+    // The message names the statement: a user's own EXECUTE or PREPARE failing with the same
+    // SQLSTATE names theirs.
+    bool about_ours = named && e.message.find(op->statement_name) != std::string::npos;
+    bool moved_session = about_ours && ((e.sqlstate == "26000" && !op->prepared_here &&
+                                         cache_.contains(op->sql, op->statement_name)) ||
+                                        e.sqlstate == "42P05");
     if (moved_session) {
       stop_named_statements(fmt::format("SQLSTATE {} for prepared statement {}: {}", e.sqlstate,
                                         op->statement_name, e.message));

@@ -291,6 +291,32 @@ TEST_F(PreparedStatementTest, StatementGoneInsideATransactionFailsWithAClearErro
   EXPECT_EQ((*after)[0].get<std::int64_t>(0), 7);
 }
 
+// A user's own PREPARE or EXECUTE failing with 42P05 / 26000 is their error, not a sign of a
+// pooler: named statements stay on.
+TEST_F(PreparedStatementTest, UsersOwnPrepareErrorsDoNotTurnNamedStatementsOff) {
+  auto log = test::LogCapture::make();
+  auto opts = test::client_options();
+  opts.pool.max_connections = 1;
+  opts.log_sink = log->sink();
+  opts.log_level = LogLevel::warning;
+  auto client = test::connect(opts);
+  ASSERT_TRUE(client);
+  ASSERT_OK(test::run(*client, "PREPARE users_own AS SELECT 1"));
+  auto again = test::run(*client, "PREPARE users_own AS SELECT 1");
+  ASSERT_ERROR_CODE(again, ErrorCode::query);
+  EXPECT_EQ(again.error().sqlstate, "42P05");
+  auto missing = test::run(*client, "EXECUTE users_missing");
+  ASSERT_ERROR_CODE(missing, ErrorCode::query);
+  EXPECT_EQ(missing.error().sqlstate, "26000");
+  for (const auto& e : log->events()) EXPECT_NE(e.name, "pg.named_statements_off");
+  const std::string sql = "SELECT $1::int4 AS still_named";
+  ASSERT_OK(test::run(*client, sql, {1}));
+  auto n = test::scalar_int(
+      *client, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", {sql});
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 1) << prepared_statements_listing(*client);
+}
+
 // Names come from the statement, so the DSN can say statement_cache=off for every front end.
 TEST_F(PreparedStatementTest, StatementCacheOffInTheDsnWinsOverTheOption) {
   auto opts = test::client_options();
