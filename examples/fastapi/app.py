@@ -10,8 +10,12 @@ fast              one plan (examples/plans/user_enriched_python.json): the three
                   go straight into a ``Response``. Same JSON values (the plan selects only the
                   three ActivityLog fields, which is what the response model keeps).
 
-Errors, in both forms: unknown user -> 404 {"detail": "User not found"}; a non-integer id ->
-422 (FastAPI's validation); database unreachable, pool exhausted or timed out -> 503
+Where the article's version fails, in both forms: a user without a preferences row -> 200 with
+"preferences": null (the article's ``dict(preferences)`` answers 500); an id outside int64 -> 422
+like any other malformed id (the article's answers 500).
+
+Errors, in both forms: unknown user -> 404 {"detail": "User not found"}; a non-integer id, or one
+outside int64 -> 422 (FastAPI's validation); database unreachable, pool exhausted or timed out -> 503
 {"detail": "Database unavailable"}; anything else -> 500 {"detail": "Internal server error"}.
 Never a traceback in a response.
 
@@ -26,10 +30,10 @@ import os
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import List, Optional
+from typing import Annotated, List, Optional
 
 import structlog
-from fastapi import FastAPI, HTTPException, Query, Request, Response
+from fastapi import FastAPI, HTTPException, Path as PathParam, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -54,9 +58,13 @@ class ActivityLog(BaseModel):
     created_at: datetime
 
 
+# Postgres bigint: ids outside it are malformed input (422), not a database error.
+UserId = Annotated[int, PathParam(ge=-(2**63), le=2**63 - 1)]
+
+
 class UserEnrichedResponse(BaseModel):
     user: dict
-    preferences: dict
+    preferences: Optional[dict]
     recent_activity: List[ActivityLog]
     analytics: Optional[dict]
     meta: dict
@@ -104,7 +112,7 @@ def create_app(mode: Optional[str] = None) -> FastAPI:
 
         @app.get("/api/users/{user_id}/enriched")
         async def get_user_enriched(
-            user_id: int, include_analytics: bool = Query(False)
+            user_id: UserId, include_analytics: bool = Query(False)
         ) -> UserEnrichedResponse:
             db: enrich.Client = state["db"]
             start_time = asyncio.get_running_loop().time()
@@ -138,8 +146,8 @@ def create_app(mode: Optional[str] = None) -> FastAPI:
             return UserEnrichedResponse(
                 user=user_data,
                 # The article's dict(preferences) fails for a user without preferences (500);
-                # an empty object keeps the response model valid.
-                preferences=preferences or {},
+                # null here, as the plan of the fast form gives.
+                preferences=preferences,
                 recent_activity=[ActivityLog(**row) for row in recent_activity],
                 analytics=analytics_data,
                 meta={"processing_time_ms": duration},
@@ -149,7 +157,7 @@ def create_app(mode: Optional[str] = None) -> FastAPI:
 
         @app.get("/api/users/{user_id}/enriched")
         async def get_user_enriched_fast(
-            user_id: int, include_analytics: bool = Query(False)
+            user_id: UserId, include_analytics: bool = Query(False)
         ) -> Response:
             body = await state["db"].run_json(
                 state["plan"], user_id=user_id, include_analytics=include_analytics

@@ -170,7 +170,11 @@ void PlanRun::on_query(std::size_t index, Result<QueryResult> result) {
     return;
   }
   std::string json;
-  if (spec.options.output) append_json(json, rows, spec.shape, profile_);
+  // node-postgres hands `rows[0]` of an empty result as undefined, which JSON.stringify leaves
+  // out: in the node profile a `one` or `value` step that finds no row has no key (a step
+  // skipped by `when`, or a failed optional one, is still null, as the original's analytics).
+  bool absent = profile_ == JsonProfile::node && spec.shape != ResultShape::many && rows.empty();
+  if (spec.options.output && !absent) append_json(json, rows, spec.shape, profile_);
   steps_[index].rows = std::move(rows);
   step_done(index, std::move(json));
 }
@@ -241,7 +245,7 @@ void PlanRun::finish() {
   auto elapsed = Clock::now() - started_;
   std::string out = "{";
   for (std::size_t i = 0; i < steps_.size(); ++i) {
-    if (!plan_->steps[i].options.output) continue;
+    if (!plan_->steps[i].options.output || steps_[i].json.empty()) continue;
     append_json_key(out, plan_->steps[i].name);
     out += steps_[i].json;
     out += ',';

@@ -37,7 +37,7 @@ class PlanRun : public std::enable_shared_from_this<PlanRun> {
   enum class StepState { waiting, running, done };
   struct Step {
     StepState state = StepState::waiting;
-    std::string json;  // the encoded field value
+    std::string json;  // the encoded field value; empty: the key is left out
     QueryResult rows;  // kept for steps that others read fields from
     json::Value document;
     pg::QueryOpPtr query;

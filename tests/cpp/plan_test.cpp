@@ -421,5 +421,27 @@ TEST_F(PlanRunTest, PythonPlanUsesThePythonProfile) {
   EXPECT_TRUE(doc.find("analytics")->is_object());
 }
 
+// node-postgres gives rows[0] of an empty result as undefined, and JSON.stringify leaves it out:
+// the node profile leaves out the key of a `one` step that found no row. A step skipped by `when`
+// stays null (the original's analytics: null). Other profiles write null.
+// User 1991 has no preferences row (tests/fixtures/awkward.sql).
+TEST_F(PlanRunTest, NodeProfileLeavesOutAOneStepThatFoundNoRow) {
+  auto out = run_plan({{"userId", std::int64_t{1991}}});
+  ASSERT_OK(out);
+  json::Value doc = parse(out.value().json);
+  EXPECT_EQ(doc.find("preferences"), nullptr) << out.value().json;
+  ASSERT_NE(doc.find("analytics"), nullptr);
+  EXPECT_TRUE(doc.find("analytics")->is_null());
+  EXPECT_TRUE(doc.find("recentActivity")->as_array().empty());
+
+  RunOptions python;
+  python.profile = JsonProfile::python;
+  auto other = wait_result(client_->run(*plan_, {{"userId", std::int64_t{1991}}}, python));
+  ASSERT_OK(other);
+  json::Value pdoc = parse(other.value().json);
+  ASSERT_NE(pdoc.find("preferences"), nullptr) << other.value().json;
+  EXPECT_TRUE(pdoc.find("preferences")->is_null());
+}
+
 }  // namespace
 }  // namespace enrich::test

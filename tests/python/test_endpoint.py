@@ -23,6 +23,11 @@ import pytest
 from conftest import DEAD_DSN, EXAMPLES, FIXTURE_DSN, ORIGINAL_FIXTURE_DSN, run
 
 USERS = 2000  # the fixture's users are 1..2000
+# tests/fixtures/awkward.sql: NULLs, empty values, control characters, huge numbers, no
+# preferences (1991, 1996: the article's Python version answers 500 there; the example 200 with
+# "preferences": null, in both modes).
+AWKWARD = list(range(1991, 1998))
+NO_PREFERENCES = {1991, 1996}
 
 
 def load(name: str, file: str, env: dict) -> Any:
@@ -92,6 +97,7 @@ def test_same_json_as_the_original(modules, mode, healthy_stub, loop_kind):
     ids = rng.sample(range(1, USERS + 1), 300)
     paths = [f"/api/users/{u}/enriched?include_analytics={'true' if i % 2 else 'false'}" for i, u in enumerate(ids)]
     paths += [f"/api/users/{u}/enriched" for u in ids[:20]]  # the default: no analytics
+    paths += [f"/api/users/{u}/enriched?include_analytics={a}" for u in AWKWARD for a in ("true", "false")]
 
     # The article's per-request httpx client costs ~20 ms of CPU per request (a new TLS
     # context each time); one run keeps it, the others share one client to keep the suite fast.
@@ -115,16 +121,21 @@ def test_same_json_as_the_original(modules, mode, healthy_stub, loop_kind):
     mismatches = []
     with_analytics = 0
     for path, e, g in zip(paths, expected, got):
-        assert e.status_code == 200, (path, e.text)
         assert g.status_code == 200, (path, g.text)
         assert g.headers["content-type"] == "application/json"
+        if int(path.split("/")[3]) in NO_PREFERENCES:
+            assert e.status_code == 500, (path, e.text)  # the article's dict(None)
+            assert g.json()["preferences"] is None, path
+            continue
+        assert e.status_code == 200, (path, e.text)
         e_doc, g_doc = without_time(e.json()), without_time(g.json())
         with_analytics += e_doc["analytics"] is not None
         diff = differences(e_doc, g_doc)
         if diff:
             mismatches.append((path, diff[:5]))
     assert not mismatches, f"{len(mismatches)} responses differ, e.g. {mismatches[:3]}"
-    assert with_analytics == 150  # the stub answered every analytics call
+    asked = sum(1 for p in paths if "analytics=true" in p and int(p.split("/")[3]) not in NO_PREFERENCES)
+    assert with_analytics == asked  # the stub answered every analytics call
 
 
 def test_errors_are_json_with_the_right_status(modules, healthy_stub):
@@ -133,11 +144,19 @@ def test_errors_are_json_with_the_right_status(modules, healthy_stub):
     async def main():
         for mode in ("compat", "fast"):
             app = app_module.create_app(mode)
-            r404, r422, r_ok = await fetch_all(
-                app, ["/api/users/2001/enriched", "/api/users/abc/enriched", "/api/users/1/enriched"]
+            r404, r422, r_big, r_small, r_ok = await fetch_all(
+                app,
+                [
+                    "/api/users/2001/enriched",
+                    "/api/users/abc/enriched",
+                    "/api/users/99999999999999999999999/enriched",
+                    "/api/users/-9223372036854775809/enriched",
+                    "/api/users/1/enriched",
+                ],
             )
             assert (r404.status_code, r404.json()) == (404, {"detail": "User not found"}), mode
-            assert r422.status_code == 422 and r422.json()["detail"], mode
+            for r in (r422, r_big, r_small):  # malformed ids, an id outside int64 among them
+                assert r.status_code == 422 and r.json()["detail"], (mode, r.text)
             assert r_ok.status_code == 200
         # The article's version answers an unknown user with its 500 (kept as printed).
         r = (await fetch_all(original.create_app(), ["/api/users/2001/enriched"]))[0]
@@ -153,6 +172,20 @@ def test_errors_are_json_with_the_right_status(modules, healthy_stub):
             app_module.DATABASE_URL = FIXTURE_DSN
 
     run(main)
+
+
+def test_awkward_users_give_the_same_json_in_both_modes(modules, healthy_stub):
+    app_module, _ = modules
+    paths = [f"/api/users/{u}/enriched?include_analytics={a}" for u in AWKWARD for a in ("true", "false")]
+
+    async def main():
+        return [await fetch_all(app_module.create_app(mode), paths) for mode in ("compat", "fast")]
+
+    compat, fast = run(main)
+    for path, c, f in zip(paths, compat, fast):
+        assert c.status_code == f.status_code == 200, (path, c.text, f.text)
+        diff = differences(without_time(c.json()), without_time(f.json()))
+        assert not diff, (path, diff[:5])
 
 
 def test_analytics_failures_do_not_fail_the_endpoint(modules, healthy_stub):
