@@ -3,6 +3,7 @@
 // Every handle starts with a magic number so that a NULL or a handle of the wrong kind is
 // rejected with ENRICH_ERR_INVALID_ARGUMENT instead of crashing.
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -82,6 +83,7 @@ struct enrich_error {
   std::uint32_t magic = enrich::capi::kErrorMagic;
   enrich_status code = ENRICH_ERR_INTERNAL;
   std::string message, sqlstate, detail, hint;
+  std::array<std::string, enrich::kErrorFieldCount> diag;
   bool retriable = false;
 };
 

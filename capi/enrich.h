@@ -111,6 +111,21 @@ ENRICH_API const char *enrich_error_message(const enrich_error *error);
 ENRICH_API const char *enrich_error_sqlstate(const enrich_error *error);
 ENRICH_API const char *enrich_error_detail(const enrich_error *error);
 ENRICH_API const char *enrich_error_hint(const enrich_error *error);
+/** Further fields of a server error (libpq's PG_DIAG_*), for enrich_error_diag. New ones may be
+ *  added at the end. */
+typedef enum enrich_diag {
+  ENRICH_DIAG_SEVERITY = 0,   /**< ERROR, FATAL, PANIC (not localized) */
+  ENRICH_DIAG_POSITION = 1,   /**< 1-based character position in the statement, decimal */
+  ENRICH_DIAG_SCHEMA = 2,     /**< schema of the object the error is about */
+  ENRICH_DIAG_TABLE = 3,      /**< table */
+  ENRICH_DIAG_COLUMN = 4,     /**< column */
+  ENRICH_DIAG_DATATYPE = 5,   /**< data type */
+  ENRICH_DIAG_CONSTRAINT = 6, /**< violated constraint */
+  ENRICH_DIAG_WHERE = 7       /**< call stack context (PL/pgSQL) */
+} enrich_diag;
+/** A further field of a server error: "" when the server did not send it; NULL for a field this
+ *  version does not know (or a NULL/foreign error). Owned by the error. */
+ENRICH_API const char *enrich_error_diag(const enrich_error *error, enrich_diag field);
 /** 1 when repeating the operation later may succeed. */
 ENRICH_API int enrich_error_retriable(const enrich_error *error);
 ENRICH_API void enrich_error_free(enrich_error *error);

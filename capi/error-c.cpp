@@ -34,6 +34,7 @@ enrich_error* new_error(const Error& error) {
   e->sqlstate = error.sqlstate;
   e->detail = error.detail;
   e->hint = error.hint;
+  if (error.fields) e->diag = *error.fields;
   e->retriable = error.retriable();
   return e;
 }
@@ -79,6 +80,11 @@ const char* enrich_error_detail(const enrich_error* error) {
 }
 const char* enrich_error_hint(const enrich_error* error) {
   return valid(error, kErrorMagic) ? error->hint.c_str() : "";
+}
+const char* enrich_error_diag(const enrich_error* error, enrich_diag field) {
+  auto i = static_cast<std::size_t>(field);
+  if (!valid(error, kErrorMagic) || i >= error->diag.size()) return nullptr;
+  return error->diag[i].c_str();
 }
 int enrich_error_retriable(const enrich_error* error) {
   return valid(error, kErrorMagic) && error->retriable ? 1 : 0;

@@ -197,22 +197,48 @@ export declare class Plan {
 
 // ---- errors ------------------------------------------------------------------------------------
 
-export type ErrorCode =
+/** What kind of failure: the C API status name. */
+export type ErrorKind =
   | 'connection' | 'timeout' | 'cancelled' | 'pool_timeout' | 'pool_queue_full' | 'query'
   | 'invalid_argument' | 'not_found' | 'http' | 'circuit_open' | 'closed' | 'internal' | 'no_memory';
 
-export declare class EnrichError extends Error {
-  constructor(message: string, props?: { code?: ErrorCode; sqlstate?: string; detail?: string; hint?: string; retriable?: boolean; cause?: unknown });
-  /** The C API status name. */
-  readonly code: ErrorCode;
+/** The server's further fields of an error, by node-postgres' names (present where sent). */
+export interface DatabaseErrorFields {
+  severity?: string;
+  detail?: string;
+  hint?: string;
+  /** 1-based character position in the statement, as a string (node-postgres too). */
+  position?: string;
+  schema?: string;
+  table?: string;
+  column?: string;
+  dataType?: string;
+  constraint?: string;
+  where?: string;
+}
+
+export declare class EnrichError extends Error implements DatabaseErrorFields {
+  constructor(message: string, props?: { kind?: ErrorKind; code?: string; sqlstate?: string; retriable?: boolean; cause?: unknown } & DatabaseErrorFields);
+  /** As node-postgres: the SQLSTATE when Postgres reported the error ('23505'), else
+   *  'ENRICH_' + the kind in upper case ('ENRICH_POOL_TIMEOUT'); AbortError: 'ABORT_ERR'. */
+  readonly code: string;
+  readonly kind: ErrorKind;
   /** The numeric enrich_status. */
   readonly status: number;
   /** Trying again later may succeed. */
   readonly retriable: boolean;
-  /** Postgres SQLSTATE (QueryError). */
+  /** Postgres SQLSTATE, when Postgres reported the error (then also `code`). */
   readonly sqlstate?: string;
+  readonly severity?: string;
   readonly detail?: string;
   readonly hint?: string;
+  readonly position?: string;
+  readonly schema?: string;
+  readonly table?: string;
+  readonly column?: string;
+  readonly dataType?: string;
+  readonly constraint?: string;
+  readonly where?: string;
 }
 export declare class ConnectionError extends EnrichError {}
 export declare class TimeoutError extends EnrichError {}
@@ -234,9 +260,9 @@ export declare class NoMemoryError extends InternalError {}
 export declare function httpStatusFor(err: unknown): number;
 
 export declare const errors: {
-  STATUS: Readonly<Record<ErrorCode | 'ok', number>>;
-  errorClassFor(status: number | ErrorCode): typeof EnrichError;
-  makeError(status: number, message: string, sqlstate: string, detail: string, hint: string, retriable: boolean): EnrichError;
+  STATUS: Readonly<Record<ErrorKind | 'ok', number>>;
+  errorClassFor(status: number | ErrorKind): typeof EnrichError;
+  makeError(status: number, message: string, sqlstate: string, detail: string, hint: string, retriable: boolean, diag?: string[]): EnrichError;
   httpStatusFor(err: unknown): number;
 } & Record<string, unknown>;
 

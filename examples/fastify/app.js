@@ -61,7 +61,7 @@ async function build(options = {}) {
     else if (status === 504) message = 'the request timed out';
     else message = 'internal server error';
     if (status >= 500) request.log.error({ userId, err }, 'User enrichment failed');
-    return reply.code(status).send({ statusCode: status, error: ERROR_NAMES[status], code: err.code ?? 'internal', message });
+    return reply.code(status).send({ statusCode: status, error: ERROR_NAMES[status], code: err.kind ?? 'internal', message });
   }
 
   fastify.get(

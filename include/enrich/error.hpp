@@ -3,7 +3,10 @@
 /// Errors as values: every operation of enrich completes with either a value or an `Error`.
 
 #include "enrich/export.hpp"
+#include <array>
+#include <cstddef>
 #include <exception>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,6 +33,20 @@ enum class ErrorCode {
 /// Stable lower-case name of an error code ("pool_timeout", ...).
 ENRICH_EXPORT std::string_view to_string(ErrorCode code) noexcept;
 
+/// Further fields of an error reported by Postgres (libpq's PG_DIAG_*), where the server sent
+/// them. node-postgres and asyncpg give the same ones.
+enum class ErrorField {
+  severity,    ///< ERROR, FATAL, PANIC (not localized)
+  position,    ///< 1-based character position in the statement text, as a decimal string
+  schema,      ///< schema of the object the error is about
+  table,       ///< table of the object
+  column,      ///< column of the object
+  data_type,   ///< data type of the object
+  constraint,  ///< constraint that was violated
+  where,       ///< call stack context (PL/pgSQL)
+};
+inline constexpr std::size_t kErrorFieldCount = 8;
+
 /// An error: a code, a human-readable message, and for Postgres errors the SQLSTATE and the
 /// server's DETAIL / HINT fields.
 struct ENRICH_EXPORT Error {
@@ -47,6 +64,13 @@ struct ENRICH_EXPORT Error {
   std::string sqlstate;  ///< five-character SQLSTATE, empty when not a server error
   std::string detail;    ///< server's DETAIL field, if any
   std::string hint;      ///< server's HINT field, if any
+  /// The server's other fields (see `ErrorField`), shared and immutable; null when none.
+  std::shared_ptr<const std::array<std::string, kErrorFieldCount>> fields;
+
+  /// One of the server's other fields, "" when it did not send it.
+  std::string_view field(ErrorField f) const noexcept {
+    return fields ? std::string_view((*fields)[static_cast<std::size_t>(f)]) : std::string_view();
+  }
 
   /// True when repeating the same operation later may succeed (connection loss, timeouts,
   /// pool pressure, serialization failures and deadlocks).

@@ -44,6 +44,19 @@ Error error_from_result(const PGresult* result) {
   e.message = primary ? primary : trim(PQresultErrorMessage(result));
   e.detail = detail ? detail : "";
   e.hint = hint ? hint : "";
+  static constexpr int kDiag[kErrorFieldCount] = {
+      PG_DIAG_SEVERITY_NONLOCALIZED, PG_DIAG_STATEMENT_POSITION, PG_DIAG_SCHEMA_NAME,
+      PG_DIAG_TABLE_NAME,            PG_DIAG_COLUMN_NAME,        PG_DIAG_DATATYPE_NAME,
+      PG_DIAG_CONSTRAINT_NAME,       PG_DIAG_CONTEXT};
+  std::array<std::string, kErrorFieldCount> fields;
+  bool any = false;
+  for (std::size_t i = 0; i < kErrorFieldCount; ++i) {
+    if (const char* v = PQresultErrorField(result, kDiag[i])) {
+      fields[i] = v;
+      any = true;
+    }
+  }
+  if (any) e.fields = std::make_shared<const std::array<std::string, kErrorFieldCount>>(fields);
   // No SQLSTATE: libpq itself reports a broken connection. 57P0x: the server is shutting down.
   bool connection_level = e.sqlstate.empty() || e.sqlstate.starts_with("08") ||
                           e.sqlstate == "57P01" || e.sqlstate == "57P02" || e.sqlstate == "57P03";

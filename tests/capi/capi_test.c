@@ -183,6 +183,7 @@ static void test_errors_and_buffers_with_null(void) {
   CHECK_STR(enrich_error_detail(NULL), "");
   CHECK_STR(enrich_error_hint(NULL), "");
   CHECK(enrich_error_retriable(NULL) == 0);
+  CHECK(enrich_error_diag(NULL, ENRICH_DIAG_TABLE) == NULL);
   enrich_error_free(NULL);
   enrich_free(NULL);
 }
@@ -637,6 +638,11 @@ static void test_query_error_sqlstate(enrich_client *client, enrich_queue *q) {
   if (CHECK(c != NULL)) {
     CHECK_STATUS(enrich_completion_status(c), ENRICH_ERR_QUERY);
     CHECK_STR(enrich_error_sqlstate(enrich_completion_error(c)), "42P01");
+    /* The server's further fields: severity, and the position of the unknown table. */
+    CHECK_STR(enrich_error_diag(enrich_completion_error(c), ENRICH_DIAG_SEVERITY), "ERROR");
+    CHECK_STR(enrich_error_diag(enrich_completion_error(c), ENRICH_DIAG_POSITION), "15");
+    CHECK_STR(enrich_error_diag(enrich_completion_error(c), ENRICH_DIAG_CONSTRAINT), "");
+    CHECK(enrich_error_diag(enrich_completion_error(c), (enrich_diag)99) == NULL);
     enrich_completion_free(c);
   }
   /* A bad parameter value is the server's error too (22P02), not a crash. */

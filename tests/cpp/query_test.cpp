@@ -240,6 +240,9 @@ TEST_F(ServerErrorTest, SyntaxErrorIsQueryError42601) {
   EXPECT_EQ(r.error().sqlstate, "42601");
   EXPECT_NE(r.error().message.find("syntax error"), std::string::npos) << r.error().message;
   EXPECT_FALSE(r.error().retriable());
+  EXPECT_EQ(r.error().field(ErrorField::severity), "ERROR");
+  EXPECT_EQ(r.error().field(ErrorField::position), "1");
+  EXPECT_EQ(r.error().field(ErrorField::table), "");
 }
 
 TEST_F(ServerErrorTest, UniqueViolationIs23505WithDetail) {
@@ -256,6 +259,11 @@ TEST_F(ServerErrorTest, UniqueViolationIs23505WithDetail) {
   EXPECT_NE(dup.error().detail.find("(id)=(7) already exists"), std::string::npos)
       << "detail: '" << dup.error().detail << "'";
   EXPECT_FALSE(dup.error().retriable());
+  // The fields node-postgres and asyncpg give: schema, table, constraint.
+  EXPECT_EQ(dup.error().field(ErrorField::schema), "public");
+  EXPECT_EQ(dup.error().field(ErrorField::table), t);
+  EXPECT_EQ(dup.error().field(ErrorField::constraint), t + "_pkey");
+  EXPECT_EQ(dup.error().field(ErrorField::severity), "ERROR");
 }
 
 TEST_F(ServerErrorTest, DivisionByZeroIs22012) {

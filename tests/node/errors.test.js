@@ -7,12 +7,16 @@ const { TEST_DSN, STUB, enrich, startStub } = require('./helpers');
 
 const skip = !TEST_DSN && 'ENRICH_TEST_DSN is not set';
 
-function is(Class, code, extra = () => true) {
+// err.kind is enrich's kind; err.code is node-postgres' SQLSTATE for database errors, else an
+// upper-case code of enrich's (AbortError: Node's 'ABORT_ERR').
+function is(Class, kind, extra = () => true) {
   return (err) => {
     assert.ok(err instanceof Class, `expected ${Class.name}, got ${err && err.name}: ${err && err.message}`);
     assert.ok(err instanceof enrich.EnrichError);
     assert.ok(err instanceof Error);
     assert.equal(err.name, Class.name);
+    assert.equal(err.kind, kind);
+    const code = err.sqlstate ?? (err instanceof enrich.AbortError ? 'ABORT_ERR' : `ENRICH_${kind.toUpperCase()}`);
     assert.equal(err.code, code);
     assert.equal(typeof err.message, 'string');
     assert.ok(extra(err));
@@ -20,19 +24,40 @@ function is(Class, code, extra = () => true) {
   };
 }
 
-test('QueryError carries sqlstate, detail and hint', { skip }, async () => {
+test('QueryError carries the SQLSTATE as err.code and the fields node-postgres gives', { skip }, async () => {
   const client = new enrich.Client({ connectionString: TEST_DSN });
+  const table = `node_err_${process.pid}`;
   try {
-    await assert.rejects(client.query('SELEC 1'), is(enrich.QueryError, 'query', (e) => e.sqlstate === '42601'));
+    await assert.rejects(
+      client.query('SELEC 1'),
+      is(enrich.QueryError, 'query', (e) => e.code === '42601' && e.sqlstate === '42601' && e.severity === 'ERROR' && e.position === '1'),
+    );
+    await client.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v int NOT NULL CHECK (v > 0))`);
+    await client.query(`INSERT INTO ${table} VALUES (1, 1)`);
+    await assert.rejects(
+      client.query(`INSERT INTO ${table} VALUES (1, 1)`),
+      is(enrich.QueryError, 'query', (e) => e.code === '23505' && e.schema === 'public' && e.table === table &&
+        e.constraint === `${table}_pkey` && /\(id\)=\(1\)/.test(e.detail)),
+    );
+    await assert.rejects(
+      client.query(`INSERT INTO ${table} VALUES (2, NULL)`),
+      is(enrich.QueryError, 'query', (e) => e.code === '23502' && e.table === table && e.column === 'v'),
+    );
+    await assert.rejects(
+      client.query(`INSERT INTO ${table} VALUES (3, -1)`),
+      is(enrich.QueryError, 'query', (e) => e.code === '23514' && e.constraint === `${table}_v_check`),
+    );
     await assert.rejects(
       client.query('SELECT 1/0'),
       is(enrich.QueryError, 'query', (e) => e.sqlstate === '22012' && e.retriable === false),
     );
     await assert.rejects(
       client.query(`DO $$ BEGIN RAISE EXCEPTION 'custom' USING DETAIL = 'the detail', HINT = 'the hint', ERRCODE = 'P0001'; END $$`),
-      is(enrich.QueryError, 'query', (e) => e.sqlstate === 'P0001' && e.detail === 'the detail' && e.hint === 'the hint'),
+      is(enrich.QueryError, 'query', (e) => e.sqlstate === 'P0001' && e.detail === 'the detail' && e.hint === 'the hint' &&
+        typeof e.where === 'string' && e.where.includes('PL/pgSQL')),
     );
   } finally {
+    await client.query(`DROP TABLE IF EXISTS ${table}`).catch(() => {});
     await client.close();
   }
 });
@@ -176,14 +201,16 @@ test('InternalError and NoMemoryError map from their statuses', () => {
   // Not reproducible on purpose: check the mapping the addon uses for them.
   const internal = enrich.errors.makeError(enrich.errors.STATUS.internal, 'bug', '', '', '', false);
   assert.ok(internal instanceof enrich.InternalError);
-  assert.equal(internal.code, 'internal');
+  assert.equal(internal.kind, 'internal');
+  assert.equal(internal.code, 'ENRICH_INTERNAL');
   const oom = enrich.errors.makeError(enrich.errors.STATUS.no_memory, 'oom', '', '', '', false);
   assert.ok(oom instanceof enrich.NoMemoryError && oom instanceof enrich.InternalError);
-  assert.equal(oom.code, 'no_memory');
+  assert.equal(oom.code, 'ENRICH_NO_MEMORY');
   for (const [name, status] of Object.entries(enrich.errors.STATUS)) {
     if (name === 'ok') continue;
     const e = enrich.errors.makeError(status, name, '', '', '', false);
-    assert.equal(e.code, name);
+    assert.equal(e.kind, name);
+    assert.equal(e.code, `ENRICH_${name.toUpperCase()}`);
     assert.equal(e.status, status);
     assert.equal(enrich.errors.errorClassFor(name), e.constructor);
   }

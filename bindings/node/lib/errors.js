@@ -1,9 +1,12 @@
 'use strict';
 // Error classes. Every failure of an enrich operation is an EnrichError with
-//   code       the C API status name ('query', 'not_found', 'pool_timeout', ...)
+//   code       as node-postgres: the SQLSTATE for errors reported by Postgres ('23505'),
+//              else an upper-case code of enrich's ('ENRICH_POOL_TIMEOUT'; AbortError: 'ABORT_ERR')
+//   kind       the C API status name ('query', 'not_found', 'pool_timeout', ...)
 //   status     the numeric enrich_status
 //   retriable  true when trying again later may succeed
-// and, for errors reported by Postgres (QueryError), sqlstate / detail / hint.
+// and, where Postgres sent them, the fields node-postgres gives: sqlstate (= code), severity,
+// detail, hint, position, schema, table, column, dataType, constraint, where.
 
 const STATUS = Object.freeze({
   ok: 0,
@@ -23,22 +26,32 @@ const STATUS = Object.freeze({
 });
 const STATUS_NAMES = Object.keys(STATUS);
 
+// The server's further fields, in the order of the C API's enrich_diag, by node-postgres' names.
+const DIAG_FIELDS = ['severity', 'position', 'schema', 'table', 'column', 'dataType', 'constraint', 'where'];
+
+/** The `code` of an error of `kind` without a SQLSTATE: 'pool_timeout' -> 'ENRICH_POOL_TIMEOUT'. */
+function codeOf(kind) {
+  return 'ENRICH_' + kind.toUpperCase();
+}
+
 class EnrichError extends Error {
   constructor(message, props = {}) {
     super(message, props.cause !== undefined ? { cause: props.cause } : undefined);
     this.name = new.target.name;
-    this.code = props.code ?? new.target.code ?? 'internal';
-    this.status = STATUS[this.code] ?? STATUS.internal;
+    this.kind = props.kind ?? new.target.kind ?? 'internal';
+    this.code = props.sqlstate || props.code || codeOf(this.kind);
+    this.status = STATUS[this.kind] ?? STATUS.internal;
     this.retriable = Boolean(props.retriable);
     if (props.sqlstate) this.sqlstate = props.sqlstate;
     if (props.detail) this.detail = props.detail;
     if (props.hint) this.hint = props.hint;
+    for (const field of DIAG_FIELDS) if (props[field]) this[field] = props[field];
   }
 }
 
-function define(name, code, Base = EnrichError) {
+function define(name, kind, Base = EnrichError) {
   const C = { [name]: class extends Base {} }[name];
-  C.code = code;
+  C.kind = kind;
   return C;
 }
 
@@ -59,7 +72,7 @@ const NoMemoryError = define('NoMemoryError', 'no_memory', InternalError);
 /** An operation given an AbortSignal that fired. `cause` is the signal's reason. */
 class AbortError extends CancelledError {
   constructor(message = 'The operation was aborted', props = {}) {
-    super(message, { ...props, code: 'cancelled' });
+    super(message, { ...props, kind: 'cancelled', code: 'ABORT_ERR' }); // Node's AbortError code
     this.name = 'AbortError';
   }
 }
@@ -76,10 +89,14 @@ function errorClassFor(status) {
   return BY_STATUS[n] ?? InternalError;
 }
 
-/** Called by the addon for every failed operation. */
-function makeError(status, message, sqlstate, detail, hint, retriable) {
+/** Called by the addon for every failed operation; `diag`: the DIAG_FIELDS values ('' if absent). */
+function makeError(status, message, sqlstate, detail, hint, retriable, diag = []) {
   const C = errorClassFor(status);
-  return new C(message, { code: STATUS_NAMES[status] ?? 'internal', sqlstate, detail, hint, retriable });
+  const props = { kind: STATUS_NAMES[status] ?? 'internal', sqlstate, detail, hint, retriable };
+  DIAG_FIELDS.forEach((field, i) => {
+    if (diag[i]) props[field] = diag[i];
+  });
+  return new C(message, props);
 }
 
 function abortError(signal) {
