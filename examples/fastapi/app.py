@@ -49,7 +49,7 @@ PLAN_PATH = os.environ.get(
 )
 
 # Failures that mean "the database is not available right now" -> 503.
-UNAVAILABLE = (enrich.ConnectionError, enrich.TimeoutError, enrich.PoolQueueFull, enrich.Closed)
+UNAVAILABLE = (enrich.ConnectionFailedError, enrich.OperationTimeoutError, enrich.PoolQueueFullError, enrich.ClosedError)
 
 
 class ActivityLog(BaseModel):
@@ -97,7 +97,7 @@ def create_app(mode: Optional[str] = None) -> FastAPI:
 
     @app.exception_handler(enrich.Error)
     async def enrich_error(request: Request, exc: enrich.Error) -> JSONResponse:
-        if isinstance(exc, enrich.NotFound):
+        if isinstance(exc, enrich.NotFoundError):
             return JSONResponse({"detail": "User not found"}, status_code=404)
         if isinstance(exc, UNAVAILABLE):
             return JSONResponse({"detail": "Database unavailable"}, status_code=503)
@@ -138,7 +138,7 @@ def create_app(mode: Optional[str] = None) -> FastAPI:
                         f"{ANALYTICS_URL}/users/{user_id}/summary", timeout=0.5, retry=False
                     )
                     analytics_data = response.json()
-                except (enrich.TimeoutError, enrich.HttpError, enrich.ConnectionError, ValueError) as e:
+                except (enrich.OperationTimeoutError, enrich.HttpError, enrich.ConnectionFailedError, ValueError) as e:
                     logger.warning("analytics_service_timeout", user_id=user_id, error=str(e))
 
             duration = (asyncio.get_running_loop().time() - start_time) * 1000

@@ -284,7 +284,7 @@ EXIT_CASES = {
         def call():
             try:
                 c.fetch_value_sync("SELECT pg_sleep(5)")
-            except enrich.Cancelled:  # what the call gets when the client closes at exit
+            except enrich.OperationCancelledError:  # what the call gets when the client closes at exit
                 print("cancelled at exit")
         threading.Thread(target=call, daemon=True).start()
         time.sleep(0.3)

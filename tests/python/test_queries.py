@@ -183,9 +183,9 @@ def test_parameters_round_trip():
                 assert same(expected, row[f"c{i}"]), i
             ids = await c.fetch("SELECT id FROM unnest($1::bigint[]) AS t(id) ORDER BY id", [3, 1, 2])
             assert [r["id"] for r in ids] == [1, 2, 3]
-            with pytest.raises(enrich.InvalidArgument, match=r"\$1"):
+            with pytest.raises(enrich.InvalidArgumentError, match=r"\$1"):
                 await c.fetch_value("SELECT $1::text", object())
-            with pytest.raises(enrich.InvalidArgument, match="NUL"):
+            with pytest.raises(enrich.InvalidArgumentError, match="NUL"):
                 await c.fetch_value("SELECT $1::text", "a\x00b")
 
     run(main)
@@ -219,9 +219,9 @@ def test_transactions():
                 tx = await c.transaction().start()
                 await tx.execute(f"INSERT INTO {table} VALUES (3, 'c')")
                 await tx.rollback()
-                with pytest.raises(enrich.Closed):
+                with pytest.raises(enrich.ClosedError):
                     await tx.fetch("SELECT 1")
-                with pytest.raises(enrich.Closed):
+                with pytest.raises(enrich.ClosedError):
                     await tx.commit()
                 tx = await c.transaction().start()
                 await tx.execute(f"INSERT INTO {table} VALUES (4, 'd')")
@@ -334,11 +334,11 @@ def test_plans(healthy_stub):
             assert isinstance(node["user"]["id"], str)  # int8 as a string in the node profile
             # Inputs given as strings are accepted when they spell the type (path parameters).
             assert (await c.run(plan, user_id="5"))["user"]["id"] == 5
-            with pytest.raises(enrich.NotFound):
+            with pytest.raises(enrich.NotFoundError):
                 await c.run_json(plan, user_id=99999)
-            with pytest.raises(enrich.InvalidArgument, match="user_id"):
+            with pytest.raises(enrich.InvalidArgumentError, match="user_id"):
                 await c.run_json(plan, user_id="abc")
-            with pytest.raises(enrich.InvalidArgument):
+            with pytest.raises(enrich.InvalidArgumentError):
                 await c.run_json(plan, user_id=1, profile="yaml")
         with enrich.Client(FIXTURE_DSN) as c:
             assert c.run_sync(plan, user_id=6)["user"]["id"] == 6
@@ -374,11 +374,11 @@ def test_core_log_events_reach_logging(caplog, healthy_stub):
 
 
 def test_client_options():
-    with pytest.raises(enrich.InvalidArgument, match="unknown client option"):
+    with pytest.raises(enrich.InvalidArgumentError, match="unknown client option"):
         enrich.Client(TEST_DSN, max_conections=3)
-    with pytest.raises(enrich.InvalidArgument):
+    with pytest.raises(enrich.InvalidArgumentError):
         enrich.Client(TEST_DSN, max_connections=-1)
-    with pytest.raises(enrich.InvalidArgument):
+    with pytest.raises(enrich.InvalidArgumentError):
         enrich.Client(TEST_DSN, log_level="loud")
     c = enrich.Client(
         TEST_DSN,

@@ -20,21 +20,8 @@ Works on any asyncio event loop (uvloop included), from any number of loops and 
 from __future__ import annotations
 
 from . import _errors, _native
+from ._errors import *  # noqa: F403 (the names of _errors.__all__)
 from ._errors import (
-    Cancelled,
-    CircuitOpen,
-    Closed,
-    ConnectionError,
-    Error,
-    HttpError,
-    InternalError,
-    InvalidArgument,
-    NotFound,
-    OutOfMemory,
-    PoolQueueFull,
-    PoolTimeout,
-    QueryError,
-    TimeoutError,
     from_native as _from_native,
 )
 from ._params import encode as _encode

@@ -74,7 +74,7 @@ def _ms(seconds: Optional[float]) -> int:
     if seconds is None:
         return 0
     if seconds <= 0:
-        raise _errors.InvalidArgument("timeout must be positive")
+        raise _errors.InvalidArgumentError("timeout must be positive")
     return max(1, int(round(seconds * 1000)))
 
 
@@ -85,7 +85,7 @@ def _native_options(dsn: Optional[str], options: Mapping[str, Any]) -> Dict[str,
             continue
         if name in _INT_OPTIONS:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise _errors.InvalidArgument(f"option {name} must be a non-negative integer")
+                raise _errors.InvalidArgumentError(f"option {name} must be a non-negative integer")
             out[name] = value
         elif name in _BOOL_OPTIONS:
             target, inverted = _BOOL_OPTIONS[name]
@@ -93,7 +93,7 @@ def _native_options(dsn: Optional[str], options: Mapping[str, Any]) -> Dict[str,
         elif name == "log_level":
             out["log_level"] = _logging.core_level(value)
         else:
-            raise _errors.InvalidArgument(f"unknown client option {name!r}")
+            raise _errors.InvalidArgumentError(f"unknown client option {name!r}")
     if "log_level" not in out:
         out["log_level"] = _logging.core_level(None)
     return out
@@ -116,14 +116,14 @@ def _inputs_json(inputs: Optional[Mapping[str, Any]], kw: Mapping[str, Any]) -> 
     try:
         return _json.dumps(merged, default=json_default, separators=(",", ":"))
     except (TypeError, ValueError) as e:
-        raise _errors.InvalidArgument(f"plan inputs: {e}") from None
+        raise _errors.InvalidArgumentError(f"plan inputs: {e}") from None
 
 
 def _profile(profile: Optional[str]) -> int:
     try:
         return _PROFILES[profile]
     except KeyError:
-        raise _errors.InvalidArgument(
+        raise _errors.InvalidArgumentError(
             f"unknown profile {profile!r} (use 'postgres', 'node' or 'python')"
         ) from None
 
@@ -140,7 +140,7 @@ def _http_args(
     data: Optional[bytes] = None
     if json is not None:
         if body is not None:
-            raise _errors.InvalidArgument("pass either body or json, not both")
+            raise _errors.InvalidArgumentError("pass either body or json, not both")
         data = _json.dumps(json, default=json_default, separators=(",", ":")).encode()
         pairs = pairs or []
         if not any(k.lower() == "content-type" for k, _ in pairs):
@@ -241,7 +241,7 @@ class Client:
         return self._h.closed
 
     def close(self) -> None:
-        """Cancels what is in flight (those awaits raise :class:`enrich.Cancelled`), closes the
+        """Cancels what is in flight (those awaits raise :class:`enrich.OperationCancelledError`), closes the
         connections and joins the I/O threads. Blocks briefly; idempotent."""
         self._finalizer()
 
@@ -450,7 +450,7 @@ class Transaction:
 
     async def start(self) -> "Transaction":
         if self._state != "new":
-            raise _errors.InvalidArgument(f"transaction already {self._state}")
+            raise _errors.InvalidArgumentError(f"transaction already {self._state}")
         self._state = "starting"
         h = self._client._h
         loop = _get_running_loop()
@@ -470,7 +470,7 @@ class Transaction:
 
     async def _end(self, what: int) -> None:
         if self._state != "started":
-            raise _errors.Closed(f"transaction is {self._state}")
+            raise _errors.ClosedError(f"transaction is {self._state}")
         self._state = "committed" if what == 1 else "rolled back"
         h = self._client._h
         tx = self._tx
@@ -510,7 +510,7 @@ class Transaction:
 
     def _check(self) -> Any:
         if self._state != "started":
-            raise _errors.Closed(f"transaction is {self._state}")
+            raise _errors.ClosedError(f"transaction is {self._state}")
         return self._tx
 
     async def _query(self, sql: str, args: Sequence[Any], kind: int, timeout: Optional[float]) -> Any:
@@ -548,7 +548,7 @@ class SyncTransaction:
 
     def start(self) -> "SyncTransaction":
         if self._state != "new":
-            raise _errors.InvalidArgument(f"transaction already {self._state}")
+            raise _errors.InvalidArgumentError(f"transaction already {self._state}")
         self._state = "failed"
         self._tx = _native.sync_tx(self._client._h, None, 0, self._timeout)
         self._state = "started"
@@ -556,7 +556,7 @@ class SyncTransaction:
 
     def _end(self, what: int) -> None:
         if self._state != "started":
-            raise _errors.Closed(f"transaction is {self._state}")
+            raise _errors.ClosedError(f"transaction is {self._state}")
         self._state = "committed" if what == 1 else "rolled back"
         tx, self._tx = self._tx, None
         try:
@@ -585,7 +585,7 @@ class SyncTransaction:
 
     def _query(self, sql: str, args: Sequence[Any], kind: int, timeout: Optional[float]) -> Any:
         if self._state != "started":
-            raise _errors.Closed(f"transaction is {self._state}")
+            raise _errors.ClosedError(f"transaction is {self._state}")
         return _native.sync_query(self._client._h, self._tx, sql, args, kind, _ms(timeout))
 
     def fetch(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:

@@ -38,9 +38,9 @@ def core_level(level: Any = None) -> int:
         try:
             return names[level.lower()]
         except KeyError:
-            from ._errors import InvalidArgument
+            from ._errors import InvalidArgumentError
 
-            raise InvalidArgument(f"unknown log_level {level!r}") from None
+            raise InvalidArgumentError(f"unknown log_level {level!r}") from None
     level = int(level)
     if level <= logging.DEBUG:
         return 0

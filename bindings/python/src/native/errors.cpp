@@ -22,22 +22,27 @@ py::object text(const char* s) {
 }  // namespace
 
 py::object make_error(enrich_status status, const char* message, const char* sqlstate,
-                      const char* detail, const char* hint, bool retriable) {
+                      const char* detail, const char* hint, bool retriable,
+                      const enrich_error* error) {
   auto& factory = refs().error_factory;
   if (!factory) {
     PyObject* e = PyObject_CallFunction(PyExc_RuntimeError, "s", message ? message : "");
     if (!e) throw py::error_already_set();
     return py::reinterpret_steal<py::object>(e);
   }
+  // The server's further fields, in enrich_diag order (enrich._errors.DIAG_FIELDS).
+  py::tuple diag(error ? ENRICH_DIAG_WHERE + 1 : 0);
+  for (int i = 0; error && i <= ENRICH_DIAG_WHERE; ++i)
+    diag[static_cast<std::size_t>(i)] = text(enrich_error_diag(error, static_cast<enrich_diag>(i)));
   return factory(static_cast<int>(status), enrich_status_name(status), text(message),
-                 text(sqlstate), text(detail), text(hint), retriable);
+                 text(sqlstate), text(detail), text(hint), retriable, diag);
 }
 
 py::object make_error(const enrich_error* error) {
   if (!error) return make_error(ENRICH_ERR_INTERNAL, "operation failed without an error object");
   return make_error(enrich_error_code(error), enrich_error_message(error),
                     enrich_error_sqlstate(error), enrich_error_detail(error),
-                    enrich_error_hint(error), enrich_error_retriable(error) != 0);
+                    enrich_error_hint(error), enrich_error_retriable(error) != 0, error);
 }
 
 void raise_error(enrich_status status, const std::string& message) {

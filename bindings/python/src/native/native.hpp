@@ -45,7 +45,8 @@ PyRefs& refs();
 
 /// Builds the enrich.Error subclass instance for a status and message (and the server fields).
 py::object make_error(enrich_status status, const char* message, const char* sqlstate = "",
-                      const char* detail = "", const char* hint = "", bool retriable = false);
+                      const char* detail = "", const char* hint = "", bool retriable = false,
+                      const enrich_error* error = nullptr);
 py::object make_error(const enrich_error* error);
 /// Raises the enrich.Error for `status` as a C++ exception that pybind11 turns into Python's.
 [[noreturn]] void raise_error(enrich_status status, const std::string& message);
@@ -78,7 +79,7 @@ struct NativeClient {
 };
 using ClientPtr = std::shared_ptr<NativeClient>;
 
-/// A shared (read) lock on a client that is still open; raises enrich.Closed otherwise.
+/// A shared (read) lock on a client that is still open; raises enrich.ClosedError otherwise.
 struct OpenClient {
   std::shared_lock<std::shared_mutex> lock;
   enrich_client* handle;
