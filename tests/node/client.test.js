@@ -6,10 +6,10 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { createRequire } = require('node:module');
 const path = require('node:path');
-const { TEST_DSN, FIXTURE_DSN, EXAMPLES, ROOT, enrich, startStub } = require('./helpers');
+const { requireEnv, TEST_DSN, FIXTURE_DSN, EXAMPLES, ROOT, enrich, startStub } = require('./helpers');
 
 const pg = createRequire(path.join(EXAMPLES, 'package.json'))('pg');
-const skip = !TEST_DSN && 'ENRICH_TEST_DSN is not set';
+requireEnv('ENRICH_TEST_DSN', 'ENRICH_FIXTURE_DSN', 'ENRICH_ANALYTICS_STUB');
 
 // Every common type, NULLs and arrays: enrich must hand back exactly what pg does.
 const TYPES_SQL = `
@@ -38,7 +38,7 @@ function plain(v) {
   return v;
 }
 
-test('query values equal node-postgres for every common type', { skip }, async () => {
+test('query values equal node-postgres for every common type', async () => {
   const client = new enrich.Client({ connectionString: TEST_DSN });
   const pool = new pg.Pool({ connectionString: TEST_DSN, max: 1 });
   try {
@@ -57,7 +57,7 @@ test('query values equal node-postgres for every common type', { skip }, async (
   }
 });
 
-test('parameters are converted like node-postgres', { skip }, async () => {
+test('parameters are converted like node-postgres', async () => {
   const client = new enrich.Client({ connectionString: TEST_DSN });
   const pool = new pg.Pool({ connectionString: TEST_DSN, max: 1 });
   const sql = `SELECT $1::int4 AS i, $2::text AS t, $3::bool AS b, $4::timestamptz AS ts, $5::bytea AS by,
@@ -79,7 +79,7 @@ test('parameters are converted like node-postgres', { skip }, async () => {
   }
 });
 
-test('queryOne, queryValue and execute', { skip }, async () => {
+test('queryOne, queryValue and execute', async () => {
   const client = new enrich.Client({ connectionString: TEST_DSN });
   try {
     assert.deepEqual(await client.queryOne('SELECT 1::int AS a, 2::int AS b'), { a: 1, b: 2 });
@@ -97,7 +97,7 @@ test('queryOne, queryValue and execute', { skip }, async () => {
   }
 });
 
-test('transaction commits on success and rolls back on error', { skip }, async () => {
+test('transaction commits on success and rolls back on error', async () => {
   const client = new enrich.Client({ connectionString: TEST_DSN });
   const table = `node_tx_${process.pid}`;
   try {
@@ -135,7 +135,7 @@ test('transaction commits on success and rolls back on error', { skip }, async (
   }
 });
 
-test('HTTP requests through the core', { skip: !process.env.ENRICH_ANALYTICS_STUB && 'no stub' }, async () => {
+test('HTTP requests through the core', async () => {
   const stub = await startStub();
   const client = new enrich.Client({ connectionString: TEST_DSN || 'host=127.0.0.1' });
   try {
@@ -167,7 +167,7 @@ test('HTTP requests through the core', { skip: !process.env.ENRICH_ANALYTICS_STU
   }
 });
 
-test('plans: load, fromObject, run and runJson', { skip: !FIXTURE_DSN && 'ENRICH_FIXTURE_DSN is not set' }, async () => {
+test('plans: load, fromObject, run and runJson', async () => {
   const planPath = path.join(ROOT, 'examples/plans/user_enriched.json');
   const plan = enrich.Plan.load(planPath, { ANALYTICS_URL: 'http://127.0.0.1:9' });
   assert.equal(plan.name, 'user_enriched');
@@ -201,7 +201,7 @@ test('plans: load, fromObject, run and runJson', { skip: !FIXTURE_DSN && 'ENRICH
   }
 });
 
-test('core log events reach a pino-style logger', { skip: (!FIXTURE_DSN || !process.env.ENRICH_ANALYTICS_STUB) && 'needs fixture and stub' }, async () => {
+test('core log events reach a pino-style logger', async () => {
   const stub = await startStub();
   const calls = [];
   const logger = {
@@ -238,7 +238,7 @@ test('core log events reach a pino-style logger', { skip: (!FIXTURE_DSN || !proc
 
 // Closing cancels the running statement on the server. Through PgBouncer 1.18 a cancel request
 // can crash the pooler (pgbouncer#822, fixed in 1.20.1), so tests/pgbouncer leaves this one out.
-const cancelSkip = skip || (process.env.ENRICH_THROUGH_PGBOUNCER && 'sends a cancel: PgBouncer 1.18 may crash (pgbouncer#822)');
+const cancelSkip = process.env.ENRICH_THROUGH_PGBOUNCER && 'sends a cancel: PgBouncer 1.18 may crash (pgbouncer#822)';
 test('close settles everything and later calls reject with ClosedError', { skip: cancelSkip }, async () => {
   const client = new enrich.Client({ connectionString: TEST_DSN });
   const inflight = client.query('SELECT pg_sleep(5)');

@@ -5,9 +5,9 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { TEST_DSN, FIXTURE_DSN, STUB, ROOT, enrich, startStub, sleep, rng } = require('./helpers');
+const { requireEnv, TEST_DSN, FIXTURE_DSN, STUB, ROOT, enrich, startStub, sleep, rng } = require('./helpers');
 
-const skip = !TEST_DSN && 'ENRICH_TEST_DSN is not set';
+requireEnv('ENRICH_TEST_DSN', 'ENRICH_FIXTURE_DSN', 'ENRICH_ANALYTICS_STUB');
 
 async function settledBridge(client) {
   for (let i = 0; i < 200 && (client.pending > 0 || enrich.bridgeStats().pending > 0); i++) await sleep(10);
@@ -15,7 +15,7 @@ async function settledBridge(client) {
   assert.equal(enrich.bridgeStats().pending, 0, 'bridge operations still pending');
 }
 
-test('10,000 concurrent promises resolve with their own values', { skip }, async () => {
+test('10,000 concurrent promises resolve with their own values', async () => {
   const client = new enrich.Client({ connectionString: TEST_DSN, maxConnections: 4 });
   try {
     const N = 10000;
@@ -30,7 +30,7 @@ test('10,000 concurrent promises resolve with their own values', { skip }, async
   }
 });
 
-test('10,000 concurrent plan runs and queries mixed', { skip: !FIXTURE_DSN && 'ENRICH_FIXTURE_DSN is not set' }, async () => {
+test('10,000 concurrent plan runs and queries mixed', async () => {
   const client = new enrich.Client({ connectionString: FIXTURE_DSN, maxConnections: 4 });
   // The article's plan, with room for 10,000 runs queued at once on a loaded machine (its own
   // deadline of 2 s counts from the call, queueing included).
@@ -56,7 +56,7 @@ test('10,000 concurrent plan runs and queries mixed', { skip: !FIXTURE_DSN && 'E
   }
 });
 
-test('abort while in flight: rejects at once and the server-side work is cancelled', { skip }, async () => {
+test('abort while in flight: rejects at once and the server-side work is cancelled', async () => {
   const client = new enrich.Client({ connectionString: TEST_DSN, maxConnections: 2 });
   try {
     const ac = new AbortController();
@@ -80,7 +80,7 @@ test('abort while in flight: rejects at once and the server-side work is cancell
   }
 });
 
-test('abort of plan runs and HTTP requests in flight', { skip: (!FIXTURE_DSN || !STUB) && 'needs fixture and stub' }, async () => {
+test('abort of plan runs and HTTP requests in flight', async () => {
   const stub = await startStub();
   const client = new enrich.Client({ connectionString: FIXTURE_DSN });
   try {
@@ -109,7 +109,7 @@ test('abort of plan runs and HTTP requests in flight', { skip: (!FIXTURE_DSN || 
   }
 });
 
-test('abort at the moment of completion: each promise settles once, never hangs', { skip }, async (t) => {
+test('abort at the moment of completion: each promise settles once, never hangs', async (t) => {
   const client = new enrich.Client({ connectionString: TEST_DSN, maxConnections: 2 });
   const random = rng(42);
   let resolved = 0;

@@ -6,9 +6,9 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { FIXTURE_DSN, ORIGINAL_FIXTURE_DSN, STUB, EXAMPLES, rng, startStub } = require('./helpers');
+const { requireEnv, FIXTURE_DSN, ORIGINAL_FIXTURE_DSN, STUB, EXAMPLES, rng, startStub } = require('./helpers');
 
-const skip = (!FIXTURE_DSN || !STUB) && 'needs ENRICH_FIXTURE_DSN and ENRICH_ANALYTICS_STUB';
+requireEnv('ENRICH_FIXTURE_DSN', 'ENRICH_ANALYTICS_STUB');
 const USERS = 300; // random ids among the fixture's 1..2000
 // tests/fixtures/awkward.sql: no preferences (1991, 1996: the original leaves the key out), NULLs,
 // empty values, control characters, huge numbers, edge timestamps.
@@ -37,7 +37,7 @@ async function inBatches(items, size, fn) {
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
 }
 
-test('enrich endpoint == original pg endpoint for random users, with and without analytics', { skip }, async (t) => {
+test('enrich endpoint == original pg endpoint for random users, with and without analytics', async (t) => {
   const stub = await startStub();
   const servers = {
     original: await original.build({ databaseUrl: ORIGINAL_FIXTURE_DSN, analyticsUrl: stub.url, logger: quiet }),
@@ -100,7 +100,7 @@ test('enrich endpoint == original pg endpoint for random users, with and without
 });
 
 // The benchmark's second Node baseline must do the same work: same JSON as the pg original.
-test('postgres.js baseline == original pg endpoint', { skip }, async () => {
+test('postgres.js baseline == original pg endpoint', async () => {
   const stub = await startStub();
   const servers = {
     original: await original.build({ databaseUrl: ORIGINAL_FIXTURE_DSN, analyticsUrl: stub.url, logger: quiet }),
@@ -125,7 +125,7 @@ test('postgres.js baseline == original pg endpoint', { skip }, async () => {
   }
 });
 
-test('analytics down or slow: null, like the original', { skip }, async () => {
+test('analytics down or slow: null, like the original', async () => {
   const stub = await startStub();
   const servers = {
     original: await original.build({ databaseUrl: ORIGINAL_FIXTURE_DSN, analyticsUrl: stub.url, logger: quiet }),
@@ -147,7 +147,7 @@ test('analytics down or slow: null, like the original', { skip }, async () => {
   }
 });
 
-test('errors: unknown user 404, bad id 400, dead database 503, each with a JSON body', { skip }, async () => {
+test('errors: unknown user 404, bad id 400, dead database 503, each with a JSON body', async () => {
   for (const mode of ['compat', 'fast']) {
     const server = await app.build({ mode, databaseUrl: FIXTURE_DSN, analyticsUrl: 'http://127.0.0.1:9', logger: quiet });
     try {
@@ -184,7 +184,7 @@ test('errors: unknown user 404, bad id 400, dead database 503, each with a JSON 
   }
 });
 
-test('real listen on 127.0.0.1 serves the same bytes as inject', { skip }, async () => {
+test('real listen on 127.0.0.1 serves the same bytes as inject', async () => {
   const server = await app.build({ mode: 'fast', databaseUrl: FIXTURE_DSN, analyticsUrl: 'http://127.0.0.1:9', logger: quiet });
   try {
     const address = await server.listen({ port: 0, host: '127.0.0.1' });

@@ -3,9 +3,9 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { TEST_DSN, STUB, enrich, startStub } = require('./helpers');
+const { requireEnv, TEST_DSN, STUB, enrich, startStub } = require('./helpers');
 
-const skip = !TEST_DSN && 'ENRICH_TEST_DSN is not set';
+requireEnv('ENRICH_TEST_DSN', 'ENRICH_ANALYTICS_STUB');
 
 // err.kind is enrich's kind; err.code is node-postgres' SQLSTATE for database errors, else an
 // upper-case code of enrich's (AbortError: Node's 'ABORT_ERR').
@@ -24,7 +24,7 @@ function is(Class, kind, extra = () => true) {
   };
 }
 
-test('QueryError carries the SQLSTATE as err.code and the fields node-postgres gives', { skip }, async () => {
+test('QueryError carries the SQLSTATE as err.code and the fields node-postgres gives', async () => {
   const client = new enrich.Client({ connectionString: TEST_DSN });
   const table = `node_err_${process.pid}`;
   try {
@@ -71,7 +71,7 @@ test('ConnectionError when the database is unreachable', async () => {
   }
 });
 
-test('TimeoutError cancels the statement on the server', { skip }, async () => {
+test('TimeoutError cancels the statement on the server', async () => {
   const client = new enrich.Client({ connectionString: TEST_DSN });
   try {
     const start = Date.now();
@@ -83,7 +83,7 @@ test('TimeoutError cancels the statement on the server', { skip }, async () => {
   }
 });
 
-test('PoolTimeoutError and PoolQueueFullError', { skip }, async () => {
+test('PoolTimeoutError and PoolQueueFullError', async () => {
   const client = new enrich.Client({
     connectionString: TEST_DSN,
     maxConnections: 1,
@@ -108,7 +108,7 @@ test('PoolTimeoutError and PoolQueueFullError', { skip }, async () => {
   }
 });
 
-test('CancelledError for operations cut off by close()', { skip }, async () => {
+test('CancelledError for operations cut off by close()', async () => {
   const client = new enrich.Client({ connectionString: TEST_DSN });
   const p = client.query('SELECT pg_sleep(10)');
   await new Promise((resolve) => setTimeout(resolve, 50));
@@ -116,7 +116,7 @@ test('CancelledError for operations cut off by close()', { skip }, async () => {
   await assert.rejects(p, is(enrich.CancelledError, 'cancelled'));
 });
 
-test('AbortError (a CancelledError) for an AbortSignal', { skip }, async () => {
+test('AbortError (a CancelledError) for an AbortSignal', async () => {
   const client = new enrich.Client({ connectionString: TEST_DSN });
   try {
     const ac = new AbortController();
@@ -129,7 +129,7 @@ test('AbortError (a CancelledError) for an AbortSignal', { skip }, async () => {
   }
 });
 
-test('InvalidArgumentError for bad inputs, plans and options', { skip }, async () => {
+test('InvalidArgumentError for bad inputs, plans and options', async () => {
   const client = new enrich.Client({ connectionString: TEST_DSN });
   try {
     const plan = enrich.Plan.fromObject({
@@ -151,7 +151,7 @@ test('InvalidArgumentError for bad inputs, plans and options', { skip }, async (
   }
 });
 
-test('NotFoundError when a required row is missing', { skip }, async () => {
+test('NotFoundError when a required row is missing', async () => {
   const client = new enrich.Client({ connectionString: TEST_DSN });
   try {
     const plan = enrich.Plan.fromObject({
@@ -166,7 +166,7 @@ test('NotFoundError when a required row is missing', { skip }, async () => {
   }
 });
 
-test('HttpError, CircuitOpenError and HTTP timeouts', { skip: !STUB && 'no stub' }, async () => {
+test('HttpError, CircuitOpenError and HTTP timeouts', async () => {
   const stub = await startStub();
   const client = new enrich.Client({
     connectionString: TEST_DSN || 'host=127.0.0.1',
@@ -189,7 +189,7 @@ test('HttpError, CircuitOpenError and HTTP timeouts', { skip: !STUB && 'no stub'
   }
 });
 
-test('ClosedError after close()', { skip }, async () => {
+test('ClosedError after close()', async () => {
   const client = new enrich.Client({ connectionString: TEST_DSN });
   await client.close();
   await assert.rejects(client.query('SELECT 1'), is(enrich.ClosedError, 'closed'));

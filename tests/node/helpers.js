@@ -92,4 +92,16 @@ function rng(seed) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-module.exports = { ROOT, PACKAGE, EXAMPLES, TEST_DSN, FIXTURE_DSN, ORIGINAL_FIXTURE_DSN, STUB, enrich, startStub, runNode, rng, sleep };
+/**
+ * Fails the suite (it never skips) when an environment variable it needs is missing:
+ * scripts/test and ctest set them all.
+ */
+function requireEnv(...names) {
+  const missing = names.filter((name) => !process.env[name]);
+  if (missing.length > 0) {
+    throw new Error(`${missing.join(', ')} not set: this suite needs them (scripts/test sets them; ` +
+      'by hand: scripts/pg start && eval "$(scripts/pg env)"). It fails rather than skips.');
+  }
+}
+
+module.exports = { requireEnv, ROOT, PACKAGE, EXAMPLES, TEST_DSN, FIXTURE_DSN, ORIGINAL_FIXTURE_DSN, STUB, enrich, startStub, runNode, rng, sleep };

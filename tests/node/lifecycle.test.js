@@ -6,9 +6,9 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { TEST_DSN, runNode } = require('./helpers');
+const { requireEnv, TEST_DSN, runNode } = require('./helpers');
 
-const skip = !TEST_DSN && 'ENRICH_TEST_DSN is not set';
+requireEnv('ENRICH_TEST_DSN');
 
 const PRELUDE = `
   const enrich = require(process.env.ENRICH_PACKAGE);
@@ -20,7 +20,7 @@ function clean(r) {
   assert.doesNotMatch(r.stderr, /Assertion|Segmentation|core dumped|FATAL|terminate called|napi_|Aborted/i);
 }
 
-test('an idle client lets the process exit by itself', { skip }, async () => {
+test('an idle client lets the process exit by itself', async () => {
   const r = await runNode(
     `${PRELUDE}
     const logged = [];
@@ -35,7 +35,7 @@ test('an idle client lets the process exit by itself', { skip }, async () => {
   assert.ok(r.ms < 10000, `took ${r.ms} ms`);
 });
 
-test('a pending request keeps the process alive until it settles', { skip }, async () => {
+test('a pending request keeps the process alive until it settles', async () => {
   const r = await runNode(
     `${PRELUDE}
     const c = new enrich.Client(DSN);
@@ -49,7 +49,7 @@ test('a pending request keeps the process alive until it settles', { skip }, asy
   assert.ok(Number(m[1]) >= 650);
 });
 
-test('process.exit() with requests in flight ends cleanly', { skip }, async () => {
+test('process.exit() with requests in flight ends cleanly', async () => {
   for (const where of ['timer', 'completion', 'sync']) {
     const r = await runNode(
       `${PRELUDE}
@@ -71,7 +71,7 @@ test('process.exit() with requests in flight ends cleanly', { skip }, async () =
   }
 });
 
-test('a Worker terminated with requests in flight ends cleanly', { skip }, async () => {
+test('a Worker terminated with requests in flight ends cleanly', async () => {
   const r = await runNode(
     `${PRELUDE}
     const { Worker } = require('node:worker_threads');
@@ -108,7 +108,7 @@ test('a Worker terminated with requests in flight ends cleanly', { skip }, async
   assert.match(r.stdout, /main 5/);
 });
 
-test('Workers each get their own bridge and run concurrently with the main thread', { skip }, async () => {
+test('Workers each get their own bridge and run concurrently with the main thread', async () => {
   const r = await runNode(
     `${PRELUDE}
     const { Worker } = require('node:worker_threads');
@@ -155,7 +155,7 @@ test('Workers each get their own bridge and run concurrently with the main threa
   assert.match(r.stdout, /main again 9/);
 });
 
-test('a client garbage-collected with requests in flight still settles them', { skip }, async () => {
+test('a client garbage-collected with requests in flight still settles them', async () => {
   const r = await runNode(
     `${PRELUDE}
     let promises;
