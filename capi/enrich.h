@@ -4,6 +4,7 @@
  * One boundary for C programs and for every other language (the Python and Node bindings sit on
  * it). Compiles as C11 and C++; no C++ exception ever crosses it; every entry point checks its
  * arguments and returns a status instead of crashing on NULL or on a handle of the wrong kind.
+ * The library runs on Linux only (its I/O threads use epoll and eventfd).
  *
  * Model
  * - A client (enrich_client) owns I/O threads, a Postgres pool and an HTTP client.

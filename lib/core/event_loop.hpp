@@ -3,6 +3,11 @@
 // through an eventfd. Everything except post(), in_loop_thread() and stop() must be called on the
 // loop's own thread.
 
+// The core is Linux-only: its loop is epoll with an eventfd and timers on it.
+#if !defined(__linux__)
+#error "enrich's core needs Linux (epoll, eventfd); other platforms are not supported"
+#endif
+
 #include <sys/epoll.h>
 
 #include <atomic>

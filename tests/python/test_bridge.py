@@ -235,6 +235,47 @@ def test_one_bridge_per_loop():
     assert run(main) != run(main, "uvloop")
 
 
+def test_aclose_does_not_block_the_event_loop(monkeypatch, loop_kind):
+    """The native close joins the I/O threads; aclose runs it off the loop's thread, so other
+    tasks go on meanwhile. A slow native close is simulated around the real one."""
+    import enrich._client as client_module
+
+    real_close = client_module._close_native
+    seen: dict = {}
+
+    def slow_close(handle):
+        seen["thread"] = threading.get_ident()
+        time.sleep(0.3)
+        real_close(handle)
+
+    monkeypatch.setattr(client_module, "_close_native", slow_close)
+
+    async def main():
+        c = enrich.Client(TEST_DSN)
+        assert await c.fetch_value("SELECT 1") == 1
+        pending = asyncio.ensure_future(c.fetch_value("SELECT pg_sleep(5)"))
+        await asyncio.sleep(0.05)
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        t = asyncio.ensure_future(ticker())
+        await c.aclose()
+        t.cancel()
+        assert c.closed
+        assert seen["thread"] != threading.get_ident()  # not on the loop's thread
+        assert ticks >= 5, ticks  # the loop ran other tasks during the 0.3 s close
+        with pytest.raises(enrich.OperationCancelledError):
+            await pending
+        await c.aclose()  # idempotent
+
+    run(main, loop_kind)
+
+
 def test_client_is_closed_when_garbage_collected():
     async def main():
         c = enrich.Client(TEST_DSN)

@@ -246,7 +246,12 @@ class Client:
         self._finalizer()
 
     async def aclose(self) -> None:
-        self._finalizer()
+        """:meth:`close` without blocking the event loop: the native close (which cancels what is
+        in flight and joins the I/O threads, with the GIL released) runs in a worker thread while
+        the loop goes on delivering the cancelled operations' completions."""
+        if self._h.closed:
+            return
+        await asyncio.get_running_loop().run_in_executor(None, self._finalizer)
 
     async def __aenter__(self) -> "Client":
         return self
