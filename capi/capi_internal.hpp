@@ -1,6 +1,7 @@
 #pragma once
 // Internal definitions behind the opaque handles of enrich.h, shared by the capi/*-c.cpp files.
-// Every handle starts with a magic number so that a NULL or a handle of the wrong kind is
+// Handles are entries of the handle table (handle_table.hpp), so that a NULL, destroyed or foreign
+// handle, or one of the wrong kind, is
 // rejected with ENRICH_ERR_INVALID_ARGUMENT instead of crashing.
 
 #include <array>
@@ -20,23 +21,9 @@
 #include "enrich.h"
 #include "enrich/client.hpp"
 #include "enrich/plan.hpp"
+#include "handle_table.hpp"
 
 namespace enrich::capi {
-
-enum Magic : std::uint32_t {
-  kClientMagic = 0x454e4331,  // "ENC1"
-  kQueueMagic = 0x454e5131,
-  kPlanMagic = 0x454e5031,
-  kCompletionMagic = 0x454e4f31,
-  kErrorMagic = 0x454e4531,
-  kTxMagic = 0x454e5431,
-  kDeadMagic = 0xdeaddead,
-};
-
-template <class T>
-bool valid(const T* handle, std::uint32_t magic) {
-  return handle != nullptr && handle->magic == magic;
-}
 
 enrich_status to_status(ErrorCode code);
 enrich_error* new_error(const Error& error);
@@ -80,40 +67,36 @@ struct ClientCore {
 }  // namespace enrich::capi
 
 struct enrich_error {
-  std::uint32_t magic = enrich::capi::kErrorMagic;
   enrich_status code = ENRICH_ERR_INTERNAL;
   std::string message, sqlstate, detail, hint;
   std::array<std::string, enrich::kErrorFieldCount> diag;
   bool retriable = false;
+  bool owned_by_completion = false;  // enrich_error_free ignores it
 };
 
 struct enrich_queue {
-  std::uint32_t magic = enrich::capi::kQueueMagic;
   std::shared_ptr<enrich::capi::QueueCore> core;
 };
 
 struct enrich_plan {
-  std::uint32_t magic = enrich::capi::kPlanMagic;
   std::optional<enrich::Plan> plan;
 };
 
 struct enrich_client {
-  std::uint32_t magic = enrich::capi::kClientMagic;
   std::shared_ptr<enrich::capi::ClientCore> core;
 };
 
 struct enrich_tx {
-  std::uint32_t magic = enrich::capi::kTxMagic;
   std::shared_ptr<enrich::capi::ClientCore> core;
   std::optional<enrich::Transaction> tx;
 };
 
 struct enrich_completion {
-  std::uint32_t magic = enrich::capi::kCompletionMagic;
   enrich_completion_kind kind = ENRICH_COMPLETION_QUERY;
   enrich_op_id id = 0;
   void* user_data = nullptr;
   std::unique_ptr<enrich_error> error;
+  enrich_error* error_handle = nullptr;  // error's handle, registered with the completion's
   bool has_json = false;
   std::string json;
   std::vector<std::string> warnings;
@@ -121,13 +104,10 @@ struct enrich_completion {
   enrich::QueryResult rows;
   long http_status = 0;
   enrich::HttpHeaders headers;
-  enrich_tx* tx = nullptr;
+  std::unique_ptr<enrich_tx> tx;  // a begun transaction, until enrich_completion_take_tx
   enrich_log_level log_level = ENRICH_LOG_INFO;
   std::string log_event, log_fields;
 
-  ~enrich_completion() {
-    if (tx) enrich_tx_free(tx);
-  }
 };
 
 namespace enrich::capi {
@@ -164,5 +144,50 @@ R guarded_or(R fallback, F&& body) noexcept {
     return fallback;
   }
 }
+
+}  // namespace enrich::capi
+
+namespace enrich::capi {
+
+template <class T>
+struct HandleKindOf;
+template <>
+struct HandleKindOf<enrich_client> : std::integral_constant<HandleKind, HandleKind::client> {};
+template <>
+struct HandleKindOf<enrich_queue> : std::integral_constant<HandleKind, HandleKind::queue> {};
+template <>
+struct HandleKindOf<enrich_plan> : std::integral_constant<HandleKind, HandleKind::plan> {};
+template <>
+struct HandleKindOf<enrich_tx> : std::integral_constant<HandleKind, HandleKind::tx> {};
+template <>
+struct HandleKindOf<enrich_completion> : std::integral_constant<HandleKind, HandleKind::completion> {};
+template <>
+struct HandleKindOf<enrich_error> : std::integral_constant<HandleKind, HandleKind::error> {};
+
+static_assert(sizeof(std::uintptr_t) >= 8, "handles need 64-bit pointers");
+
+/// The object behind a C handle; nullptr for NULL, a destroyed or a foreign handle.
+template <class T>
+T* resolve(T* handle) {
+  using U = std::remove_const_t<T>;
+  return static_cast<U*>(HandleTable::instance().get(reinterpret_cast<std::uintptr_t>(handle),
+                                                     HandleKindOf<U>::value));
+}
+
+/// Registers an object the caller now owns through the returned handle.
+template <class T>
+T* publish(T* object) {
+  return reinterpret_cast<T*>(HandleTable::instance().add(HandleKindOf<T>::value, object));
+}
+
+/// Ends a handle: its object (to destroy), or null if it was not live (a second destroy).
+template <class T>
+std::unique_ptr<T> retire(T* handle) {
+  return std::unique_ptr<T>(static_cast<T*>(
+      HandleTable::instance().remove(reinterpret_cast<std::uintptr_t>(handle), HandleKindOf<T>::value)));
+}
+
+/// Hands a completion to the user: registers it (and its error) in the handle table.
+enrich_completion* publish_completion(enrich_completion* completion);
 
 }  // namespace enrich::capi

@@ -63,8 +63,8 @@ void apply_options(ClientOptions& o, const enrich_client_options& c) {
   if (c.disable_breaker) o.http.breaker.enabled = false;
   if (c.log_level_set || c.log_level != ENRICH_LOG_DEBUG)
     o.log_level = static_cast<LogLevel>(c.log_level);
-  if (c.log_queue && valid(c.log_queue, kQueueMagic)) {
-    o.log_sink = [queue = c.log_queue->core](const LogEvent& event) {
+  if (enrich_queue* log_queue = resolve(c.log_queue)) {
+    o.log_sink = [queue = log_queue->core](const LogEvent& event) {
       auto* completion = new enrich_completion;
       completion->kind = ENRICH_COMPLETION_LOG;
       completion->log_level = static_cast<enrich_log_level>(event.level);
@@ -81,7 +81,7 @@ void apply_options(ClientOptions& o, const enrich_client_options& c) {
 }
 
 enrich_status fail(enrich_error** error, const Error& e) {
-  if (error) *error = new_error(e);
+  if (error) *error = publish(new_error(e));
   return to_status(e.code);
 }
 
@@ -91,7 +91,7 @@ enrich_status create(enrich_client** out, const ClientOptions& options, enrich_e
   auto handle = std::make_unique<enrich_client>();
   handle->core = std::make_shared<ClientCore>();
   handle->core->client = std::move(client).value();
-  *out = handle.release();
+  *out = publish(handle.release());
   return ENRICH_OK;
 }
 
@@ -187,7 +187,7 @@ enrich_status enrich_client_create(enrich_client** out, const enrich_client_opti
       return fail(error, Error{ErrorCode::invalid_argument,
                                fmt::format("unsupported enrich_client_options version {}",
                                            options->version)});
-    if (options->log_queue && !valid(options->log_queue, kQueueMagic))
+    if (options->log_queue && !resolve(options->log_queue))
       return fail(error, Error{ErrorCode::invalid_argument, "log_queue is not a queue"});
     if (long long level = raw_enum(options->log_level); level < ENRICH_LOG_DEBUG || level > ENRICH_LOG_OFF)
       return fail(error, Error{ErrorCode::invalid_argument,
@@ -213,19 +213,18 @@ enrich_status enrich_client_create_json(enrich_client** out, const char* config_
   });
 }
 
-void enrich_client_destroy(enrich_client* client) {
-  if (!valid(client, kClientMagic)) return;
+void enrich_client_destroy(enrich_client* handle) {
+  auto client = retire(handle);  // a second destroy finds nothing
+  if (!client) return;
   try {
     client->core->client->close();  // completes everything in flight
   } catch (...) {
   }
-  client->magic = kDeadMagic;
-  delete client;
 }
 
 enrich_status enrich_client_stats(enrich_client* client, char** out_json) {
   return guarded([&] {
-    if (!valid(client, kClientMagic) || !out_json) return ENRICH_ERR_INVALID_ARGUMENT;
+    if (!(client = resolve(client)) || !out_json) return ENRICH_ERR_INVALID_ARGUMENT;
     PoolStats s = client->core->client->stats();
     std::size_t pending;
     {
@@ -247,7 +246,7 @@ enrich_status enrich_client_stats(enrich_client* client, char** out_json) {
 
 enrich_status enrich_cancel(enrich_client* client, enrich_op_id id) {
   return guarded([&] {
-    if (!valid(client, kClientMagic)) return ENRICH_ERR_INVALID_ARGUMENT;
+    if (!(client = resolve(client))) return ENRICH_ERR_INVALID_ARGUMENT;
     std::function<void()> cancel;
     {
       std::lock_guard lock(client->core->mu);

@@ -10,29 +10,31 @@
 using namespace enrich::capi;
 
 namespace {
-bool ok(const enrich_completion* c) { return valid(c, kCompletionMagic); }
-const pg_result* rows(const enrich_completion* c) { return ok(c) ? c->rows.raw() : nullptr; }
+const pg_result* rows(const enrich_completion* handle) {
+  const enrich_completion* c = resolve(handle);
+  return c ? c->rows.raw() : nullptr;
+}
 }  // namespace
 
 extern "C" {
 
 enrich_completion_kind enrich_completion_kind_of(const enrich_completion* c) {
-  return ok(c) ? c->kind : static_cast<enrich_completion_kind>(0);
+  return (c = resolve(c)) ? c->kind : static_cast<enrich_completion_kind>(0);
 }
-enrich_op_id enrich_completion_id(const enrich_completion* c) { return ok(c) ? c->id : 0; }
-void* enrich_completion_user_data(const enrich_completion* c) { return ok(c) ? c->user_data : nullptr; }
+enrich_op_id enrich_completion_id(const enrich_completion* c) { return (c = resolve(c)) ? c->id : 0; }
+void* enrich_completion_user_data(const enrich_completion* c) { return (c = resolve(c)) ? c->user_data : nullptr; }
 
 enrich_status enrich_completion_status(const enrich_completion* c) {
-  if (!ok(c)) return ENRICH_ERR_INVALID_ARGUMENT;
+  if (!(c = resolve(c))) return ENRICH_ERR_INVALID_ARGUMENT;
   return c->error ? c->error->code : ENRICH_OK;
 }
 
 const enrich_error* enrich_completion_error(const enrich_completion* c) {
-  return ok(c) ? c->error.get() : nullptr;
+  return (c = resolve(c)) ? c->error_handle : nullptr;
 }
 
 const char* enrich_completion_json(const enrich_completion* c, size_t* length) {
-  if (!ok(c) || !c->has_json) {
+  if (!(c = resolve(c)) || !c->has_json) {
     if (length) *length = 0;
     return nullptr;
   }
@@ -41,7 +43,7 @@ const char* enrich_completion_json(const enrich_completion* c, size_t* length) {
 }
 
 enrich_status enrich_completion_take_json(enrich_completion* c, char** out, size_t* length) {
-  if (!ok(c) || !out) return ENRICH_ERR_INVALID_ARGUMENT;
+  if (!(c = resolve(c)) || !out) return ENRICH_ERR_INVALID_ARGUMENT;
   *out = nullptr;
   if (length) *length = 0;
   if (!c->has_json) return ENRICH_ERR_NOT_FOUND;
@@ -58,13 +60,13 @@ enrich_status enrich_completion_take_json(enrich_completion* c, char** out, size
 }
 
 size_t enrich_completion_warning_count(const enrich_completion* c) {
-  return ok(c) ? c->warnings.size() : 0;
+  return (c = resolve(c)) ? c->warnings.size() : 0;
 }
 const char* enrich_completion_warning(const enrich_completion* c, size_t index) {
-  if (!ok(c) || index >= c->warnings.size()) return nullptr;
+  if (!(c = resolve(c)) || index >= c->warnings.size()) return nullptr;
   return c->warnings[index].c_str();
 }
-double enrich_completion_elapsed_ms(const enrich_completion* c) { return ok(c) ? c->elapsed_ms : 0; }
+double enrich_completion_elapsed_ms(const enrich_completion* c) { return (c = resolve(c)) ? c->elapsed_ms : 0; }
 
 size_t enrich_completion_rows(const enrich_completion* c) {
   auto* r = rows(c);
@@ -95,20 +97,20 @@ const char* enrich_completion_value(const enrich_completion* c, size_t row, size
   return PQgetvalue(rows(c), r, k);
 }
 int64_t enrich_completion_affected_rows(const enrich_completion* c) {
-  return ok(c) && c->rows.raw() ? c->rows.affected_rows() : 0;
+  return (c = resolve(c)) && c->rows.raw() ? c->rows.affected_rows() : 0;
 }
 const char* enrich_completion_command_tag(const enrich_completion* c) {
   auto* r = rows(c);
   return r ? PQcmdStatus(const_cast<pg_result*>(r)) : "";
 }
 
-long enrich_completion_http_status(const enrich_completion* c) { return ok(c) ? c->http_status : 0; }
+long enrich_completion_http_status(const enrich_completion* c) { return (c = resolve(c)) ? c->http_status : 0; }
 size_t enrich_completion_http_header_count(const enrich_completion* c) {
-  return ok(c) ? c->headers.size() : 0;
+  return (c = resolve(c)) ? c->headers.size() : 0;
 }
 enrich_status enrich_completion_http_header(const enrich_completion* c, size_t index,
                                             const char** name, const char** value) {
-  if (!ok(c) || !name || !value) return ENRICH_ERR_INVALID_ARGUMENT;
+  if (!(c = resolve(c)) || !name || !value) return ENRICH_ERR_INVALID_ARGUMENT;
   if (index >= c->headers.size()) return ENRICH_ERR_NOT_FOUND;
   *name = c->headers[index].first.c_str();
   *value = c->headers[index].second.c_str();
@@ -116,26 +118,25 @@ enrich_status enrich_completion_http_header(const enrich_completion* c, size_t i
 }
 
 enrich_tx* enrich_completion_take_tx(enrich_completion* c) {
-  if (!ok(c)) return nullptr;
-  enrich_tx* tx = c->tx;
-  c->tx = nullptr;
-  return tx;
+  if (!(c = resolve(c)) || !c->tx) return nullptr;
+  return guarded_or<enrich_tx*>(nullptr, [&] { return publish(c->tx.release()); });
 }
 
 enrich_status enrich_completion_log(const enrich_completion* c, enrich_log_level* level,
                                     const char** event, const char** fields_json) {
-  if (!ok(c) || c->kind != ENRICH_COMPLETION_LOG) return ENRICH_ERR_INVALID_ARGUMENT;
+  if (!(c = resolve(c)) || c->kind != ENRICH_COMPLETION_LOG) return ENRICH_ERR_INVALID_ARGUMENT;
   if (level) *level = c->log_level;
   if (event) *event = c->log_event.c_str();
   if (fields_json) *fields_json = c->log_fields.c_str();
   return ENRICH_OK;
 }
 
-void enrich_completion_free(enrich_completion* c) {
-  if (!ok(c)) return;
-  c->magic = kDeadMagic;
+void enrich_completion_free(enrich_completion* handle) {
+  auto c = retire(handle);  // a second free finds nothing
+  if (!c) return;
+  if (c->error_handle) retire(c->error_handle).release();  // the error is the completion's
   try {
-    delete c;
+    c.reset();  // rolls back a transaction nobody took
   } catch (...) {
   }
 }

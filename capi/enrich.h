@@ -31,6 +31,11 @@
  *                      parameter; errors inside a completion belong to the completion
  *   enrich_tx          enrich_tx_free (rolls back an unfinished transaction)
  *   char * buffers     enrich_free
+ * Handles are not addresses but entries of the library's handle table with a generation: a
+ * second destroy/free does nothing, and any other call on a destroyed handle (or a NULL, made-up
+ * or wrong-kind one) returns ENRICH_ERR_INVALID_ARGUMENT (or NULL, 0, "", -1 where a function
+ * returns a value), never touching freed memory. Destroying a handle while another thread still
+ * uses it is a race, as with any C API.
  */
 #ifndef ENRICH_H
 #define ENRICH_H

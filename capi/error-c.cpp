@@ -67,32 +67,33 @@ const char* enrich_status_name(enrich_status status) {
 }
 
 enrich_status enrich_error_code(const enrich_error* error) {
-  return valid(error, kErrorMagic) ? error->code : ENRICH_ERR_INVALID_ARGUMENT;
+  return (error = resolve(error)) ? error->code : ENRICH_ERR_INVALID_ARGUMENT;
 }
 const char* enrich_error_message(const enrich_error* error) {
-  return valid(error, kErrorMagic) ? error->message.c_str() : "";
+  return (error = resolve(error)) ? error->message.c_str() : "";
 }
 const char* enrich_error_sqlstate(const enrich_error* error) {
-  return valid(error, kErrorMagic) ? error->sqlstate.c_str() : "";
+  return (error = resolve(error)) ? error->sqlstate.c_str() : "";
 }
 const char* enrich_error_detail(const enrich_error* error) {
-  return valid(error, kErrorMagic) ? error->detail.c_str() : "";
+  return (error = resolve(error)) ? error->detail.c_str() : "";
 }
 const char* enrich_error_hint(const enrich_error* error) {
-  return valid(error, kErrorMagic) ? error->hint.c_str() : "";
+  return (error = resolve(error)) ? error->hint.c_str() : "";
 }
 const char* enrich_error_diag(const enrich_error* error, enrich_diag field) {
   auto i = static_cast<std::size_t>(field);
-  if (!valid(error, kErrorMagic) || i >= error->diag.size()) return nullptr;
+  if (!(error = resolve(error)) || i >= error->diag.size()) return nullptr;
   return error->diag[i].c_str();
 }
 int enrich_error_retriable(const enrich_error* error) {
-  return valid(error, kErrorMagic) && error->retriable ? 1 : 0;
+  return (error = resolve(error)) && error->retriable ? 1 : 0;
 }
-void enrich_error_free(enrich_error* error) {
-  if (!valid(error, kErrorMagic)) return;
-  error->magic = kDeadMagic;
-  delete error;
+void enrich_error_free(enrich_error* handle) {
+  // Errors owned by a completion are freed with it (enrich_completion_free), not here.
+  auto* error = resolve(handle);
+  if (!error || error->owned_by_completion) return;
+  retire(handle);
 }
 
 void enrich_free(void* buffer) { std::free(buffer); }

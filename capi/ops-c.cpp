@@ -118,7 +118,7 @@ auto fill_plan() {
 enrich_status start_plan(enrich_client* client, Target target, const enrich_plan* plan,
                          const char* inputs_json, const enrich_call_options* options,
                          void* user_data, enrich_op_id* out_id) {
-  if (!valid(plan, kPlanMagic) || !plan->plan) return ENRICH_ERR_INVALID_ARGUMENT;
+  if (!(plan = resolve(plan)) || !plan->plan) return ENRICH_ERR_INVALID_ARGUMENT;
   if (auto s = check_options(options); s != ENRICH_OK) return s;
   RunOptions run;
   run.profile = profile_of(options);
@@ -138,7 +138,7 @@ enrich_status enrich_query(enrich_client* client, enrich_queue* queue, const cha
                            const enrich_call_options* options, void* user_data,
                            enrich_op_id* out_id) {
   return guarded([&] {
-    if (!valid(client, kClientMagic) || !valid(queue, kQueueMagic)) return ENRICH_ERR_INVALID_ARGUMENT;
+    if (!(client = resolve(client)) || !(queue = resolve(queue))) return ENRICH_ERR_INVALID_ARGUMENT;
     return start_query(client, queue_target(queue), sql, params, param_count, options, user_data, out_id);
   });
 }
@@ -147,7 +147,7 @@ enrich_status enrich_query_cb(enrich_client* client, const char* sql, const char
                               size_t param_count, const enrich_call_options* options,
                               enrich_completion_fn callback, void* payload, enrich_op_id* out_id) {
   return guarded([&] {
-    if (!valid(client, kClientMagic) || !callback) return ENRICH_ERR_INVALID_ARGUMENT;
+    if (!(client = resolve(client)) || !callback) return ENRICH_ERR_INVALID_ARGUMENT;
     return start_query(client, Target{nullptr, callback, payload}, sql, params, param_count,
                        options, payload, out_id);
   });
@@ -157,7 +157,7 @@ enrich_status enrich_http(enrich_client* client, enrich_queue* queue,
                           const enrich_http_request* request, const enrich_call_options* options,
                           void* user_data, enrich_op_id* out_id) {
   return guarded([&] {
-    if (!valid(client, kClientMagic) || !valid(queue, kQueueMagic) || !request || !request->url)
+    if (!(client = resolve(client)) || !(queue = resolve(queue)) || !request || !request->url)
       return ENRICH_ERR_INVALID_ARGUMENT;
     if (request->version < 1 || request->version > ENRICH_HTTP_REQUEST_VERSION)
       return ENRICH_ERR_INVALID_ARGUMENT;
@@ -193,7 +193,7 @@ enrich_status enrich_plan_run(enrich_client* client, enrich_queue* queue, const 
                               const char* inputs_json, const enrich_call_options* options,
                               void* user_data, enrich_op_id* out_id) {
   return guarded([&] {
-    if (!valid(client, kClientMagic) || !valid(queue, kQueueMagic)) return ENRICH_ERR_INVALID_ARGUMENT;
+    if (!(client = resolve(client)) || !(queue = resolve(queue))) return ENRICH_ERR_INVALID_ARGUMENT;
     return start_plan(client, queue_target(queue), plan, inputs_json, options, user_data, out_id);
   });
 }
@@ -203,7 +203,7 @@ enrich_status enrich_plan_run_cb(enrich_client* client, const enrich_plan* plan,
                                  enrich_completion_fn callback, void* payload,
                                  enrich_op_id* out_id) {
   return guarded([&] {
-    if (!valid(client, kClientMagic) || !callback) return ENRICH_ERR_INVALID_ARGUMENT;
+    if (!(client = resolve(client)) || !callback) return ENRICH_ERR_INVALID_ARGUMENT;
     return start_plan(client, Target{nullptr, callback, payload}, plan, inputs_json, options,
                       payload, out_id);
   });
@@ -215,17 +215,16 @@ enrich_status enrich_tx_begin(enrich_client* client, enrich_queue* queue,
                               const enrich_call_options* options, void* user_data,
                               enrich_op_id* out_id) {
   return guarded([&] {
-    if (!valid(client, kClientMagic) || !valid(queue, kQueueMagic)) return ENRICH_ERR_INVALID_ARGUMENT;
+    if (!(client = resolve(client)) || !(queue = resolve(queue))) return ENRICH_ERR_INVALID_ARGUMENT;
     if (auto s = check_options(options); s != ENRICH_OK) return s;
     auto core = client->core;
     return launch<Transaction>(
         core, queue_target(queue), ENRICH_COMPLETION_TX_BEGIN, user_data, out_id,
         [&] { return core->client->transaction(query_options(options)); },
         [core](enrich_completion& c, Transaction tx) {
-          auto* handle = new enrich_tx;
-          handle->core = core;
-          handle->tx.emplace(std::move(tx));
-          c.tx = handle;
+          c.tx = std::make_unique<enrich_tx>();
+          c.tx->core = core;
+          c.tx->tx.emplace(std::move(tx));
         });
   });
 }
@@ -235,7 +234,7 @@ enrich_status enrich_tx_query(enrich_tx* tx, enrich_queue* queue, const char* sq
                               const enrich_call_options* options, void* user_data,
                               enrich_op_id* out_id) {
   return guarded([&] {
-    if (!valid(tx, kTxMagic) || !valid(queue, kQueueMagic) || !sql || (param_count > 0 && !params))
+    if (!(tx = resolve(tx)) || !(queue = resolve(queue)) || !sql || (param_count > 0 && !params))
       return ENRICH_ERR_INVALID_ARGUMENT;
     if (auto s = check_options(options); s != ENRICH_OK) return s;
     if (!tx->tx || !tx->tx->active()) return ENRICH_ERR_CLOSED;
@@ -250,7 +249,7 @@ enrich_status enrich_tx_query(enrich_tx* tx, enrich_queue* queue, const char* sq
 static enrich_status end_tx(enrich_tx* tx, enrich_queue* queue, void* user_data,
                             enrich_op_id* out_id, bool commit) {
   return guarded([&] {
-    if (!valid(tx, kTxMagic) || !valid(queue, kQueueMagic)) return ENRICH_ERR_INVALID_ARGUMENT;
+    if (!(tx = resolve(tx)) || !(queue = resolve(queue))) return ENRICH_ERR_INVALID_ARGUMENT;
     if (!tx->tx || !tx->tx->active()) return ENRICH_ERR_CLOSED;
     return launch<Unit>(
         tx->core, queue_target(queue), ENRICH_COMPLETION_TX_END, user_data, out_id,
@@ -269,14 +268,13 @@ enrich_status enrich_tx_rollback(enrich_tx* tx, enrich_queue* queue, void* user_
   return end_tx(tx, queue, user_data, out_id, false);
 }
 
-void enrich_tx_free(enrich_tx* tx) {
-  if (!valid(tx, kTxMagic)) return;
+void enrich_tx_free(enrich_tx* handle) {
+  auto tx = retire(handle);  // a second free finds nothing
+  if (!tx) return;
   try {
     tx->tx.reset();  // rolls back an unfinished transaction
   } catch (...) {
   }
-  tx->magic = kDeadMagic;
-  delete tx;
 }
 
 }  // extern "C"

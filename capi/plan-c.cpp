@@ -9,7 +9,7 @@ using namespace enrich::capi;
 namespace {
 
 enrich_status fail(enrich_error** error, const Error& e) {
-  if (error) *error = new_error(e);
+  if (error) *error = publish(new_error(e));
   return to_status(e.code);
 }
 
@@ -41,7 +41,7 @@ enrich_status make_plan(enrich_plan** out, const char* variables_json, enrich_er
     if (!plan.ok()) return fail(error, plan.error());
     auto handle = std::make_unique<enrich_plan>();
     handle->plan.emplace(std::move(plan).value());
-    *out = handle.release();
+    *out = publish(handle.release());
     return ENRICH_OK;
   });
 }
@@ -53,7 +53,7 @@ extern "C" {
 enrich_status enrich_plan_load(enrich_plan** out, const char* path, const char* variables_json,
                                enrich_error** error) {
   if (!path) {
-    if (error) *error = new_error(Error{ErrorCode::invalid_argument, "path is NULL"});
+    if (error) *error = publish(new_error(Error{ErrorCode::invalid_argument, "path is NULL"}));
     if (out) *out = nullptr;
     return ENRICH_ERR_INVALID_ARGUMENT;
   }
@@ -64,7 +64,7 @@ enrich_status enrich_plan_load(enrich_plan** out, const char* path, const char* 
 enrich_status enrich_plan_from_json(enrich_plan** out, const char* json, size_t length,
                                     const char* variables_json, enrich_error** error) {
   if (!json) {
-    if (error) *error = new_error(Error{ErrorCode::invalid_argument, "json is NULL"});
+    if (error) *error = publish(new_error(Error{ErrorCode::invalid_argument, "json is NULL"}));
     if (out) *out = nullptr;
     return ENRICH_ERR_INVALID_ARGUMENT;
   }
@@ -73,14 +73,12 @@ enrich_status enrich_plan_from_json(enrich_plan** out, const char* json, size_t 
   });
 }
 
-void enrich_plan_free(enrich_plan* plan) {
-  if (!valid(plan, kPlanMagic)) return;
-  plan->magic = kDeadMagic;
-  delete plan;
+void enrich_plan_free(enrich_plan* handle) {
+  retire(handle);  // destroys the plan; a second free finds nothing
 }
 
 const char* enrich_plan_name(const enrich_plan* plan) {
-  if (!valid(plan, kPlanMagic) || !plan->plan) return "";
+  if (!(plan = resolve(plan)) || !plan->plan) return "";
   return plan->plan->name().c_str();
 }
 

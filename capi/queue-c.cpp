@@ -14,7 +14,7 @@ namespace enrich::capi {
 QueueCore::QueueCore() { event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
 QueueCore::~QueueCore() {
-  for (auto* c : items) enrich_completion_free(c);
+  for (auto* c : items) delete c;  // never handed out: not in the handle table
   if (event_fd >= 0) close(event_fd);
 }
 
@@ -24,7 +24,7 @@ void QueueCore::push(enrich_completion* completion) {
   {
     std::lock_guard lock(mu);
     if (closed) {
-      enrich_completion_free(completion);
+      delete completion;
       return;
     }
     bool was_empty = items.empty();
@@ -55,8 +55,16 @@ std::size_t QueueCore::poll(enrich_completion** out, std::size_t max) {
 
 void Target::deliver(enrich_completion* completion) const {
   if (queue) queue->push(completion);
-  else if (callback) callback(completion, payload);
-  else enrich_completion_free(completion);
+  else if (callback) callback(publish_completion(completion), payload);
+  else delete completion;
+}
+
+enrich_completion* publish_completion(enrich_completion* completion) {
+  if (completion->error) {
+    completion->error->owned_by_completion = true;
+    completion->error_handle = publish(completion->error.get());
+  }
+  return publish(completion);
 }
 
 }  // namespace enrich::capi
@@ -70,13 +78,14 @@ enrich_status enrich_queue_create(enrich_queue** out) {
     auto queue = std::make_unique<enrich_queue>();
     queue->core = std::make_shared<QueueCore>();
     if (queue->core->event_fd < 0) return ENRICH_ERR_INTERNAL;
-    *out = queue.release();
+    *out = publish(queue.release());
     return ENRICH_OK;
   });
 }
 
-void enrich_queue_destroy(enrich_queue* queue) {
-  if (!valid(queue, kQueueMagic)) return;
+void enrich_queue_destroy(enrich_queue* handle) {
+  auto queue = retire(handle);  // a second destroy finds nothing
+  if (!queue) return;
   std::deque<enrich_completion*> items;
   {
     std::lock_guard lock(queue->core->mu);
@@ -84,28 +93,30 @@ void enrich_queue_destroy(enrich_queue* queue) {
     queue->core->notify = nullptr;
     items.swap(queue->core->items);
   }
-  for (auto* c : items) enrich_completion_free(c);
-  queue->magic = kDeadMagic;
-  delete queue;
+  for (auto* c : items) delete c;  // never handed out
 }
 
 int enrich_queue_fd(const enrich_queue* queue) {
-  return valid(queue, kQueueMagic) ? queue->core->event_fd : -1;
+  return (queue = resolve(queue)) ? queue->core->event_fd : -1;
 }
 
 size_t enrich_queue_poll(enrich_queue* queue, enrich_completion** out, size_t max) {
-  if (!valid(queue, kQueueMagic) || !out || max == 0) return 0;
-  return guarded_or<size_t>(0, [&] { return queue->core->poll(out, max); });
+  if (!(queue = resolve(queue)) || !out || max == 0) return 0;
+  return guarded_or<size_t>(0, [&] {
+    std::size_t n = queue->core->poll(out, max);
+    for (std::size_t i = 0; i < n; ++i) out[i] = publish_completion(out[i]);
+    return n;
+  });
 }
 
 size_t enrich_queue_size(const enrich_queue* queue) {
-  if (!valid(queue, kQueueMagic)) return 0;
+  if (!(queue = resolve(queue))) return 0;
   std::lock_guard lock(queue->core->mu);
   return queue->core->items.size();
 }
 
 enrich_status enrich_queue_set_notify(enrich_queue* queue, void (*notify)(void*), void* payload) {
-  if (!valid(queue, kQueueMagic)) return ENRICH_ERR_INVALID_ARGUMENT;
+  if (!(queue = resolve(queue))) return ENRICH_ERR_INVALID_ARGUMENT;
   std::lock_guard lock(queue->core->mu);
   queue->core->notify = notify;
   queue->core->notify_payload = payload;

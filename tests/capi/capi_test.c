@@ -1103,6 +1103,92 @@ static void test_transactions(enrich_client *client, enrich_queue *q) {
   exec_ok(client, q, sql);
 }
 
+/* Destroyed handles: a second destroy does nothing and every other call on them is refused with
+ * ENRICH_ERR_INVALID_ARGUMENT, without reading freed memory (this suite runs under ASan). A handle
+ * is a slot of the library's handle table with a generation, so a slot reused by a new object
+ * still refuses the old handle. */
+static void test_destroyed_handles(const char *dsn, enrich_client *client, enrich_queue *q) {
+  /* A queue: destroyed twice, then used; a new queue (the slot reused) works, the old does not. */
+  enrich_queue *old_q = NULL;
+  if (!CHECK_STATUS(enrich_queue_create(&old_q), ENRICH_OK)) return;
+  enrich_queue_destroy(old_q);
+  enrich_queue_destroy(old_q);
+  enrich_queue *new_q = NULL;
+  CHECK_STATUS(enrich_queue_create(&new_q), ENRICH_OK);
+  CHECK(new_q != old_q);
+  CHECK(enrich_queue_fd(old_q) == -1);
+  CHECK(enrich_queue_fd(new_q) >= 0);
+  CHECK(enrich_queue_poll(old_q, NULL, 0) == 0);
+  CHECK_STATUS(enrich_queue_set_notify(old_q, NULL, NULL), ENRICH_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(enrich_query(client, old_q, "SELECT 1", NULL, 0, NULL, NULL, NULL),
+               ENRICH_ERR_INVALID_ARGUMENT);
+  enrich_queue_destroy(new_q);
+
+  /* A client. */
+  enrich_client *dead = connect_client(dsn);
+  if (CHECK(dead != NULL)) {
+    enrich_client_destroy(dead);
+    enrich_client_destroy(dead);
+    CHECK_STATUS(enrich_query(dead, q, "SELECT 1", NULL, 0, NULL, NULL, NULL),
+                 ENRICH_ERR_INVALID_ARGUMENT);
+    char *stats = NULL;
+    CHECK_STATUS(enrich_client_stats(dead, &stats), ENRICH_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(enrich_cancel(dead, 1), ENRICH_ERR_INVALID_ARGUMENT);
+  }
+
+  /* A completion and the error it owns. */
+  enrich_completion *c = run_query(client, q, "SELECT 1 / 0", NULL, 0, NULL);
+  if (CHECK(c != NULL)) {
+    const enrich_error *e = enrich_completion_error(c);
+    CHECK(e != NULL);
+    enrich_error_free((enrich_error *)e); /* owned by the completion: ignored */
+    CHECK_STR(enrich_error_sqlstate(e), "22012");
+    enrich_completion_free(c);
+    enrich_completion_free(c);
+    CHECK_STATUS(enrich_completion_status(c), ENRICH_ERR_INVALID_ARGUMENT);
+    CHECK(enrich_completion_rows(c) == 0);
+    CHECK(enrich_completion_value(c, 0, 0, NULL) == NULL);
+    CHECK_STATUS(enrich_error_code(e), ENRICH_ERR_INVALID_ARGUMENT); /* gone with it */
+    CHECK_STR(enrich_error_message(e), "");
+  }
+
+  /* An error of its own. */
+  enrich_plan *plan = NULL;
+  enrich_error *error = NULL;
+  CHECK_STATUS(enrich_plan_from_json(&plan, "{not json", 9, NULL, &error), ENRICH_ERR_INVALID_ARGUMENT);
+  if (CHECK(error != NULL)) {
+    enrich_error_free(error);
+    enrich_error_free(error);
+    CHECK_STATUS(enrich_error_code(error), ENRICH_ERR_INVALID_ARGUMENT);
+  }
+
+  /* A plan. */
+  const char *plan_json = "{\"name\":\"p\",\"steps\":[{\"name\":\"a\",\"sql\":\"SELECT 1\"}]}";
+  CHECK_STATUS(enrich_plan_from_json(&plan, plan_json, strlen(plan_json), NULL, NULL), ENRICH_OK);
+  if (CHECK(plan != NULL)) {
+    enrich_plan_free(plan);
+    enrich_plan_free(plan);
+    CHECK_STR(enrich_plan_name(plan), "");
+    CHECK_STATUS(enrich_plan_run(client, q, plan, "{}", NULL, NULL, NULL), ENRICH_ERR_INVALID_ARGUMENT);
+  }
+
+  /* A transaction. */
+  enrich_tx *tx = begin_tx(client, q);
+  if (tx) {
+    enrich_tx_free(tx);
+    enrich_tx_free(tx);
+    CHECK_STATUS(enrich_tx_query(tx, q, "SELECT 1", NULL, 0, NULL, NULL, NULL),
+                 ENRICH_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(enrich_tx_commit(tx, q, NULL, NULL), ENRICH_ERR_INVALID_ARGUMENT);
+  }
+
+  /* Made-up handles and handles of another kind. */
+  CHECK(enrich_queue_fd((enrich_queue *)(uintptr_t)0x1234) == -1);
+  CHECK(enrich_queue_fd((enrich_queue *)client) == -1);
+  CHECK_STATUS(enrich_query((enrich_client *)q, q, "SELECT 1", NULL, 0, NULL, NULL, NULL),
+               ENRICH_ERR_INVALID_ARGUMENT);
+}
+
 static void test_stats(enrich_client *client) {
   char *json = NULL;
   if (!CHECK_STATUS(enrich_client_stats(client, &json), ENRICH_OK)) return;
@@ -1234,6 +1320,7 @@ int main(int argc, char **argv) {
       RUN(test_query_callback(client));
       RUN(test_transactions(client, q));
       RUN(test_stats(client));
+      RUN(test_destroyed_handles(dsn, client, q));
       enrich_client_destroy(client);
     }
     RUN(test_client_create_json(dsn, q));
