@@ -104,6 +104,15 @@ const char* enrich_completion_command_tag(const enrich_completion* c) {
   return r ? PQcmdStatus(const_cast<pg_result*>(r)) : "";
 }
 
+const char* enrich_completion_body(const enrich_completion* c, size_t* length) {
+  if (!(c = resolve(c)) || c->kind != ENRICH_COMPLETION_HTTP || !c->has_json) {
+    if (length) *length = 0;
+    return nullptr;
+  }
+  if (length) *length = c->json.size();
+  return c->json.data();
+}
+
 long enrich_completion_http_status(const enrich_completion* c) { return (c = resolve(c)) ? c->http_status : 0; }
 size_t enrich_completion_http_header_count(const enrich_completion* c) {
   return (c = resolve(c)) ? c->headers.size() : 0;

@@ -317,6 +317,11 @@ ENRICH_API enrich_status enrich_http(enrich_client *client, enrich_queue *queue,
                                      const enrich_http_request *request,
                                      const enrich_call_options *options, void *user_data,
                                      enrich_op_id *out_id);
+/** enrich_http with a callback. */
+ENRICH_API enrich_status enrich_http_cb(enrich_client *client, const enrich_http_request *request,
+                                        const enrich_call_options *options,
+                                        enrich_completion_fn callback, void *payload,
+                                        enrich_op_id *out_id);
 
 /**
  * Loads and validates a plan file. `variables_json` (may be NULL) gives values for ${NAME}
@@ -367,6 +372,20 @@ ENRICH_API enrich_status enrich_tx_commit(enrich_tx *tx, enrich_queue *queue, vo
                                           enrich_op_id *out_id);
 ENRICH_API enrich_status enrich_tx_rollback(enrich_tx *tx, enrich_queue *queue, void *user_data,
                                             enrich_op_id *out_id);
+/* The transaction calls with a callback instead of a queue. */
+ENRICH_API enrich_status enrich_tx_begin_cb(enrich_client *client,
+                                            const enrich_call_options *options,
+                                            enrich_completion_fn callback, void *payload,
+                                            enrich_op_id *out_id);
+ENRICH_API enrich_status enrich_tx_query_cb(enrich_tx *tx, const char *sql,
+                                            const char *const *params, size_t param_count,
+                                            const enrich_call_options *options,
+                                            enrich_completion_fn callback, void *payload,
+                                            enrich_op_id *out_id);
+ENRICH_API enrich_status enrich_tx_commit_cb(enrich_tx *tx, enrich_completion_fn callback,
+                                             void *payload, enrich_op_id *out_id);
+ENRICH_API enrich_status enrich_tx_rollback_cb(enrich_tx *tx, enrich_completion_fn callback,
+                                               void *payload, enrich_op_id *out_id);
 /** Rolls back if still active, then frees. */
 ENRICH_API void enrich_tx_free(enrich_tx *tx);
 
@@ -414,7 +433,10 @@ ENRICH_API const char *enrich_completion_value(const enrich_completion *c, size_
 ENRICH_API int64_t enrich_completion_affected_rows(const enrich_completion *c);
 ENRICH_API const char *enrich_completion_command_tag(const enrich_completion *c);
 
-/* HTTP responses (ENRICH_COMPLETION_HTTP); the body is enrich_completion_json. */
+/* HTTP responses (ENRICH_COMPLETION_HTTP). */
+/** The response body's bytes, whatever its content type (not NUL-safe as a C string: use
+ *  *length). Owned by the completion; NULL when there is none. */
+ENRICH_API const char *enrich_completion_body(const enrich_completion *c, size_t *length);
 ENRICH_API long enrich_completion_http_status(const enrich_completion *c);
 ENRICH_API size_t enrich_completion_http_header_count(const enrich_completion *c);
 ENRICH_API enrich_status enrich_completion_http_header(const enrich_completion *c, size_t index,

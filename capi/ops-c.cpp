@@ -153,39 +153,59 @@ enrich_status enrich_query_cb(enrich_client* client, const char* sql, const char
   });
 }
 
+namespace {
+
+enrich_status start_http(enrich_client* client, Target target, const enrich_http_request* request,
+                         const enrich_call_options* options, void* user_data,
+                         enrich_op_id* out_id) {
+  if (!request || !request->url) return ENRICH_ERR_INVALID_ARGUMENT;
+  if (request->version < 1 || request->version > ENRICH_HTTP_REQUEST_VERSION)
+    return ENRICH_ERR_INVALID_ARGUMENT;
+  if (request->header_count > 0 && !request->headers) return ENRICH_ERR_INVALID_ARGUMENT;
+  if (request->body_length > 0 && !request->body) return ENRICH_ERR_INVALID_ARGUMENT;
+  if (auto s = check_options(options); s != ENRICH_OK) return s;
+  HttpRequest r;
+  if (request->method) r.method = request->method;
+  r.url = request->url;
+  for (size_t i = 0; i < request->header_count; ++i) {
+    if (!request->headers[i].name || !request->headers[i].value) return ENRICH_ERR_INVALID_ARGUMENT;
+    r.headers.emplace_back(request->headers[i].name, request->headers[i].value);
+  }
+  if (request->body) r.body.assign(request->body, request->body_length);
+  if (request->timeout_ms > 0) r.timeout = Milliseconds(request->timeout_ms);
+  else if (options && options->timeout_ms > 0) r.timeout = Milliseconds(options->timeout_ms);
+  if (options && options->deadline_ms > 0) r.deadline = Deadline::after(Milliseconds(options->deadline_ms));
+  r.retry = request->retry != 0;
+  return launch<HttpResponse>(
+      client->core, std::move(target), ENRICH_COMPLETION_HTTP, user_data, out_id,
+      [&] { return client->core->client->http(std::move(r)); },
+      [](enrich_completion& c, HttpResponse response) {
+        c.http_status = response.status;
+        c.headers = std::move(response.headers);
+        c.json = std::move(response.body);
+        c.has_json = true;
+        c.elapsed_ms = static_cast<double>(response.elapsed.count());
+      });
+}
+
+}  // namespace
+
 enrich_status enrich_http(enrich_client* client, enrich_queue* queue,
                           const enrich_http_request* request, const enrich_call_options* options,
                           void* user_data, enrich_op_id* out_id) {
   return guarded([&] {
-    if (!(client = resolve(client)) || !(queue = resolve(queue)) || !request || !request->url)
-      return ENRICH_ERR_INVALID_ARGUMENT;
-    if (request->version < 1 || request->version > ENRICH_HTTP_REQUEST_VERSION)
-      return ENRICH_ERR_INVALID_ARGUMENT;
-    if (request->header_count > 0 && !request->headers) return ENRICH_ERR_INVALID_ARGUMENT;
-    if (request->body_length > 0 && !request->body) return ENRICH_ERR_INVALID_ARGUMENT;
-    if (auto s = check_options(options); s != ENRICH_OK) return s;
-    HttpRequest r;
-    if (request->method) r.method = request->method;
-    r.url = request->url;
-    for (size_t i = 0; i < request->header_count; ++i) {
-      if (!request->headers[i].name || !request->headers[i].value) return ENRICH_ERR_INVALID_ARGUMENT;
-      r.headers.emplace_back(request->headers[i].name, request->headers[i].value);
-    }
-    if (request->body) r.body.assign(request->body, request->body_length);
-    if (request->timeout_ms > 0) r.timeout = Milliseconds(request->timeout_ms);
-    else if (options && options->timeout_ms > 0) r.timeout = Milliseconds(options->timeout_ms);
-    if (options && options->deadline_ms > 0) r.deadline = Deadline::after(Milliseconds(options->deadline_ms));
-    r.retry = request->retry != 0;
-    return launch<HttpResponse>(
-        client->core, queue_target(queue), ENRICH_COMPLETION_HTTP, user_data, out_id,
-        [&] { return client->core->client->http(std::move(r)); },
-        [](enrich_completion& c, HttpResponse response) {
-          c.http_status = response.status;
-          c.headers = std::move(response.headers);
-          c.json = std::move(response.body);
-          c.has_json = true;
-          c.elapsed_ms = static_cast<double>(response.elapsed.count());
-        });
+    if (!(client = resolve(client)) || !(queue = resolve(queue))) return ENRICH_ERR_INVALID_ARGUMENT;
+    return start_http(client, queue_target(queue), request, options, user_data, out_id);
+  });
+}
+
+enrich_status enrich_http_cb(enrich_client* client, const enrich_http_request* request,
+                             const enrich_call_options* options, enrich_completion_fn callback,
+                             void* payload, enrich_op_id* out_id) {
+  return guarded([&] {
+    if (!(client = resolve(client)) || !callback) return ENRICH_ERR_INVALID_ARGUMENT;
+    return start_http(client, Target{nullptr, callback, payload}, request, options, payload,
+                      out_id);
   });
 }
 
@@ -211,21 +231,63 @@ enrich_status enrich_plan_run_cb(enrich_client* client, const enrich_plan* plan,
 
 // ---- transactions ---------------------------------------------------------------------------------
 
+namespace {
+
+enrich_status start_tx_begin(enrich_client* client, Target target,
+                             const enrich_call_options* options, void* user_data,
+                             enrich_op_id* out_id) {
+  if (auto s = check_options(options); s != ENRICH_OK) return s;
+  auto core = client->core;
+  return launch<Transaction>(
+      core, std::move(target), ENRICH_COMPLETION_TX_BEGIN, user_data, out_id,
+      [&] { return core->client->transaction(query_options(options)); },
+      [core](enrich_completion& c, Transaction tx) {
+        c.tx = std::make_unique<enrich_tx>();
+        c.tx->core = core;
+        c.tx->tx.emplace(std::move(tx));
+      });
+}
+
+enrich_status start_tx_query(enrich_tx* tx, Target target, const char* sql,
+                             const char* const* params, size_t param_count,
+                             const enrich_call_options* options, void* user_data,
+                             enrich_op_id* out_id) {
+  if (!sql || (param_count > 0 && !params)) return ENRICH_ERR_INVALID_ARGUMENT;
+  if (auto s = check_options(options); s != ENRICH_OK) return s;
+  if (!tx->tx || !tx->tx->active()) return ENRICH_ERR_CLOSED;
+  auto shape = options ? options->shape : ENRICH_SHAPE_NONE;
+  return launch<QueryResult>(
+      tx->core, std::move(target), ENRICH_COMPLETION_QUERY, user_data, out_id,
+      [&] { return tx->tx->query(sql, to_params(params, param_count), query_options(options)); },
+      fill_query(profile_of(options), shape));
+}
+
+enrich_status start_tx_end(enrich_tx* tx, Target target, void* user_data, enrich_op_id* out_id,
+                           bool commit) {
+  if (!tx->tx || !tx->tx->active()) return ENRICH_ERR_CLOSED;
+  return launch<Unit>(
+      tx->core, std::move(target), ENRICH_COMPLETION_TX_END, user_data, out_id,
+      [&] { return commit ? tx->tx->commit() : tx->tx->rollback(); },
+      [](enrich_completion&, Unit) {});
+}
+
+}  // namespace
+
 enrich_status enrich_tx_begin(enrich_client* client, enrich_queue* queue,
                               const enrich_call_options* options, void* user_data,
                               enrich_op_id* out_id) {
   return guarded([&] {
     if (!(client = resolve(client)) || !(queue = resolve(queue))) return ENRICH_ERR_INVALID_ARGUMENT;
-    if (auto s = check_options(options); s != ENRICH_OK) return s;
-    auto core = client->core;
-    return launch<Transaction>(
-        core, queue_target(queue), ENRICH_COMPLETION_TX_BEGIN, user_data, out_id,
-        [&] { return core->client->transaction(query_options(options)); },
-        [core](enrich_completion& c, Transaction tx) {
-          c.tx = std::make_unique<enrich_tx>();
-          c.tx->core = core;
-          c.tx->tx.emplace(std::move(tx));
-        });
+    return start_tx_begin(client, queue_target(queue), options, user_data, out_id);
+  });
+}
+
+enrich_status enrich_tx_begin_cb(enrich_client* client, const enrich_call_options* options,
+                                 enrich_completion_fn callback, void* payload,
+                                 enrich_op_id* out_id) {
+  return guarded([&] {
+    if (!(client = resolve(client)) || !callback) return ENRICH_ERR_INVALID_ARGUMENT;
+    return start_tx_begin(client, Target{nullptr, callback, payload}, options, payload, out_id);
   });
 }
 
@@ -234,38 +296,53 @@ enrich_status enrich_tx_query(enrich_tx* tx, enrich_queue* queue, const char* sq
                               const enrich_call_options* options, void* user_data,
                               enrich_op_id* out_id) {
   return guarded([&] {
-    if (!(tx = resolve(tx)) || !(queue = resolve(queue)) || !sql || (param_count > 0 && !params))
-      return ENRICH_ERR_INVALID_ARGUMENT;
-    if (auto s = check_options(options); s != ENRICH_OK) return s;
-    if (!tx->tx || !tx->tx->active()) return ENRICH_ERR_CLOSED;
-    auto shape = options ? options->shape : ENRICH_SHAPE_NONE;
-    return launch<QueryResult>(
-        tx->core, queue_target(queue), ENRICH_COMPLETION_QUERY, user_data, out_id,
-        [&] { return tx->tx->query(sql, to_params(params, param_count), query_options(options)); },
-        fill_query(profile_of(options), shape));
+    if (!(tx = resolve(tx)) || !(queue = resolve(queue))) return ENRICH_ERR_INVALID_ARGUMENT;
+    return start_tx_query(tx, queue_target(queue), sql, params, param_count, options, user_data,
+                          out_id);
   });
 }
 
-static enrich_status end_tx(enrich_tx* tx, enrich_queue* queue, void* user_data,
-                            enrich_op_id* out_id, bool commit) {
+enrich_status enrich_tx_query_cb(enrich_tx* tx, const char* sql, const char* const* params,
+                                 size_t param_count, const enrich_call_options* options,
+                                 enrich_completion_fn callback, void* payload,
+                                 enrich_op_id* out_id) {
   return guarded([&] {
-    if (!(tx = resolve(tx)) || !(queue = resolve(queue))) return ENRICH_ERR_INVALID_ARGUMENT;
-    if (!tx->tx || !tx->tx->active()) return ENRICH_ERR_CLOSED;
-    return launch<Unit>(
-        tx->core, queue_target(queue), ENRICH_COMPLETION_TX_END, user_data, out_id,
-        [&] { return commit ? tx->tx->commit() : tx->tx->rollback(); },
-        [](enrich_completion&, Unit) {});
+    if (!(tx = resolve(tx)) || !callback) return ENRICH_ERR_INVALID_ARGUMENT;
+    return start_tx_query(tx, Target{nullptr, callback, payload}, sql, params, param_count,
+                          options, payload, out_id);
   });
 }
 
 enrich_status enrich_tx_commit(enrich_tx* tx, enrich_queue* queue, void* user_data,
                                enrich_op_id* out_id) {
-  return end_tx(tx, queue, user_data, out_id, true);
+  return guarded([&] {
+    if (!(tx = resolve(tx)) || !(queue = resolve(queue))) return ENRICH_ERR_INVALID_ARGUMENT;
+    return start_tx_end(tx, queue_target(queue), user_data, out_id, true);
+  });
 }
 
 enrich_status enrich_tx_rollback(enrich_tx* tx, enrich_queue* queue, void* user_data,
                                  enrich_op_id* out_id) {
-  return end_tx(tx, queue, user_data, out_id, false);
+  return guarded([&] {
+    if (!(tx = resolve(tx)) || !(queue = resolve(queue))) return ENRICH_ERR_INVALID_ARGUMENT;
+    return start_tx_end(tx, queue_target(queue), user_data, out_id, false);
+  });
+}
+
+enrich_status enrich_tx_commit_cb(enrich_tx* tx, enrich_completion_fn callback, void* payload,
+                                  enrich_op_id* out_id) {
+  return guarded([&] {
+    if (!(tx = resolve(tx)) || !callback) return ENRICH_ERR_INVALID_ARGUMENT;
+    return start_tx_end(tx, Target{nullptr, callback, payload}, payload, out_id, true);
+  });
+}
+
+enrich_status enrich_tx_rollback_cb(enrich_tx* tx, enrich_completion_fn callback, void* payload,
+                                    enrich_op_id* out_id) {
+  return guarded([&] {
+    if (!(tx = resolve(tx)) || !callback) return ENRICH_ERR_INVALID_ARGUMENT;
+    return start_tx_end(tx, Target{nullptr, callback, payload}, payload, out_id, false);
+  });
 }
 
 void enrich_tx_free(enrich_tx* handle) {
