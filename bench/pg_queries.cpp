@@ -19,7 +19,6 @@
 //   enrich_bench_pg_queries [--dsn DSN] [--concurrency 64] [--connections 16] [--io-threads 1]
 //                           [--duration 10] [--warmup 3] [--users 100000] [--pipeline-depth 64]
 
-#include <enrich/enrich.hpp>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -30,6 +29,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <enrich/enrich.hpp>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -97,15 +97,24 @@ Options parse_options(int argc, char** argv) {
       if (value.empty() || *end != '\0' || v < 0) usage(argv[0]);
       return v;
     };
-    if (arg == "--dsn") o.dsn = value;
-    else if (arg == "--concurrency") o.concurrency = count();
-    else if (arg == "--connections") o.connections = count();
-    else if (arg == "--io-threads") o.io_threads = count();
-    else if (arg == "--pipeline-depth") o.pipeline_depth = count();
-    else if (arg == "--duration") o.duration = seconds();
-    else if (arg == "--warmup") o.warmup = seconds();
-    else if (arg == "--users") o.users = static_cast<std::int64_t>(count());
-    else usage(argv[0]);
+    if (arg == "--dsn")
+      o.dsn = value;
+    else if (arg == "--concurrency")
+      o.concurrency = count();
+    else if (arg == "--connections")
+      o.connections = count();
+    else if (arg == "--io-threads")
+      o.io_threads = count();
+    else if (arg == "--pipeline-depth")
+      o.pipeline_depth = count();
+    else if (arg == "--duration")
+      o.duration = seconds();
+    else if (arg == "--warmup")
+      o.warmup = seconds();
+    else if (arg == "--users")
+      o.users = static_cast<std::int64_t>(count());
+    else
+      usage(argv[0]);
   }
   if (o.duration <= 0) usage(argv[0]);
   return o;
@@ -261,17 +270,18 @@ int main(int argc, char** argv) {
   auto client = std::move(created).value();
 
   // Check the data first, so a missing seed fails clearly instead of as millions of errors.
-  auto check = client->query("SELECT count(*) FROM users WHERE id BETWEEN 1 AND $1", {opt.users})
-                   .get();
+  auto check =
+      client->query("SELECT count(*) FROM users WHERE id BETWEEN 1 AND $1", {opt.users}).get();
   if (!check.ok()) {
     std::fprintf(stderr, "error: %s (did you run scripts/seed?)\n",
                  check.error().to_string().c_str());
     return 2;
   }
   if (check->row(0).get<std::int64_t>(0) != opt.users) {
-    std::fprintf(stderr, "error: users 1..%lld are not all there (%s rows); run scripts/seed --users %lld\n",
-                 static_cast<long long>(opt.users), std::string(check->row(0).text(0)).c_str(),
-                 static_cast<long long>(opt.users));
+    std::fprintf(
+        stderr, "error: users 1..%lld are not all there (%s rows); run scripts/seed --users %lld\n",
+        static_cast<long long>(opt.users), std::string(check->row(0).text(0)).c_str(),
+        static_cast<long long>(opt.users));
     return 2;
   }
 
@@ -295,8 +305,8 @@ int main(int argc, char** argv) {
   for (auto& c : callers) run(*c);
 
   auto sleep_until = [&](double seconds) {
-    std::this_thread::sleep_until(
-        t0 + std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(seconds)));
+    std::this_thread::sleep_until(t0 + std::chrono::duration_cast<SteadyClock::duration>(
+                                           std::chrono::duration<double>(seconds)));
   };
   sleep_until(opt.warmup);
   bench.recording = true;
@@ -319,7 +329,8 @@ int main(int argc, char** argv) {
   bench.stop = true;
   {
     std::unique_lock lock(bench.mu);
-    if (!bench.all_done.wait_for(lock, std::chrono::seconds(30), [&] { return bench.active == 0; })) {
+    if (!bench.all_done.wait_for(lock, std::chrono::seconds(30),
+                                 [&] { return bench.active == 0; })) {
       std::fprintf(stderr, "error: %zu callers did not finish within 30 s of the end\n",
                    bench.active.load());
       std::_Exit(3);
@@ -357,8 +368,9 @@ int main(int argc, char** argv) {
       "\"client_cpu_s\":%.4f,\"client_cpu_us_per_enrichment\":%.2f,\"rows_per_enrichment\":%.2f,"
       "\"errors\":%llu,\"log_warnings\":%llu}\n",
       opt.concurrency, opt.connections, opt.io_threads, opt.pipeline_depth,
-      static_cast<long long>(opt.users), opt.warmup, window, static_cast<unsigned long long>(n_end - n_start), eps, 3 * eps, p50, p90,
-      p99, pmax, cpu, cpu_us, rows_per, static_cast<unsigned long long>(total_errors),
+      static_cast<long long>(opt.users), opt.warmup, window,
+      static_cast<unsigned long long>(n_end - n_start), eps, 3 * eps, p50, p90, p99, pmax, cpu,
+      cpu_us, rows_per, static_cast<unsigned long long>(total_errors),
       static_cast<unsigned long long>(log_warnings.load()));
   std::fflush(stdout);
 

@@ -107,14 +107,13 @@ struct enrich_completion {
   std::unique_ptr<enrich_tx> tx;  // a begun transaction, until enrich_completion_take_tx
   enrich_log_level log_level = ENRICH_LOG_INFO;
   std::string log_event, log_fields;
-
 };
 
 namespace enrich::capi {
 
 /// The value of an enum field as C code stored it. C allows any int there; loading a value
-/// outside the enumerators through the C++ enum type is undefined behaviour (UBSan: -fsanitize=enum),
-/// so check the raw value before reading the field as the enum.
+/// outside the enumerators through the C++ enum type is undefined behaviour (UBSan:
+/// -fsanitize=enum), so check the raw value before reading the field as the enum.
 template <class E>
 long long raw_enum(const E& field) {
   std::underlying_type_t<E> v;
@@ -160,7 +159,8 @@ struct HandleKindOf<enrich_plan> : std::integral_constant<HandleKind, HandleKind
 template <>
 struct HandleKindOf<enrich_tx> : std::integral_constant<HandleKind, HandleKind::tx> {};
 template <>
-struct HandleKindOf<enrich_completion> : std::integral_constant<HandleKind, HandleKind::completion> {};
+struct HandleKindOf<enrich_completion>
+    : std::integral_constant<HandleKind, HandleKind::completion> {};
 template <>
 struct HandleKindOf<enrich_error> : std::integral_constant<HandleKind, HandleKind::error> {};
 
@@ -183,8 +183,8 @@ T* publish(T* object) {
 /// Ends a handle: its object (to destroy), or null if it was not live (a second destroy).
 template <class T>
 std::unique_ptr<T> retire(T* handle) {
-  return std::unique_ptr<T>(static_cast<T*>(
-      HandleTable::instance().remove(reinterpret_cast<std::uintptr_t>(handle), HandleKindOf<T>::value)));
+  return std::unique_ptr<T>(static_cast<T*>(HandleTable::instance().remove(
+      reinterpret_cast<std::uintptr_t>(handle), HandleKindOf<T>::value)));
 }
 
 /// Hands a completion to the user: registers it (and its error) in the handle table.

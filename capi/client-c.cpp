@@ -58,7 +58,8 @@ void apply_options(ClientOptions& o, const enrich_client_options& c) {
   count(c.http_max_connections_per_host, o.http.max_connections_per_host);
   count(c.http_max_response_bytes, o.http.max_response_bytes);
   if (c.http_insecure_skip_verify) o.http.verify_tls = false;
-  if (c.breaker_failure_threshold > 0) o.http.breaker.failure_threshold = c.breaker_failure_threshold;
+  if (c.breaker_failure_threshold > 0)
+    o.http.breaker.failure_threshold = c.breaker_failure_threshold;
   ms(c.breaker_cool_down_ms, o.http.breaker.cool_down);
   if (c.disable_breaker) o.http.breaker.enabled = false;
   if (c.log_level_set || c.log_level != ENRICH_LOG_DEBUG)
@@ -97,17 +98,22 @@ enrich_status create(enrich_client** out, const ClientOptions& options, enrich_e
 
 // {"dsn": ..., "io_threads": n, "pool": {...}, "http": {...}, "log_level": "warning"}
 std::optional<Error> options_from_json(const json::Value& v, ClientOptions& o) {
-  auto bad = [](std::string m) { return Error{ErrorCode::invalid_argument, "client config: " + std::move(m)}; };
+  auto bad = [](std::string m) {
+    return Error{ErrorCode::invalid_argument, "client config: " + std::move(m)};
+  };
   if (!v.is_object()) return bad("must be a JSON object");
   auto number = [&](const json::Value& x, std::string_view key, auto& out) -> std::optional<Error> {
     if (!x.is_number() || !x.as_number().as_int64() || *x.as_number().as_int64() < 0)
       return bad(fmt::format("\"{}\" must be a non-negative integer", key));
     using T = std::decay_t<decltype(out)>;
-    if constexpr (std::is_same_v<T, Milliseconds>) out = Milliseconds(*x.as_number().as_int64());
-    else out = static_cast<T>(*x.as_number().as_int64());
+    if constexpr (std::is_same_v<T, Milliseconds>)
+      out = Milliseconds(*x.as_number().as_int64());
+    else
+      out = static_cast<T>(*x.as_number().as_int64());
     return std::nullopt;
   };
-  auto boolean = [&](const json::Value& x, std::string_view key, bool& out) -> std::optional<Error> {
+  auto boolean = [&](const json::Value& x, std::string_view key,
+                     bool& out) -> std::optional<Error> {
     if (!x.is_bool()) return bad(fmt::format("\"{}\" must be true or false", key));
     out = x.as_bool();
     return std::nullopt;
@@ -117,51 +123,83 @@ std::optional<Error> options_from_json(const json::Value& v, ClientOptions& o) {
     if (key == "dsn") {
       if (!x.is_string()) return bad("\"dsn\" must be a string");
       o.dsn = x.as_string();
-    } else if (key == "io_threads") e = number(x, key, o.io_threads);
-    else if (key == "prepared_statements") e = boolean(x, key, o.prepared_statements);
-    else if (key == "statement_cache_size") e = number(x, key, o.statement_cache_size);
-    else if (key == "query_timeout_ms") e = number(x, key, o.query_timeout);
+    } else if (key == "io_threads")
+      e = number(x, key, o.io_threads);
+    else if (key == "prepared_statements")
+      e = boolean(x, key, o.prepared_statements);
+    else if (key == "statement_cache_size")
+      e = number(x, key, o.statement_cache_size);
+    else if (key == "query_timeout_ms")
+      e = number(x, key, o.query_timeout);
     else if (key == "log_level") {
       if (!x.is_string()) return bad("\"log_level\" must be a string");
       const auto& s = x.as_string();
-      if (s == "debug") o.log_level = LogLevel::debug;
-      else if (s == "info") o.log_level = LogLevel::info;
-      else if (s == "warning") o.log_level = LogLevel::warning;
-      else if (s == "error") o.log_level = LogLevel::error;
-      else if (s == "off") o.log_level = LogLevel::off;
-      else return bad("unknown log_level \"" + s + "\"");
+      if (s == "debug")
+        o.log_level = LogLevel::debug;
+      else if (s == "info")
+        o.log_level = LogLevel::info;
+      else if (s == "warning")
+        o.log_level = LogLevel::warning;
+      else if (s == "error")
+        o.log_level = LogLevel::error;
+      else if (s == "off")
+        o.log_level = LogLevel::off;
+      else
+        return bad("unknown log_level \"" + s + "\"");
     } else if (key == "pool") {
       if (!x.is_object()) return bad("\"pool\" must be an object");
       for (const auto& [k, y] : x.as_object()) {
         auto& p = o.pool;
-        if (k == "min_connections") e = number(y, k, p.min_connections);
-        else if (k == "max_connections") e = number(y, k, p.max_connections);
-        else if (k == "max_pipeline_depth") e = number(y, k, p.max_pipeline_depth);
-        else if (k == "acquire_timeout_ms") e = number(y, k, p.acquire_timeout);
-        else if (k == "max_waiting") e = number(y, k, p.max_waiting);
-        else if (k == "connect_timeout_ms") e = number(y, k, p.connect_timeout);
-        else if (k == "idle_timeout_ms") e = number(y, k, p.idle_timeout);
-        else if (k == "max_lifetime_ms") e = number(y, k, p.max_lifetime);
-        else if (k == "health_check_interval_ms") e = number(y, k, p.health_check_interval);
-        else return bad("unknown key \"pool." + k + "\"");
+        if (k == "min_connections")
+          e = number(y, k, p.min_connections);
+        else if (k == "max_connections")
+          e = number(y, k, p.max_connections);
+        else if (k == "max_pipeline_depth")
+          e = number(y, k, p.max_pipeline_depth);
+        else if (k == "acquire_timeout_ms")
+          e = number(y, k, p.acquire_timeout);
+        else if (k == "max_waiting")
+          e = number(y, k, p.max_waiting);
+        else if (k == "connect_timeout_ms")
+          e = number(y, k, p.connect_timeout);
+        else if (k == "idle_timeout_ms")
+          e = number(y, k, p.idle_timeout);
+        else if (k == "max_lifetime_ms")
+          e = number(y, k, p.max_lifetime);
+        else if (k == "health_check_interval_ms")
+          e = number(y, k, p.health_check_interval);
+        else
+          return bad("unknown key \"pool." + k + "\"");
         if (e) return e;
       }
     } else if (key == "http") {
       if (!x.is_object()) return bad("\"http\" must be an object");
       for (const auto& [k, y] : x.as_object()) {
         auto& h = o.http;
-        if (k == "timeout_ms") e = number(y, k, h.default_timeout);
-        else if (k == "connect_timeout_ms") e = number(y, k, h.connect_timeout);
-        else if (k == "max_connections_per_host") e = number(y, k, h.max_connections_per_host);
-        else if (k == "max_total_connections") e = number(y, k, h.max_total_connections);
-        else if (k == "max_response_bytes") e = number(y, k, h.max_response_bytes);
-        else if (k == "verify_tls") e = boolean(y, k, h.verify_tls);
-        else if (k == "http2") e = boolean(y, k, h.http2);
-        else if (k == "breaker_failure_threshold") e = number(y, k, h.breaker.failure_threshold);
-        else if (k == "breaker_cool_down_ms") e = number(y, k, h.breaker.cool_down);
-        else if (k == "breaker") e = boolean(y, k, h.breaker.enabled);
-        else if (k == "retry_max_attempts") e = number(y, k, h.retry.max_attempts);
-        else return bad("unknown key \"http." + k + "\"");
+        if (k == "timeout_ms")
+          e = number(y, k, h.default_timeout);
+        else if (k == "connect_timeout_ms")
+          e = number(y, k, h.connect_timeout);
+        else if (k == "max_connections_per_host")
+          e = number(y, k, h.max_connections_per_host);
+        else if (k == "max_total_connections")
+          e = number(y, k, h.max_total_connections);
+        else if (k == "max_response_bytes")
+          e = number(y, k, h.max_response_bytes);
+        else if (k == "verify_tls")
+          e = boolean(y, k, h.verify_tls);
+        else if (k == "http2")
+          e = boolean(y, k, h.http2);
+        else if (k == "breaker_failure_threshold")
+          e = number(y, k, h.breaker.failure_threshold);
+        else if (k == "breaker_cool_down_ms")
+          e = number(y, k, h.breaker.cool_down);
+        else if (k == "breaker")
+          e = boolean(y, k, h.breaker.enabled);
+        else if (k == "retry_max_attempts")
+          e = number(y, k, h.retry.max_attempts);
+        else
+          return bad("unknown key \"http." + k + "\"");
         if (e) return e;
       }
     } else {
@@ -189,7 +227,8 @@ enrich_status enrich_client_create(enrich_client** out, const enrich_client_opti
                                            options->version)});
     if (options->log_queue && !resolve(options->log_queue))
       return fail(error, Error{ErrorCode::invalid_argument, "log_queue is not a queue"});
-    if (long long level = raw_enum(options->log_level); level < ENRICH_LOG_DEBUG || level > ENRICH_LOG_OFF)
+    if (long long level = raw_enum(options->log_level);
+        level < ENRICH_LOG_DEBUG || level > ENRICH_LOG_OFF)
       return fail(error, Error{ErrorCode::invalid_argument,
                                fmt::format("log_level {} is not an enrich_log_level", level)});
     ClientOptions o;
@@ -206,7 +245,9 @@ enrich_status enrich_client_create_json(enrich_client** out, const char* config_
     *out = nullptr;
     if (!config_json) return fail(error, Error{ErrorCode::invalid_argument, "config_json is NULL"});
     auto doc = json::parse(config_json);
-    if (!doc.ok()) return fail(error, Error{ErrorCode::invalid_argument, "client config: " + doc.error().message});
+    if (!doc.ok())
+      return fail(error,
+                  Error{ErrorCode::invalid_argument, "client config: " + doc.error().message});
     ClientOptions o;
     if (auto e = options_from_json(doc.value(), o)) return fail(error, *e);
     return create(out, o, error);

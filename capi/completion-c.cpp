@@ -1,9 +1,9 @@
 // Completion accessors.
 
+#include <libpq-fe.h>
+
 #include <cstdlib>
 #include <cstring>
-
-#include <libpq-fe.h>
 
 #include "capi_internal.hpp"
 
@@ -21,8 +21,12 @@ extern "C" {
 enrich_completion_kind enrich_completion_kind_of(const enrich_completion* c) {
   return (c = resolve(c)) ? c->kind : static_cast<enrich_completion_kind>(0);
 }
-enrich_op_id enrich_completion_id(const enrich_completion* c) { return (c = resolve(c)) ? c->id : 0; }
-void* enrich_completion_user_data(const enrich_completion* c) { return (c = resolve(c)) ? c->user_data : nullptr; }
+enrich_op_id enrich_completion_id(const enrich_completion* c) {
+  return (c = resolve(c)) ? c->id : 0;
+}
+void* enrich_completion_user_data(const enrich_completion* c) {
+  return (c = resolve(c)) ? c->user_data : nullptr;
+}
 
 enrich_status enrich_completion_status(const enrich_completion* c) {
   if (!(c = resolve(c))) return ENRICH_ERR_INVALID_ARGUMENT;
@@ -66,7 +70,9 @@ const char* enrich_completion_warning(const enrich_completion* c, size_t index) 
   if (!(c = resolve(c)) || index >= c->warnings.size()) return nullptr;
   return c->warnings[index].c_str();
 }
-double enrich_completion_elapsed_ms(const enrich_completion* c) { return (c = resolve(c)) ? c->elapsed_ms : 0; }
+double enrich_completion_elapsed_ms(const enrich_completion* c) {
+  return (c = resolve(c)) ? c->elapsed_ms : 0;
+}
 
 size_t enrich_completion_rows(const enrich_completion* c) {
   auto* r = rows(c);
@@ -113,7 +119,9 @@ const char* enrich_completion_body(const enrich_completion* c, size_t* length) {
   return c->json.data();
 }
 
-long enrich_completion_http_status(const enrich_completion* c) { return (c = resolve(c)) ? c->http_status : 0; }
+long enrich_completion_http_status(const enrich_completion* c) {
+  return (c = resolve(c)) ? c->http_status : 0;
+}
 size_t enrich_completion_http_header_count(const enrich_completion* c) {
   return (c = resolve(c)) ? c->headers.size() : 0;
 }

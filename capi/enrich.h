@@ -66,7 +66,7 @@ extern "C" {
 /** The version of the library actually loaded, as ENRICH_VERSION_HEX. */
 ENRICH_API int enrich_version(void);
 /** "0.1.0" */
-ENRICH_API const char *enrich_version_string(void);
+ENRICH_API const char* enrich_version_string(void);
 
 /* ---- status codes ---------------------------------------------------------------------------- */
 
@@ -88,7 +88,7 @@ typedef enum enrich_status {
 } enrich_status;
 
 /** Stable lower-case name of a status ("pool_timeout"); "unknown" for other values. */
-ENRICH_API const char *enrich_status_name(enrich_status status);
+ENRICH_API const char* enrich_status_name(enrich_status status);
 
 /* ---- opaque handles ------------------------------------------------------------------------- */
 
@@ -110,13 +110,13 @@ typedef uint64_t enrich_op_id;
 
 /* ---- errors ---------------------------------------------------------------------------------- */
 
-ENRICH_API enrich_status enrich_error_code(const enrich_error *error);
+ENRICH_API enrich_status enrich_error_code(const enrich_error* error);
 /** Never NULL for a non-NULL error. */
-ENRICH_API const char *enrich_error_message(const enrich_error *error);
+ENRICH_API const char* enrich_error_message(const enrich_error* error);
 /** Five-character SQLSTATE, or "" when not a server error. */
-ENRICH_API const char *enrich_error_sqlstate(const enrich_error *error);
-ENRICH_API const char *enrich_error_detail(const enrich_error *error);
-ENRICH_API const char *enrich_error_hint(const enrich_error *error);
+ENRICH_API const char* enrich_error_sqlstate(const enrich_error* error);
+ENRICH_API const char* enrich_error_detail(const enrich_error* error);
+ENRICH_API const char* enrich_error_hint(const enrich_error* error);
 /** Further fields of a server error (libpq's PG_DIAG_*), for enrich_error_diag. New ones may be
  *  added at the end. */
 typedef enum enrich_diag {
@@ -131,15 +131,16 @@ typedef enum enrich_diag {
 } enrich_diag;
 /** A further field of a server error: "" when the server did not send it; NULL for a field this
  *  version does not know (or a NULL/foreign error). Owned by the error. */
-ENRICH_API const char *enrich_error_diag(const enrich_error *error, enrich_diag field);
+ENRICH_API const char* enrich_error_diag(const enrich_error* error, enrich_diag field);
 /** 1 when repeating the operation later may succeed. */
-ENRICH_API int enrich_error_retriable(const enrich_error *error);
-ENRICH_API void enrich_error_free(enrich_error *error);
+ENRICH_API int enrich_error_retriable(const enrich_error* error);
+ENRICH_API void enrich_error_free(enrich_error* error);
 
 /** Frees a buffer returned by this library. */
-ENRICH_API void enrich_free(void *buffer);
+ENRICH_API void enrich_free(void* buffer);
 
-/* ---- logging ----------------------------------------------------------------------------------- */
+/* ---- logging -----------------------------------------------------------------------------------
+ */
 
 typedef enum enrich_log_level {
   ENRICH_LOG_DEBUG = 0,
@@ -153,32 +154,34 @@ typedef enum enrich_log_level {
  * A log sink called on an I/O thread: `event` is a dotted name ("pg.connection_lost"),
  * `fields_json` a JSON object of string fields. Must be quick and must not block.
  */
-typedef void (*enrich_log_fn)(enrich_log_level level, const char *event, const char *fields_json,
-                              void *payload);
+typedef void (*enrich_log_fn)(enrich_log_level level, const char* event, const char* fields_json,
+                              void* payload);
 
-/* ---- completion queues ------------------------------------------------------------------------- */
+/* ---- completion queues -------------------------------------------------------------------------
+ */
 
 /** Creates a queue. */
-ENRICH_API enrich_status enrich_queue_create(enrich_queue **out);
+ENRICH_API enrich_status enrich_queue_create(enrich_queue** out);
 /** Drops the caller's reference; completions still in it or still to come are freed. */
-ENRICH_API void enrich_queue_destroy(enrich_queue *queue);
+ENRICH_API void enrich_queue_destroy(enrich_queue* queue);
 /** An fd that is readable while the queue is not empty (level-triggered); -1 for NULL. */
-ENRICH_API int enrich_queue_fd(const enrich_queue *queue);
+ENRICH_API int enrich_queue_fd(const enrich_queue* queue);
 /**
  * Moves up to `max` completions into `out` without blocking; returns how many. The caller owns
  * each one (enrich_completion_free).
  */
-ENRICH_API size_t enrich_queue_poll(enrich_queue *queue, enrich_completion **out, size_t max);
+ENRICH_API size_t enrich_queue_poll(enrich_queue* queue, enrich_completion** out, size_t max);
 /** Completions waiting in the queue. */
-ENRICH_API size_t enrich_queue_size(const enrich_queue *queue);
+ENRICH_API size_t enrich_queue_size(const enrich_queue* queue);
 /**
  * Calls `notify(payload)` on the I/O thread whenever the queue goes from empty to non-empty
  * (in addition to the fd). NULL removes it.
  */
-ENRICH_API enrich_status enrich_queue_set_notify(enrich_queue *queue, void (*notify)(void *payload),
-                                                 void *payload);
+ENRICH_API enrich_status enrich_queue_set_notify(enrich_queue* queue, void (*notify)(void* payload),
+                                                 void* payload);
 
-/* ---- clients ----------------------------------------------------------------------------------- */
+/* ---- clients -----------------------------------------------------------------------------------
+ */
 
 #define ENRICH_CLIENT_OPTIONS_VERSION 1
 
@@ -188,7 +191,7 @@ ENRICH_API enrich_status enrich_queue_set_notify(enrich_queue *queue, void (*not
  */
 typedef struct enrich_client_options {
   unsigned version; /**< ENRICH_CLIENT_OPTIONS_VERSION */
-  const char *dsn;  /**< libpq connection string or URI; NULL: libpq's defaults */
+  const char* dsn;  /**< libpq connection string or URI; NULL: libpq's defaults */
   size_t io_threads;
   size_t min_connections;
   size_t max_connections;
@@ -199,7 +202,8 @@ typedef struct enrich_client_options {
   int64_t idle_timeout_ms;
   int64_t max_lifetime_ms;
   int64_t query_timeout_ms;
-  int disable_prepared_statements; /**< 1: unnamed statements only (a pooler is also detected; the DSN's statement_cache=on|off wins; docs/deploy.md) */
+  int disable_prepared_statements; /**< 1: unnamed statements only (a pooler is also detected; the
+                                      DSN's statement_cache=on|off wins; docs/deploy.md) */
   size_t statement_cache_size;
   int64_t http_timeout_ms;
   int64_t http_connect_timeout_ms;
@@ -211,38 +215,41 @@ typedef struct enrich_client_options {
   int disable_breaker;
   /** Log sink; NULL with log_queue NULL: JSON lines on stderr. */
   enrich_log_fn log_fn;
-  void *log_payload;
+  void* log_payload;
   /** If set, log events arrive on this queue as completions of kind ENRICH_COMPLETION_LOG. */
-  enrich_queue *log_queue;
+  enrich_queue* log_queue;
   enrich_log_level log_level; /**< minimum level; default (0 = DEBUG) is raised to WARNING */
   int log_level_set;          /**< 1: use log_level as given, even DEBUG */
 } enrich_client_options;
 
 /* Every field spelled out, so that C and C++ callers compiling with -Wextra get no warning. */
-#define ENRICH_CLIENT_OPTIONS_INIT                                                              \
-  {ENRICH_CLIENT_OPTIONS_VERSION, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
-   0, NULL, NULL, NULL, ENRICH_LOG_DEBUG, 0}
+#define ENRICH_CLIENT_OPTIONS_INIT                                                                \
+  {                                                                                               \
+    ENRICH_CLIENT_OPTIONS_VERSION, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
+        0, NULL, NULL, NULL, ENRICH_LOG_DEBUG, 0                                                  \
+  }
 
 /** Creates a client. On failure *out is NULL and *error (if error is not NULL) says why. */
-ENRICH_API enrich_status enrich_client_create(enrich_client **out,
-                                              const enrich_client_options *options,
-                                              enrich_error **error);
+ENRICH_API enrich_status enrich_client_create(enrich_client** out,
+                                              const enrich_client_options* options,
+                                              enrich_error** error);
 /**
  * Creates a client from a JSON object: {"dsn": "...", "io_threads": 1, "pool": {"max_connections":
  * 8, ...}, "http": {"timeout_ms": ...}, "log_level": "warning"} (names as in the C++ options).
  */
-ENRICH_API enrich_status enrich_client_create_json(enrich_client **out, const char *config_json,
-                                                   enrich_error **error);
+ENRICH_API enrich_status enrich_client_create_json(enrich_client** out, const char* config_json,
+                                                   enrich_error** error);
 /**
  * Cancels everything in flight, delivers every completion (with ENRICH_ERR_CANCELLED unless the
  * result was already there), joins the I/O threads and frees the client. Like sqlite3_close_v2,
  * safe with work in flight. Blocks briefly; never call it from a callback of this client.
  */
-ENRICH_API void enrich_client_destroy(enrich_client *client);
+ENRICH_API void enrich_client_destroy(enrich_client* client);
 /** Pool counters as a JSON object in a buffer freed with enrich_free. */
-ENRICH_API enrich_status enrich_client_stats(enrich_client *client, char **out_json);
+ENRICH_API enrich_status enrich_client_stats(enrich_client* client, char** out_json);
 
-/* ---- operations ---------------------------------------------------------------------------------- */
+/* ---- operations
+ * ---------------------------------------------------------------------------------- */
 
 typedef enum enrich_json_profile {
   ENRICH_PROFILE_DEFAULT = 0, /**< the plan's own; for queries: postgres */
@@ -262,134 +269,137 @@ typedef enum enrich_result_shape {
 
 /** Per-call options; all zero means defaults. */
 typedef struct enrich_call_options {
-  unsigned version;         /**< ENRICH_CALL_OPTIONS_VERSION */
-  int64_t timeout_ms;       /**< 0: the client's default */
-  int64_t deadline_ms;      /**< >0: the caller's deadline, this many ms from now */
+  unsigned version;    /**< ENRICH_CALL_OPTIONS_VERSION */
+  int64_t timeout_ms;  /**< 0: the client's default */
+  int64_t deadline_ms; /**< >0: the caller's deadline, this many ms from now */
   enrich_json_profile profile;
   enrich_result_shape shape; /**< queries: also encode the rows as JSON in this shape */
 } enrich_call_options;
 
 #define ENRICH_CALL_OPTIONS_INIT \
-  {ENRICH_CALL_OPTIONS_VERSION, 0, 0, ENRICH_PROFILE_DEFAULT, ENRICH_SHAPE_NONE}
+  { ENRICH_CALL_OPTIONS_VERSION, 0, 0, ENRICH_PROFILE_DEFAULT, ENRICH_SHAPE_NONE }
 
 /** Where a completion goes: a queue, or a callback run on the I/O thread that owns it. */
-typedef void (*enrich_completion_fn)(enrich_completion *completion, void *payload);
+typedef void (*enrich_completion_fn)(enrich_completion* completion, void* payload);
 
 /**
  * Runs a statement. `params` are text values ($1..$n), a NULL entry is SQL NULL. The completion
  * goes to `queue` carrying `user_data`. `options` may be NULL. *out_id may be NULL.
  */
-ENRICH_API enrich_status enrich_query(enrich_client *client, enrich_queue *queue, const char *sql,
-                                      const char *const *params, size_t param_count,
-                                      const enrich_call_options *options, void *user_data,
-                                      enrich_op_id *out_id);
+ENRICH_API enrich_status enrich_query(enrich_client* client, enrich_queue* queue, const char* sql,
+                                      const char* const* params, size_t param_count,
+                                      const enrich_call_options* options, void* user_data,
+                                      enrich_op_id* out_id);
 /** enrich_query with a callback instead of a queue (convenient for simple C programs). */
-ENRICH_API enrich_status enrich_query_cb(enrich_client *client, const char *sql,
-                                         const char *const *params, size_t param_count,
-                                         const enrich_call_options *options,
-                                         enrich_completion_fn callback, void *payload,
-                                         enrich_op_id *out_id);
+ENRICH_API enrich_status enrich_query_cb(enrich_client* client, const char* sql,
+                                         const char* const* params, size_t param_count,
+                                         const enrich_call_options* options,
+                                         enrich_completion_fn callback, void* payload,
+                                         enrich_op_id* out_id);
 
 /** One HTTP header. */
 typedef struct enrich_header {
-  const char *name;
-  const char *value;
+  const char* name;
+  const char* value;
 } enrich_header;
 
 #define ENRICH_HTTP_REQUEST_VERSION 1
 
 typedef struct enrich_http_request {
   unsigned version;   /**< ENRICH_HTTP_REQUEST_VERSION */
-  const char *method; /**< NULL: GET */
-  const char *url;
-  const enrich_header *headers;
+  const char* method; /**< NULL: GET */
+  const char* url;
+  const enrich_header* headers;
   size_t header_count;
-  const char *body;
+  const char* body;
   size_t body_length;
   int64_t timeout_ms;
   int retry; /**< 1: retry idempotent requests within the retry budget */
 } enrich_http_request;
 
-#define ENRICH_HTTP_REQUEST_INIT {ENRICH_HTTP_REQUEST_VERSION, NULL, NULL, NULL, 0, NULL, 0, 0, 0}
+#define ENRICH_HTTP_REQUEST_INIT \
+  { ENRICH_HTTP_REQUEST_VERSION, NULL, NULL, NULL, 0, NULL, 0, 0, 0 }
 
 /** Sends an HTTP request; any status is a result, transport failures are errors. */
-ENRICH_API enrich_status enrich_http(enrich_client *client, enrich_queue *queue,
-                                     const enrich_http_request *request,
-                                     const enrich_call_options *options, void *user_data,
-                                     enrich_op_id *out_id);
+ENRICH_API enrich_status enrich_http(enrich_client* client, enrich_queue* queue,
+                                     const enrich_http_request* request,
+                                     const enrich_call_options* options, void* user_data,
+                                     enrich_op_id* out_id);
 /** enrich_http with a callback. */
-ENRICH_API enrich_status enrich_http_cb(enrich_client *client, const enrich_http_request *request,
-                                        const enrich_call_options *options,
-                                        enrich_completion_fn callback, void *payload,
-                                        enrich_op_id *out_id);
+ENRICH_API enrich_status enrich_http_cb(enrich_client* client, const enrich_http_request* request,
+                                        const enrich_call_options* options,
+                                        enrich_completion_fn callback, void* payload,
+                                        enrich_op_id* out_id);
 
 /**
  * Loads and validates a plan file. `variables_json` (may be NULL) gives values for ${NAME}
  * placeholders; missing names are read from the environment.
  */
-ENRICH_API enrich_status enrich_plan_load(enrich_plan **out, const char *path,
-                                          const char *variables_json, enrich_error **error);
+ENRICH_API enrich_status enrich_plan_load(enrich_plan** out, const char* path,
+                                          const char* variables_json, enrich_error** error);
 /** Parses and validates a plan given as JSON text of `length` bytes. */
-ENRICH_API enrich_status enrich_plan_from_json(enrich_plan **out, const char *json, size_t length,
-                                               const char *variables_json, enrich_error **error);
-ENRICH_API void enrich_plan_free(enrich_plan *plan);
-ENRICH_API const char *enrich_plan_name(const enrich_plan *plan);
+ENRICH_API enrich_status enrich_plan_from_json(enrich_plan** out, const char* json, size_t length,
+                                               const char* variables_json, enrich_error** error);
+ENRICH_API void enrich_plan_free(enrich_plan* plan);
+ENRICH_API const char* enrich_plan_name(const enrich_plan* plan);
 
 /**
  * Runs a plan with inputs given as a JSON object ({"userId": 42}). Inputs are checked before any
  * I/O: a bad one completes with ENRICH_ERR_INVALID_ARGUMENT naming it. The result is the JSON
  * document (enrich_completion_json).
  */
-ENRICH_API enrich_status enrich_plan_run(enrich_client *client, enrich_queue *queue,
-                                         const enrich_plan *plan, const char *inputs_json,
-                                         const enrich_call_options *options, void *user_data,
-                                         enrich_op_id *out_id);
+ENRICH_API enrich_status enrich_plan_run(enrich_client* client, enrich_queue* queue,
+                                         const enrich_plan* plan, const char* inputs_json,
+                                         const enrich_call_options* options, void* user_data,
+                                         enrich_op_id* out_id);
 /** enrich_plan_run with a callback. */
-ENRICH_API enrich_status enrich_plan_run_cb(enrich_client *client, const enrich_plan *plan,
-                                            const char *inputs_json,
-                                            const enrich_call_options *options,
-                                            enrich_completion_fn callback, void *payload,
-                                            enrich_op_id *out_id);
+ENRICH_API enrich_status enrich_plan_run_cb(enrich_client* client, const enrich_plan* plan,
+                                            const char* inputs_json,
+                                            const enrich_call_options* options,
+                                            enrich_completion_fn callback, void* payload,
+                                            enrich_op_id* out_id);
 
 /**
  * Requests cancellation. The operation still completes exactly once: with ENRICH_ERR_CANCELLED,
  * or with its result if that was already there. ENRICH_ERR_NOT_FOUND if the id is unknown or
  * already completed.
  */
-ENRICH_API enrich_status enrich_cancel(enrich_client *client, enrich_op_id id);
+ENRICH_API enrich_status enrich_cancel(enrich_client* client, enrich_op_id id);
 
-/* ---- transactions -------------------------------------------------------------------------------- */
+/* ---- transactions
+ * -------------------------------------------------------------------------------- */
 
 /** Starts a transaction; the completion carries an enrich_tx (enrich_completion_take_tx). */
-ENRICH_API enrich_status enrich_tx_begin(enrich_client *client, enrich_queue *queue,
-                                         const enrich_call_options *options, void *user_data,
-                                         enrich_op_id *out_id);
-ENRICH_API enrich_status enrich_tx_query(enrich_tx *tx, enrich_queue *queue, const char *sql,
-                                         const char *const *params, size_t param_count,
-                                         const enrich_call_options *options, void *user_data,
-                                         enrich_op_id *out_id);
-ENRICH_API enrich_status enrich_tx_commit(enrich_tx *tx, enrich_queue *queue, void *user_data,
-                                          enrich_op_id *out_id);
-ENRICH_API enrich_status enrich_tx_rollback(enrich_tx *tx, enrich_queue *queue, void *user_data,
-                                            enrich_op_id *out_id);
+ENRICH_API enrich_status enrich_tx_begin(enrich_client* client, enrich_queue* queue,
+                                         const enrich_call_options* options, void* user_data,
+                                         enrich_op_id* out_id);
+ENRICH_API enrich_status enrich_tx_query(enrich_tx* tx, enrich_queue* queue, const char* sql,
+                                         const char* const* params, size_t param_count,
+                                         const enrich_call_options* options, void* user_data,
+                                         enrich_op_id* out_id);
+ENRICH_API enrich_status enrich_tx_commit(enrich_tx* tx, enrich_queue* queue, void* user_data,
+                                          enrich_op_id* out_id);
+ENRICH_API enrich_status enrich_tx_rollback(enrich_tx* tx, enrich_queue* queue, void* user_data,
+                                            enrich_op_id* out_id);
 /* The transaction calls with a callback instead of a queue. */
-ENRICH_API enrich_status enrich_tx_begin_cb(enrich_client *client,
-                                            const enrich_call_options *options,
-                                            enrich_completion_fn callback, void *payload,
-                                            enrich_op_id *out_id);
-ENRICH_API enrich_status enrich_tx_query_cb(enrich_tx *tx, const char *sql,
-                                            const char *const *params, size_t param_count,
-                                            const enrich_call_options *options,
-                                            enrich_completion_fn callback, void *payload,
-                                            enrich_op_id *out_id);
-ENRICH_API enrich_status enrich_tx_commit_cb(enrich_tx *tx, enrich_completion_fn callback,
-                                             void *payload, enrich_op_id *out_id);
-ENRICH_API enrich_status enrich_tx_rollback_cb(enrich_tx *tx, enrich_completion_fn callback,
-                                               void *payload, enrich_op_id *out_id);
+ENRICH_API enrich_status enrich_tx_begin_cb(enrich_client* client,
+                                            const enrich_call_options* options,
+                                            enrich_completion_fn callback, void* payload,
+                                            enrich_op_id* out_id);
+ENRICH_API enrich_status enrich_tx_query_cb(enrich_tx* tx, const char* sql,
+                                            const char* const* params, size_t param_count,
+                                            const enrich_call_options* options,
+                                            enrich_completion_fn callback, void* payload,
+                                            enrich_op_id* out_id);
+ENRICH_API enrich_status enrich_tx_commit_cb(enrich_tx* tx, enrich_completion_fn callback,
+                                             void* payload, enrich_op_id* out_id);
+ENRICH_API enrich_status enrich_tx_rollback_cb(enrich_tx* tx, enrich_completion_fn callback,
+                                               void* payload, enrich_op_id* out_id);
 /** Rolls back if still active, then frees. */
-ENRICH_API void enrich_tx_free(enrich_tx *tx);
+ENRICH_API void enrich_tx_free(enrich_tx* tx);
 
-/* ---- completions ----------------------------------------------------------------------------------- */
+/* ---- completions
+ * ----------------------------------------------------------------------------------- */
 
 typedef enum enrich_completion_kind {
   ENRICH_COMPLETION_QUERY = 1,
@@ -400,56 +410,56 @@ typedef enum enrich_completion_kind {
   ENRICH_COMPLETION_LOG = 6
 } enrich_completion_kind;
 
-ENRICH_API enrich_completion_kind enrich_completion_kind_of(const enrich_completion *c);
-ENRICH_API enrich_op_id enrich_completion_id(const enrich_completion *c);
-ENRICH_API void *enrich_completion_user_data(const enrich_completion *c);
+ENRICH_API enrich_completion_kind enrich_completion_kind_of(const enrich_completion* c);
+ENRICH_API enrich_op_id enrich_completion_id(const enrich_completion* c);
+ENRICH_API void* enrich_completion_user_data(const enrich_completion* c);
 /** ENRICH_OK, or the error's code. */
-ENRICH_API enrich_status enrich_completion_status(const enrich_completion *c);
+ENRICH_API enrich_status enrich_completion_status(const enrich_completion* c);
 /** The error, owned by the completion; NULL on success. */
-ENRICH_API const enrich_error *enrich_completion_error(const enrich_completion *c);
+ENRICH_API const enrich_error* enrich_completion_error(const enrich_completion* c);
 /**
  * The JSON bytes of the result: the plan's document, a query's rows in the requested shape, or
  * an HTTP response body. NULL when there are none. Owned by the completion.
  */
-ENRICH_API const char *enrich_completion_json(const enrich_completion *c, size_t *length);
+ENRICH_API const char* enrich_completion_json(const enrich_completion* c, size_t* length);
 /** Takes the JSON bytes out of the completion: free them with enrich_free. */
-ENRICH_API enrich_status enrich_completion_take_json(enrich_completion *c, char **out,
-                                                     size_t *length);
+ENRICH_API enrich_status enrich_completion_take_json(enrich_completion* c, char** out,
+                                                     size_t* length);
 /** Warnings of a plan run (optional steps that failed and became null). */
-ENRICH_API size_t enrich_completion_warning_count(const enrich_completion *c);
-ENRICH_API const char *enrich_completion_warning(const enrich_completion *c, size_t index);
+ENRICH_API size_t enrich_completion_warning_count(const enrich_completion* c);
+ENRICH_API const char* enrich_completion_warning(const enrich_completion* c, size_t index);
 /** Elapsed time of a plan run or HTTP request, in milliseconds. */
-ENRICH_API double enrich_completion_elapsed_ms(const enrich_completion *c);
+ENRICH_API double enrich_completion_elapsed_ms(const enrich_completion* c);
 
 /* Query rows (ENRICH_COMPLETION_QUERY). Out-of-range indexes give 0 / NULL. */
-ENRICH_API size_t enrich_completion_rows(const enrich_completion *c);
-ENRICH_API size_t enrich_completion_columns(const enrich_completion *c);
-ENRICH_API const char *enrich_completion_column_name(const enrich_completion *c, size_t column);
-ENRICH_API uint32_t enrich_completion_column_type(const enrich_completion *c, size_t column);
-ENRICH_API int enrich_completion_is_null(const enrich_completion *c, size_t row, size_t column);
+ENRICH_API size_t enrich_completion_rows(const enrich_completion* c);
+ENRICH_API size_t enrich_completion_columns(const enrich_completion* c);
+ENRICH_API const char* enrich_completion_column_name(const enrich_completion* c, size_t column);
+ENRICH_API uint32_t enrich_completion_column_type(const enrich_completion* c, size_t column);
+ENRICH_API int enrich_completion_is_null(const enrich_completion* c, size_t row, size_t column);
 /** The value's text (Postgres text format), NULL for SQL NULL. */
-ENRICH_API const char *enrich_completion_value(const enrich_completion *c, size_t row,
-                                               size_t column, size_t *length);
-ENRICH_API int64_t enrich_completion_affected_rows(const enrich_completion *c);
-ENRICH_API const char *enrich_completion_command_tag(const enrich_completion *c);
+ENRICH_API const char* enrich_completion_value(const enrich_completion* c, size_t row,
+                                               size_t column, size_t* length);
+ENRICH_API int64_t enrich_completion_affected_rows(const enrich_completion* c);
+ENRICH_API const char* enrich_completion_command_tag(const enrich_completion* c);
 
 /* HTTP responses (ENRICH_COMPLETION_HTTP). */
 /** The response body's bytes, whatever its content type (not NUL-safe as a C string: use
  *  *length). Owned by the completion; NULL when there is none. */
-ENRICH_API const char *enrich_completion_body(const enrich_completion *c, size_t *length);
-ENRICH_API long enrich_completion_http_status(const enrich_completion *c);
-ENRICH_API size_t enrich_completion_http_header_count(const enrich_completion *c);
-ENRICH_API enrich_status enrich_completion_http_header(const enrich_completion *c, size_t index,
-                                                       const char **name, const char **value);
+ENRICH_API const char* enrich_completion_body(const enrich_completion* c, size_t* length);
+ENRICH_API long enrich_completion_http_status(const enrich_completion* c);
+ENRICH_API size_t enrich_completion_http_header_count(const enrich_completion* c);
+ENRICH_API enrich_status enrich_completion_http_header(const enrich_completion* c, size_t index,
+                                                       const char** name, const char** value);
 
 /** ENRICH_COMPLETION_TX_BEGIN: takes the transaction handle (free with enrich_tx_free). */
-ENRICH_API enrich_tx *enrich_completion_take_tx(enrich_completion *c);
+ENRICH_API enrich_tx* enrich_completion_take_tx(enrich_completion* c);
 
 /** ENRICH_COMPLETION_LOG: the event. Strings are owned by the completion. */
-ENRICH_API enrich_status enrich_completion_log(const enrich_completion *c, enrich_log_level *level,
-                                               const char **event, const char **fields_json);
+ENRICH_API enrich_status enrich_completion_log(const enrich_completion* c, enrich_log_level* level,
+                                               const char** event, const char** fields_json);
 
-ENRICH_API void enrich_completion_free(enrich_completion *c);
+ENRICH_API void enrich_completion_free(enrich_completion* c);
 
 #ifdef __cplusplus
 }

@@ -11,18 +11,30 @@ namespace enrich::capi {
 
 enrich_status to_status(ErrorCode code) {
   switch (code) {
-    case ErrorCode::connection: return ENRICH_ERR_CONNECTION;
-    case ErrorCode::timeout: return ENRICH_ERR_TIMEOUT;
-    case ErrorCode::cancelled: return ENRICH_ERR_CANCELLED;
-    case ErrorCode::pool_timeout: return ENRICH_ERR_POOL_TIMEOUT;
-    case ErrorCode::pool_queue_full: return ENRICH_ERR_POOL_QUEUE_FULL;
-    case ErrorCode::query: return ENRICH_ERR_QUERY;
-    case ErrorCode::invalid_argument: return ENRICH_ERR_INVALID_ARGUMENT;
-    case ErrorCode::not_found: return ENRICH_ERR_NOT_FOUND;
-    case ErrorCode::http: return ENRICH_ERR_HTTP;
-    case ErrorCode::circuit_open: return ENRICH_ERR_CIRCUIT_OPEN;
-    case ErrorCode::closed: return ENRICH_ERR_CLOSED;
-    case ErrorCode::internal: return ENRICH_ERR_INTERNAL;
+    case ErrorCode::connection:
+      return ENRICH_ERR_CONNECTION;
+    case ErrorCode::timeout:
+      return ENRICH_ERR_TIMEOUT;
+    case ErrorCode::cancelled:
+      return ENRICH_ERR_CANCELLED;
+    case ErrorCode::pool_timeout:
+      return ENRICH_ERR_POOL_TIMEOUT;
+    case ErrorCode::pool_queue_full:
+      return ENRICH_ERR_POOL_QUEUE_FULL;
+    case ErrorCode::query:
+      return ENRICH_ERR_QUERY;
+    case ErrorCode::invalid_argument:
+      return ENRICH_ERR_INVALID_ARGUMENT;
+    case ErrorCode::not_found:
+      return ENRICH_ERR_NOT_FOUND;
+    case ErrorCode::http:
+      return ENRICH_ERR_HTTP;
+    case ErrorCode::circuit_open:
+      return ENRICH_ERR_CIRCUIT_OPEN;
+    case ErrorCode::closed:
+      return ENRICH_ERR_CLOSED;
+    case ErrorCode::internal:
+      return ENRICH_ERR_INTERNAL;
   }
   return ENRICH_ERR_INTERNAL;
 }
@@ -43,25 +55,43 @@ enrich_error* new_error(const Error& error) {
 
 extern "C" {
 
-int enrich_version(void) { return ENRICH_VERSION_HEX; }
-const char* enrich_version_string(void) { return ENRICH_VERSION_STRING; }
+int enrich_version(void) {
+  return ENRICH_VERSION_HEX;
+}
+const char* enrich_version_string(void) {
+  return ENRICH_VERSION_STRING;
+}
 
 const char* enrich_status_name(enrich_status status) {
   switch (status) {
-    case ENRICH_OK: return "ok";
-    case ENRICH_ERR_CONNECTION: return "connection";
-    case ENRICH_ERR_TIMEOUT: return "timeout";
-    case ENRICH_ERR_CANCELLED: return "cancelled";
-    case ENRICH_ERR_POOL_TIMEOUT: return "pool_timeout";
-    case ENRICH_ERR_POOL_QUEUE_FULL: return "pool_queue_full";
-    case ENRICH_ERR_QUERY: return "query";
-    case ENRICH_ERR_INVALID_ARGUMENT: return "invalid_argument";
-    case ENRICH_ERR_NOT_FOUND: return "not_found";
-    case ENRICH_ERR_HTTP: return "http";
-    case ENRICH_ERR_CIRCUIT_OPEN: return "circuit_open";
-    case ENRICH_ERR_CLOSED: return "closed";
-    case ENRICH_ERR_INTERNAL: return "internal";
-    case ENRICH_ERR_NO_MEMORY: return "no_memory";
+    case ENRICH_OK:
+      return "ok";
+    case ENRICH_ERR_CONNECTION:
+      return "connection";
+    case ENRICH_ERR_TIMEOUT:
+      return "timeout";
+    case ENRICH_ERR_CANCELLED:
+      return "cancelled";
+    case ENRICH_ERR_POOL_TIMEOUT:
+      return "pool_timeout";
+    case ENRICH_ERR_POOL_QUEUE_FULL:
+      return "pool_queue_full";
+    case ENRICH_ERR_QUERY:
+      return "query";
+    case ENRICH_ERR_INVALID_ARGUMENT:
+      return "invalid_argument";
+    case ENRICH_ERR_NOT_FOUND:
+      return "not_found";
+    case ENRICH_ERR_HTTP:
+      return "http";
+    case ENRICH_ERR_CIRCUIT_OPEN:
+      return "circuit_open";
+    case ENRICH_ERR_CLOSED:
+      return "closed";
+    case ENRICH_ERR_INTERNAL:
+      return "internal";
+    case ENRICH_ERR_NO_MEMORY:
+      return "no_memory";
   }
   return "unknown";
 }
@@ -96,6 +126,8 @@ void enrich_error_free(enrich_error* handle) {
   retire(handle);
 }
 
-void enrich_free(void* buffer) { std::free(buffer); }
+void enrich_free(void* buffer) {
+  std::free(buffer);
+}
 
 }  // extern "C"

@@ -20,18 +20,24 @@ QueryOptions query_options(const enrich_call_options* o) {
 std::optional<JsonProfile> profile_of(const enrich_call_options* o) {
   if (!o) return std::nullopt;
   switch (o->profile) {
-    case ENRICH_PROFILE_POSTGRES: return JsonProfile::postgres;
-    case ENRICH_PROFILE_NODE: return JsonProfile::node;
-    case ENRICH_PROFILE_PYTHON: return JsonProfile::python;
-    default: return std::nullopt;
+    case ENRICH_PROFILE_POSTGRES:
+      return JsonProfile::postgres;
+    case ENRICH_PROFILE_NODE:
+      return JsonProfile::node;
+    case ENRICH_PROFILE_PYTHON:
+      return JsonProfile::python;
+    default:
+      return std::nullopt;
   }
 }
 
 enrich_status check_options(const enrich_call_options* o) {
   if (!o) return ENRICH_OK;
-  if (o->version < 1 || o->version > ENRICH_CALL_OPTIONS_VERSION) return ENRICH_ERR_INVALID_ARGUMENT;
+  if (o->version < 1 || o->version > ENRICH_CALL_OPTIONS_VERSION)
+    return ENRICH_ERR_INVALID_ARGUMENT;
   long long profile = raw_enum(o->profile), shape = raw_enum(o->shape);
-  if (profile < ENRICH_PROFILE_DEFAULT || profile > ENRICH_PROFILE_PYTHON) return ENRICH_ERR_INVALID_ARGUMENT;
+  if (profile < ENRICH_PROFILE_DEFAULT || profile > ENRICH_PROFILE_PYTHON)
+    return ENRICH_ERR_INVALID_ARGUMENT;
   if (shape < ENRICH_SHAPE_NONE || shape > ENRICH_SHAPE_VALUE) return ENRICH_ERR_INVALID_ARGUMENT;
   return ENRICH_OK;
 }
@@ -68,8 +74,10 @@ enrich_status launch(const std::shared_ptr<ClientCore>& core, Target target,
     core->end(id);
     auto* c = new_completion(kind, id, user_data);
     try {
-      if (r.ok()) fill(*c, std::move(r).value());
-      else c->error.reset(new_error(r.error()));
+      if (r.ok())
+        fill(*c, std::move(r).value());
+      else
+        c->error.reset(new_error(r.error()));
     } catch (...) {
       c->error.reset(new_error(Error{ErrorCode::internal, "failed to build the completion"}));
     }
@@ -78,12 +86,14 @@ enrich_status launch(const std::shared_ptr<ClientCore>& core, Target target,
   return ENRICH_OK;
 }
 
-Target queue_target(enrich_queue* queue) { return Target{queue->core, nullptr, nullptr}; }
+Target queue_target(enrich_queue* queue) {
+  return Target{queue->core, nullptr, nullptr};
+}
 
 auto fill_query(std::optional<JsonProfile> profile, enrich_result_shape shape) {
   return [profile, shape](enrich_completion& c, QueryResult rows) {
     if (shape != ENRICH_SHAPE_NONE) {
-      ResultShape s = shape == ENRICH_SHAPE_ONE ? ResultShape::one
+      ResultShape s = shape == ENRICH_SHAPE_ONE    ? ResultShape::one
                       : shape == ENRICH_SHAPE_MANY ? ResultShape::many
                                                    : ResultShape::value;
       append_json(c.json, rows, s, profile.value_or(JsonProfile::postgres));
@@ -102,7 +112,9 @@ enrich_status start_query(enrich_client* client, Target target, const char* sql,
   auto shape = options ? options->shape : ENRICH_SHAPE_NONE;
   return launch<QueryResult>(
       client->core, std::move(target), ENRICH_COMPLETION_QUERY, user_data, out_id,
-      [&] { return client->core->client->query(sql, to_params(params, count), query_options(options)); },
+      [&] {
+        return client->core->client->query(sql, to_params(params, count), query_options(options));
+      },
       fill_query(profile_of(options), shape));
 }
 
@@ -122,7 +134,8 @@ enrich_status start_plan(enrich_client* client, Target target, const enrich_plan
   if (auto s = check_options(options); s != ENRICH_OK) return s;
   RunOptions run;
   run.profile = profile_of(options);
-  if (options && options->deadline_ms > 0) run.deadline = Deadline::after(Milliseconds(options->deadline_ms));
+  if (options && options->deadline_ms > 0)
+    run.deadline = Deadline::after(Milliseconds(options->deadline_ms));
   std::string inputs = inputs_json ? inputs_json : "{}";
   return launch<PlanOutput>(
       client->core, std::move(target), ENRICH_COMPLETION_PLAN, user_data, out_id,
@@ -138,8 +151,10 @@ enrich_status enrich_query(enrich_client* client, enrich_queue* queue, const cha
                            const enrich_call_options* options, void* user_data,
                            enrich_op_id* out_id) {
   return guarded([&] {
-    if (!(client = resolve(client)) || !(queue = resolve(queue))) return ENRICH_ERR_INVALID_ARGUMENT;
-    return start_query(client, queue_target(queue), sql, params, param_count, options, user_data, out_id);
+    if (!(client = resolve(client)) || !(queue = resolve(queue)))
+      return ENRICH_ERR_INVALID_ARGUMENT;
+    return start_query(client, queue_target(queue), sql, params, param_count, options, user_data,
+                       out_id);
   });
 }
 
@@ -172,9 +187,12 @@ enrich_status start_http(enrich_client* client, Target target, const enrich_http
     r.headers.emplace_back(request->headers[i].name, request->headers[i].value);
   }
   if (request->body) r.body.assign(request->body, request->body_length);
-  if (request->timeout_ms > 0) r.timeout = Milliseconds(request->timeout_ms);
-  else if (options && options->timeout_ms > 0) r.timeout = Milliseconds(options->timeout_ms);
-  if (options && options->deadline_ms > 0) r.deadline = Deadline::after(Milliseconds(options->deadline_ms));
+  if (request->timeout_ms > 0)
+    r.timeout = Milliseconds(request->timeout_ms);
+  else if (options && options->timeout_ms > 0)
+    r.timeout = Milliseconds(options->timeout_ms);
+  if (options && options->deadline_ms > 0)
+    r.deadline = Deadline::after(Milliseconds(options->deadline_ms));
   r.retry = request->retry != 0;
   return launch<HttpResponse>(
       client->core, std::move(target), ENRICH_COMPLETION_HTTP, user_data, out_id,
@@ -194,7 +212,8 @@ enrich_status enrich_http(enrich_client* client, enrich_queue* queue,
                           const enrich_http_request* request, const enrich_call_options* options,
                           void* user_data, enrich_op_id* out_id) {
   return guarded([&] {
-    if (!(client = resolve(client)) || !(queue = resolve(queue))) return ENRICH_ERR_INVALID_ARGUMENT;
+    if (!(client = resolve(client)) || !(queue = resolve(queue)))
+      return ENRICH_ERR_INVALID_ARGUMENT;
     return start_http(client, queue_target(queue), request, options, user_data, out_id);
   });
 }
@@ -213,7 +232,8 @@ enrich_status enrich_plan_run(enrich_client* client, enrich_queue* queue, const 
                               const char* inputs_json, const enrich_call_options* options,
                               void* user_data, enrich_op_id* out_id) {
   return guarded([&] {
-    if (!(client = resolve(client)) || !(queue = resolve(queue))) return ENRICH_ERR_INVALID_ARGUMENT;
+    if (!(client = resolve(client)) || !(queue = resolve(queue)))
+      return ENRICH_ERR_INVALID_ARGUMENT;
     return start_plan(client, queue_target(queue), plan, inputs_json, options, user_data, out_id);
   });
 }
@@ -229,7 +249,8 @@ enrich_status enrich_plan_run_cb(enrich_client* client, const enrich_plan* plan,
   });
 }
 
-// ---- transactions ---------------------------------------------------------------------------------
+// ---- transactions
+// ---------------------------------------------------------------------------------
 
 namespace {
 
@@ -277,7 +298,8 @@ enrich_status enrich_tx_begin(enrich_client* client, enrich_queue* queue,
                               const enrich_call_options* options, void* user_data,
                               enrich_op_id* out_id) {
   return guarded([&] {
-    if (!(client = resolve(client)) || !(queue = resolve(queue))) return ENRICH_ERR_INVALID_ARGUMENT;
+    if (!(client = resolve(client)) || !(queue = resolve(queue)))
+      return ENRICH_ERR_INVALID_ARGUMENT;
     return start_tx_begin(client, queue_target(queue), options, user_data, out_id);
   });
 }
@@ -308,8 +330,8 @@ enrich_status enrich_tx_query_cb(enrich_tx* tx, const char* sql, const char* con
                                  enrich_op_id* out_id) {
   return guarded([&] {
     if (!(tx = resolve(tx)) || !callback) return ENRICH_ERR_INVALID_ARGUMENT;
-    return start_tx_query(tx, Target{nullptr, callback, payload}, sql, params, param_count,
-                          options, payload, out_id);
+    return start_tx_query(tx, Target{nullptr, callback, payload}, sql, params, param_count, options,
+                          payload, out_id);
   });
 }
 

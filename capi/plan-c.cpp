@@ -17,7 +17,8 @@ Result<PlanVariables> parse_variables(const char* variables_json) {
   PlanVariables vars;
   if (!variables_json) return vars;
   auto doc = json::parse(variables_json);
-  if (!doc.ok()) return Error{ErrorCode::invalid_argument, "plan variables: " + doc.error().message};
+  if (!doc.ok())
+    return Error{ErrorCode::invalid_argument, "plan variables: " + doc.error().message};
   if (!doc.value().is_object())
     return Error{ErrorCode::invalid_argument, "plan variables must be a JSON object of strings"};
   for (const auto& [k, v] : doc.value().as_object()) {

@@ -11,7 +11,9 @@ using namespace enrich::capi;
 
 namespace enrich::capi {
 
-QueueCore::QueueCore() { event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+QueueCore::QueueCore() {
+  event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
 
 QueueCore::~QueueCore() {
   for (auto* c : items) delete c;  // never handed out: not in the handle table
@@ -54,9 +56,12 @@ std::size_t QueueCore::poll(enrich_completion** out, std::size_t max) {
 }
 
 void Target::deliver(enrich_completion* completion) const {
-  if (queue) queue->push(completion);
-  else if (callback) callback(publish_completion(completion), payload);
-  else delete completion;
+  if (queue)
+    queue->push(completion);
+  else if (callback)
+    callback(publish_completion(completion), payload);
+  else
+    delete completion;
 }
 
 enrich_completion* publish_completion(enrich_completion* completion) {

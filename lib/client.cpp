@@ -27,7 +27,9 @@ using ShardPtr = std::shared_ptr<Shard>;
 
 namespace {
 
-Error closed_error() { return Error{ErrorCode::closed, "client is closed"}; }
+Error closed_error() {
+  return Error{ErrorCode::closed, "client is closed"};
+}
 
 Deadline effective_deadline(const QueryOptions& options, Milliseconds default_timeout) {
   auto timeout = options.timeout.count() > 0 ? options.timeout : default_timeout;
@@ -76,14 +78,16 @@ struct Transaction::Impl {
     if (finished.exchange(true))
       return make_error_future<Unit>(
           Error{ErrorCode::closed, "transaction already committed or rolled back"});
-    return run(statement, {}, Deadline(), true).then([statement](Result<QueryResult> r) -> Result<Unit> {
-      if (!r.ok()) return std::move(r).error();
-      // COMMIT of a transaction in which a statement failed reports ROLLBACK, not an error.
-      if (std::string_view(statement) == "COMMIT" && r.value().command_tag() == "ROLLBACK")
-        return Error{ErrorCode::query,
-                     "transaction was rolled back because an earlier statement failed", "25P02"};
-      return Unit{};
-    });
+    return run(statement, {}, Deadline(), true)
+        .then([statement](Result<QueryResult> r) -> Result<Unit> {
+          if (!r.ok()) return std::move(r).error();
+          // COMMIT of a transaction in which a statement failed reports ROLLBACK, not an error.
+          if (std::string_view(statement) == "COMMIT" && r.value().command_tag() == "ROLLBACK")
+            return Error{ErrorCode::query,
+                         "transaction was rolled back because an earlier statement failed",
+                         "25P02"};
+          return Unit{};
+        });
   }
 };
 
@@ -115,7 +119,9 @@ Future<Unit> Transaction::rollback() {
   if (!impl_) return make_error_future<Unit>(closed_error());
   return impl_->finish("ROLLBACK");
 }
-bool Transaction::active() const { return impl_ && !impl_->finished; }
+bool Transaction::active() const {
+  return impl_ && !impl_->finished;
+}
 
 // ---- Client -------------------------------------------------------------------------------------
 
@@ -184,7 +190,9 @@ Result<std::unique_ptr<Client>> Client::create(ClientOptions options) {
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Client::~Client() { close(); }
+Client::~Client() {
+  close();
+}
 
 void Client::close() {
   std::lock_guard lock(impl_->close_mu);
@@ -264,7 +272,8 @@ Future<HttpResponse> Client::http(HttpRequest request) {
 
 Future<PlanOutput> Client::run(const Plan& plan, Inputs inputs, RunOptions options) {
   if (impl_->closed) return make_error_future<PlanOutput>(closed_error());
-  if (!plan.impl()) return make_error_future<PlanOutput>(Error{ErrorCode::invalid_argument, "empty plan"});
+  if (!plan.impl())
+    return make_error_future<PlanOutput>(Error{ErrorCode::invalid_argument, "empty plan"});
   // Inputs are checked here, on the caller's thread, before anything reaches the I/O thread.
   auto bound = bind_inputs(*plan.impl(), inputs);
   if (!bound.ok()) return make_error_future<PlanOutput>(std::move(bound).error());

@@ -3,9 +3,8 @@
 //
 //   enrich_query_demo "postgresql://user:password@127.0.0.1:5432/db"
 
-#include <enrich/enrich.hpp>
-
 #include <cstdio>
+#include <enrich/enrich.hpp>
 #include <string>
 
 using namespace std::chrono_literals;

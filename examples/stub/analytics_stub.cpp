@@ -29,6 +29,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -36,8 +37,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
@@ -66,10 +65,12 @@ constexpr std::size_t kBigBodyBytes = 20 * 1024 * 1024;
 
 enum class Mode { healthy, slow, hang, error, garbage, redirect, big, close };
 
-constexpr std::string_view kModeNames[] = {"healthy",  "slow", "hang",  "error",
-                                           "garbage", "redirect", "big", "close"};
+constexpr std::string_view kModeNames[] = {"healthy", "slow",     "hang", "error",
+                                           "garbage", "redirect", "big",  "close"};
 
-std::string_view mode_name(Mode m) { return kModeNames[static_cast<int>(m)]; }
+std::string_view mode_name(Mode m) {
+  return kModeNames[static_cast<int>(m)];
+}
 
 std::optional<Mode> parse_mode(std::string_view s) {
   for (std::size_t i = 0; i < std::size(kModeNames); ++i)
@@ -337,9 +338,12 @@ void Server::on_conn_event(int fd, std::uint32_t events) {
         }
         continue;
       }
-      if (r == 0) eof = true;
-      else if (errno == EINTR) continue;
-      else if (errno != EAGAIN && errno != EWOULDBLOCK) eof = true;
+      if (r == 0)
+        eof = true;
+      else if (errno == EINTR)
+        continue;
+      else if (errno != EAGAIN && errno != EWOULDBLOCK)
+        eof = true;
       break;
     }
     if (eof) {  // the peer is gone (or misbehaves): nothing more to answer
@@ -373,8 +377,8 @@ bool Server::parse_one(Conn& c, std::size_t& consumed, Request& req, bool& fatal
   req.keep_alive = version == "HTTP/1.1";
   std::size_t content_length = 0;
   bool chunked = false;
-  std::string_view rest = line_end == std::string_view::npos ? std::string_view()
-                                                             : head.substr(line_end + 2);
+  std::string_view rest =
+      line_end == std::string_view::npos ? std::string_view() : head.substr(line_end + 2);
   while (!rest.empty()) {
     auto eol = rest.find("\r\n");
     std::string_view line = rest.substr(0, eol);
@@ -391,8 +395,10 @@ bool Server::parse_one(Conn& c, std::size_t& consumed, Request& req, bool& fatal
     } else if (iequals(name, "transfer-encoding")) {
       chunked = !iequals(value, "identity");
     } else if (iequals(name, "connection")) {
-      if (iequals(value, "close")) req.keep_alive = false;
-      else if (iequals(value, "keep-alive")) req.keep_alive = true;
+      if (iequals(value, "close"))
+        req.keep_alive = false;
+      else if (iequals(value, "keep-alive"))
+        req.keep_alive = true;
     } else if (iequals(name, "content-type")) {
       req.content_type = std::string(value);
     } else if (iequals(name, "x-test")) {
@@ -547,8 +553,8 @@ void Server::route(Conn& c, const Request& req) {
   if (path == "/echo") {
     ++stats_.echo;
     ++stats_.served_ok;
-    std::string extra = fmt::format("X-Echo-Method: {}\r\nX-Echo-Length: {}\r\n", req.method,
-                                    req.body.size());
+    std::string extra =
+        fmt::format("X-Echo-Method: {}\r\nX-Echo-Length: {}\r\n", req.method, req.body.size());
     if (!req.x_test.empty()) extra += fmt::format("X-Echo-Test: {}\r\n", req.x_test);
     respond(c, req, 200, "OK",
             req.content_type.empty() ? "application/octet-stream" : req.content_type, req.body,
@@ -604,9 +610,9 @@ void Server::control(Conn& c, const Request& req) {
       ok = false;
     }
     if (!ok) {
-      respond(c, req, 400, "Bad Request", "application/json",
-              fmt::format(R"({{"error":"bad_request","message":"bad control parameter '{}'"}})",
-                          key));
+      respond(
+          c, req, 400, "Bad Request", "application/json",
+          fmt::format(R"({{"error":"bad_request","message":"bad control parameter '{}'"}})", key));
       return;
     }
   }

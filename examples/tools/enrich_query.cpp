@@ -3,11 +3,10 @@
 //
 //   enrich-query --profile node --shape many "SELECT * FROM users WHERE id = $1" 42
 
-#include <enrich/enrich.hpp>
-#include <enrich/json.hpp>
-
 #include <cstdio>
 #include <cstdlib>
+#include <enrich/enrich.hpp>
+#include <enrich/json.hpp>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -43,8 +42,9 @@ int main(int argc, char** argv) {
       ss << in.rdbuf();
       sql = ss.str();
     } else if (a == "--help" || a == "-h") {
-      std::printf("usage: enrich-query [--dsn DSN] [--profile postgres|node|python] "
-                  "[--shape one|many|value] (SQL | --file F) [params...]\n");
+      std::printf(
+          "usage: enrich-query [--dsn DSN] [--profile postgres|node|python] "
+          "[--shape one|many|value] (SQL | --file F) [params...]\n");
       return 0;
     } else if (sql.empty()) {
       sql = a;
@@ -60,9 +60,11 @@ int main(int argc, char** argv) {
   options.dsn = dsn;
   options.pool.max_connections = 1;
   auto client = enrich::Client::create(options);
-  if (!client.ok()) return std::fprintf(stderr, "enrich-query: %s\n", client.error().to_string().c_str()), 1;
+  if (!client.ok())
+    return std::fprintf(stderr, "enrich-query: %s\n", client.error().to_string().c_str()), 1;
   auto result = client.value()->query(sql, params).get();
-  if (!result.ok()) return std::fprintf(stderr, "enrich-query: %s\n", result.error().to_string().c_str()), 1;
+  if (!result.ok())
+    return std::fprintf(stderr, "enrich-query: %s\n", result.error().to_string().c_str()), 1;
   std::printf("%s\n", enrich::to_json(result.value(), shape, profile).c_str());
   return 0;
 }

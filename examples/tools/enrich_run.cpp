@@ -4,7 +4,6 @@
 //   enrich-run plan.json --dsn postgresql://... --profile node userId=42 includeAnalytics=true
 //   enrich-run plan.json --repeat 100000 --concurrency 64 --random userId=1:100000
 
-#include <enrich/enrich.hpp>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <enrich/enrich.hpp>
 #include <limits>
 #include <mutex>
 #include <random>
@@ -22,20 +22,21 @@
 namespace {
 
 void usage() {
-  std::fprintf(stderr,
-               "usage: enrich-run PLAN.json [name=value ...] [options]\n"
-               "  --dsn DSN             Postgres connection string (default: $DATABASE_URL)\n"
-               "  --profile P           JSON profile: postgres, node or python (default: the plan's)\n"
-               "  --var NAME=VALUE      value for ${NAME} in the plan (default: the environment)\n"
-               "  --connections N       pool size (default 8)\n"
-               "  --io-threads N        I/O threads (default 1)\n"
-               "  --timeout-ms N        caller deadline per run\n"
-               "  --repeat N            run N times and print throughput instead of the document\n"
-               "  --duration S          like --repeat, but for S seconds after --warmup (timed window)\n"
-               "  --warmup S            seconds of runs before the --duration window (default 0)\n"
-               "  --concurrency C       runs in flight with --repeat/--duration (default 64)\n"
-               "  --random NAME=LO:HI   a random integer input per run, with --repeat\n"
-               "  --quiet               with --repeat: only the JSON summary line\n");
+  std::fprintf(
+      stderr,
+      "usage: enrich-run PLAN.json [name=value ...] [options]\n"
+      "  --dsn DSN             Postgres connection string (default: $DATABASE_URL)\n"
+      "  --profile P           JSON profile: postgres, node or python (default: the plan's)\n"
+      "  --var NAME=VALUE      value for ${NAME} in the plan (default: the environment)\n"
+      "  --connections N       pool size (default 8)\n"
+      "  --io-threads N        I/O threads (default 1)\n"
+      "  --timeout-ms N        caller deadline per run\n"
+      "  --repeat N            run N times and print throughput instead of the document\n"
+      "  --duration S          like --repeat, but for S seconds after --warmup (timed window)\n"
+      "  --warmup S            seconds of runs before the --duration window (default 0)\n"
+      "  --concurrency C       runs in flight with --repeat/--duration (default 64)\n"
+      "  --random NAME=LO:HI   a random integer input per run, with --repeat\n"
+      "  --quiet               with --repeat: only the JSON summary line\n");
 }
 
 struct RandomInput {
@@ -45,7 +46,8 @@ struct RandomInput {
 
 double percentile(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
-  std::size_t k = std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())));
+  std::size_t k =
+      std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())));
   std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
   return v[k];
 }
@@ -93,21 +95,24 @@ int repeat(enrich::Client& client, const enrich::Plan& plan, const enrich::Input
         inputs[r.name] = std::uniform_int_distribution<std::int64_t>(r.lo, r.hi)(rng);
     }
     auto t0 = std::chrono::steady_clock::now();
-    client.run(plan, std::move(inputs), options).subscribe([&, t0](enrich::Result<enrich::PlanOutput> r) {
-      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      {
-        std::lock_guard lock(mu);
-        if (window_open.load()) latencies.push_back(ms);
-        if (!r.ok()) {
-          ++errors;
-          if (first_error.empty()) first_error = r.error().to_string();
-        }
-      }
-      launch();
-      std::lock_guard lock(done_mu);
-      done.fetch_add(1);
-      done_cv.notify_all();
-    });
+    client.run(plan, std::move(inputs), options)
+        .subscribe([&, t0](enrich::Result<enrich::PlanOutput> r) {
+          double ms =
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                  .count();
+          {
+            std::lock_guard lock(mu);
+            if (window_open.load()) latencies.push_back(ms);
+            if (!r.ok()) {
+              ++errors;
+              if (first_error.empty()) first_error = r.error().to_string();
+            }
+          }
+          launch();
+          std::lock_guard lock(done_mu);
+          done.fetch_add(1);
+          done_cv.notify_all();
+        });
   };
   auto clock_start = std::chrono::steady_clock::now();
   double cpu0 = cpu_seconds();
@@ -148,12 +153,14 @@ int repeat(enrich::Client& client, const enrich::Plan& plan, const enrich::Input
   double cpu_us = counted > 0 ? cpu * 1e6 / static_cast<double>(counted) : 0;
   long total = done.load();
   if (!quiet)
-    std::printf("%ld plans in %.2f s: %.0f plans/s, p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, "
-                "client CPU %.1f us/plan, errors %ld\n",
-                counted, seconds, rate, p50, p90, p99, cpu_us, errors.load());
-  std::printf("{\"plans\":%ld,\"seconds\":%.3f,\"plans_per_s\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
-              "\"p99_ms\":%.3f,\"cpu_us_per_plan\":%.2f,\"errors\":%ld,\"runs\":%ld}\n",
-              counted, seconds, rate, p50, p90, p99, cpu_us, errors.load(), total);
+    std::printf(
+        "%ld plans in %.2f s: %.0f plans/s, p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, "
+        "client CPU %.1f us/plan, errors %ld\n",
+        counted, seconds, rate, p50, p90, p99, cpu_us, errors.load());
+  std::printf(
+      "{\"plans\":%ld,\"seconds\":%.3f,\"plans_per_s\":%.1f,\"p50_ms\":%.3f,\"p90_ms\":%.3f,"
+      "\"p99_ms\":%.3f,\"cpu_us_per_plan\":%.2f,\"errors\":%ld,\"runs\":%ld}\n",
+      counted, seconds, rate, p50, p90, p99, cpu_us, errors.load(), total);
   if (errors > 0) {
     std::fprintf(stderr, "enrich-run: %ld of %ld runs failed; first error: %s\n", errors.load(),
                  total, first_error.c_str());
@@ -263,7 +270,8 @@ int main(int argc, char** argv) {
   }
   enrich::RunOptions run_options;
   run_options.profile = profile;
-  if (timeout_ms > 0) run_options.deadline = enrich::Deadline::after(enrich::Milliseconds(timeout_ms));
+  if (timeout_ms > 0)
+    run_options.deadline = enrich::Deadline::after(enrich::Milliseconds(timeout_ms));
 
   if (repeat_spec.total > 0 || repeat_spec.duration_s > 0)
     return repeat(*client.value(), plan.value(), inputs, randoms, repeat_spec, run_options, quiet);

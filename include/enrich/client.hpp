@@ -13,7 +13,6 @@
 /// `ErrorCode::cancelled`) and joins its threads; do not destroy a client from one of its own
 /// continuations.
 
-#include "enrich/export.hpp"
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +21,7 @@
 
 #include "enrich/deadline.hpp"
 #include "enrich/error.hpp"
+#include "enrich/export.hpp"
 #include "enrich/future.hpp"
 #include "enrich/http.hpp"
 #include "enrich/log.hpp"

@@ -2,7 +2,6 @@
 /// @file
 /// Errors as values: every operation of enrich completes with either a value or an `Error`.
 
-#include "enrich/export.hpp"
 #include <array>
 #include <cstddef>
 #include <exception>
@@ -11,6 +10,8 @@
 #include <string_view>
 #include <utility>
 #include <variant>
+
+#include "enrich/export.hpp"
 
 namespace enrich {
 
@@ -51,8 +52,8 @@ inline constexpr std::size_t kErrorFieldCount = 8;
 /// server's DETAIL / HINT fields.
 struct ENRICH_EXPORT Error {
   Error() = default;
-  Error(ErrorCode code_, std::string message_, std::string sqlstate_ = {},
-        std::string detail_ = {}, std::string hint_ = {})
+  Error(ErrorCode code_, std::string message_, std::string sqlstate_ = {}, std::string detail_ = {},
+        std::string hint_ = {})
       : code(code_),
         message(std::move(message_)),
         sqlstate(std::move(sqlstate_)),

@@ -18,7 +18,6 @@
 /// - Dropping a future without waiting is allowed; the operation runs on and its result is
 ///   discarded.
 
-#include "enrich/export.hpp"
 #include <atomic>
 #include <condition_variable>
 #include <coroutine>
@@ -33,6 +32,7 @@
 #include <vector>
 
 #include "enrich/error.hpp"
+#include "enrich/export.hpp"
 
 namespace enrich {
 
@@ -267,8 +267,9 @@ class Future {
           chain->fn(std::move(r));
           p.set_value(Unit{});
         } else if constexpr (detail::IsFuture<R>::value) {
-          chain->fn(std::move(r)).subscribe(
-              [chain](Result<U> inner) { chain->promise.set(std::move(inner)); });
+          chain->fn(std::move(r)).subscribe([chain](Result<U> inner) {
+            chain->promise.set(std::move(inner));
+          });
         } else {
           p.set(chain->fn(std::move(r)));
         }
@@ -362,8 +363,8 @@ Future<std::tuple<Result<Ts>...>> when_all(Future<Ts>... futures) {
   } else {
     auto finish = [shared] {
       if (shared->remaining.fetch_sub(1) == 1) {
-        shared->promise.set_value(std::apply(
-            [](auto&... slot) { return Tuple(std::move(*slot)...); }, shared->slots));
+        shared->promise.set_value(
+            std::apply([](auto&... slot) { return Tuple(std::move(*slot)...); }, shared->slots));
       }
     };
     std::vector<std::function<void()>> cancel_all{futures.canceller()...};
@@ -376,7 +377,8 @@ Future<std::tuple<Result<Ts>...>> when_all(Future<Ts>... futures) {
         finish();
       }),
        ...);
-    }(std::index_sequence_for<Ts...>{});
+    }
+    (std::index_sequence_for<Ts...>{});
     return out;
   }
 }

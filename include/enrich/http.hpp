@@ -49,8 +49,8 @@ struct HttpResponse {
 };
 
 struct HttpRetryOptions {
-  int max_attempts = 3;                 ///< including the first
-  Milliseconds backoff_initial{50};     ///< doubled per attempt, with full jitter
+  int max_attempts = 3;              ///< including the first
+  Milliseconds backoff_initial{50};  ///< doubled per attempt, with full jitter
   Milliseconds backoff_max{1000};
   /// Retries allowed, as a fraction of recent requests (token bucket), plus a floor per second;
   /// keeps a failing service from being hit by a retry storm.
@@ -60,7 +60,7 @@ struct HttpRetryOptions {
 
 struct HttpBreakerOptions {
   bool enabled = true;
-  int failure_threshold = 5;   ///< consecutive failures (transport errors, timeouts, 5xx) to open
+  int failure_threshold = 5;     ///< consecutive failures (transport errors, timeouts, 5xx) to open
   Milliseconds cool_down{5000};  ///< open for this long, then one probe request decides
 };
 

@@ -41,8 +41,9 @@ ENRICH_EXPORT Result<ResultShape> parse_result_shape(std::string_view name);
 
 /// Appends `result` in `shape` as JSON to `out`.
 ENRICH_EXPORT void append_json(std::string& out, const QueryResult& result, ResultShape shape,
-                 JsonProfile profile);
+                               JsonProfile profile);
 /// The same, as a new string.
-ENRICH_EXPORT std::string to_json(const QueryResult& result, ResultShape shape, JsonProfile profile);
+ENRICH_EXPORT std::string to_json(const QueryResult& result, ResultShape shape,
+                                  JsonProfile profile);
 
 }  // namespace enrich

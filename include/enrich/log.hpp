@@ -8,13 +8,14 @@
 /// raised the event (usually an I/O thread): they must be quick and must not block. DSNs are
 /// always logged with the password removed (see `redact_dsn`).
 
-#include "enrich/export.hpp"
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "enrich/export.hpp"
 
 namespace enrich {
 
@@ -25,7 +26,7 @@ ENRICH_EXPORT std::string_view to_string(LogLevel level) noexcept;
 /// One structured event.
 struct LogEvent {
   LogLevel level = LogLevel::info;
-  std::string name{};                                        ///< e.g. "pg.connect_failed"
+  std::string name{};                                         ///< e.g. "pg.connect_failed"
   std::vector<std::pair<std::string, std::string>> fields{};  ///< in the order they were added
 };
 

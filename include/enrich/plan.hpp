@@ -11,7 +11,6 @@
 /// that names the problem. A `Plan` is immutable and cheap to copy; share it across threads.
 /// Run one with `Client::run`.
 
-#include "enrich/export.hpp"
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -24,6 +23,7 @@
 
 #include "enrich/deadline.hpp"
 #include "enrich/error.hpp"
+#include "enrich/export.hpp"
 #include "enrich/http.hpp"
 #include "enrich/json.hpp"
 
@@ -137,7 +137,7 @@ class ENRICH_EXPORT PlanBuilder {
 /// Per-run options.
 struct RunOptions {
   std::optional<JsonProfile> profile{};  ///< default: the plan's
-  Deadline deadline{};                  ///< the caller's; the plan's own deadline also applies
+  Deadline deadline{};                   ///< the caller's; the plan's own deadline also applies
 };
 
 /// A plan's result: the assembled JSON document.

@@ -8,18 +8,30 @@ namespace enrich {
 
 std::string_view to_string(ErrorCode code) noexcept {
   switch (code) {
-    case ErrorCode::connection: return "connection";
-    case ErrorCode::timeout: return "timeout";
-    case ErrorCode::cancelled: return "cancelled";
-    case ErrorCode::pool_timeout: return "pool_timeout";
-    case ErrorCode::pool_queue_full: return "pool_queue_full";
-    case ErrorCode::query: return "query";
-    case ErrorCode::invalid_argument: return "invalid_argument";
-    case ErrorCode::not_found: return "not_found";
-    case ErrorCode::http: return "http";
-    case ErrorCode::circuit_open: return "circuit_open";
-    case ErrorCode::closed: return "closed";
-    case ErrorCode::internal: return "internal";
+    case ErrorCode::connection:
+      return "connection";
+    case ErrorCode::timeout:
+      return "timeout";
+    case ErrorCode::cancelled:
+      return "cancelled";
+    case ErrorCode::pool_timeout:
+      return "pool_timeout";
+    case ErrorCode::pool_queue_full:
+      return "pool_queue_full";
+    case ErrorCode::query:
+      return "query";
+    case ErrorCode::invalid_argument:
+      return "invalid_argument";
+    case ErrorCode::not_found:
+      return "not_found";
+    case ErrorCode::http:
+      return "http";
+    case ErrorCode::circuit_open:
+      return "circuit_open";
+    case ErrorCode::closed:
+      return "closed";
+    case ErrorCode::internal:
+      return "internal";
   }
   return "unknown";
 }
@@ -47,7 +59,9 @@ std::string Error::to_string() const {
   return out;
 }
 
-Error make_error(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
+Error make_error(ErrorCode code, std::string message) {
+  return Error{code, std::move(message)};
+}
 
 namespace detail {
 Error error_from_current_exception() {

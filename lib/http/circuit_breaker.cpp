@@ -8,9 +8,12 @@ namespace enrich::http {
 
 std::string_view to_string(CircuitBreakers::State state) noexcept {
   switch (state) {
-    case CircuitBreakers::State::closed: return "closed";
-    case CircuitBreakers::State::open: return "open";
-    case CircuitBreakers::State::half_open: return "half_open";
+    case CircuitBreakers::State::closed:
+      return "closed";
+    case CircuitBreakers::State::open:
+      return "open";
+    case CircuitBreakers::State::half_open:
+      return "half_open";
   }
   return "unknown";
 }
@@ -21,8 +24,7 @@ CircuitBreakers::CircuitBreakers(HttpBreakerOptions options, Logger logger)
   if (options_.cool_down.count() < 0) options_.cool_down = Milliseconds(0);
 }
 
-CircuitBreakers::Admission CircuitBreakers::admit(const std::string& host,
-                                                  Clock::time_point now) {
+CircuitBreakers::Admission CircuitBreakers::admit(const std::string& host, Clock::time_point now) {
   if (!options_.enabled) return {};
   auto it = hosts_.find(host);
   if (it == hosts_.end()) return {};

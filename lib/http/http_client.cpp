@@ -34,15 +34,14 @@ std::string upper(std::string_view s) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' ||
-                        s.back() == '\n'))
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
     s.remove_suffix(1);
   return s;
 }
 
 bool known_method(std::string_view m) {
-  return m == "GET" || m == "POST" || m == "PUT" || m == "DELETE" || m == "HEAD" ||
-         m == "PATCH";
+  return m == "GET" || m == "POST" || m == "PUT" || m == "DELETE" || m == "HEAD" || m == "PATCH";
 }
 
 bool idempotent(std::string_view m) {
@@ -118,11 +117,16 @@ Result<ParsedUrl> parse_url(const std::string& raw) {
 
 long to_version(long curl_version) {
   switch (curl_version) {
-    case CURL_HTTP_VERSION_1_0: return 10;
-    case CURL_HTTP_VERSION_1_1: return 11;
-    case CURL_HTTP_VERSION_2_0: return 20;
-    case CURL_HTTP_VERSION_3: return 30;
-    default: return 0;
+    case CURL_HTTP_VERSION_1_0:
+      return 10;
+    case CURL_HTTP_VERSION_1_1:
+      return 11;
+    case CURL_HTTP_VERSION_2_0:
+      return 20;
+    case CURL_HTTP_VERSION_3:
+      return 30;
+    default:
+      return 0;
   }
 }
 
@@ -162,7 +166,9 @@ HttpClient::HttpClient(EventLoop& loop, HttpOptions options, Logger logger)
                       static_cast<long>(options_.max_total_connections));
 }
 
-HttpClient::~HttpClient() { shutdown(); }
+HttpClient::~HttpClient() {
+  shutdown();
+}
 
 Deadline HttpClient::effective_deadline(const HttpRequest& request, const HttpOptions& options) {
   auto timeout = request.timeout.count() > 0 ? request.timeout : options.default_timeout;
@@ -230,8 +236,7 @@ std::size_t HttpClient::write_callback(char* data, std::size_t size, std::size_t
   return len;
 }
 
-std::size_t HttpClient::header_callback(char* data, std::size_t size, std::size_t n,
-                                        void* userp) {
+std::size_t HttpClient::header_callback(char* data, std::size_t size, std::size_t n, void* userp) {
   auto* op = static_cast<HttpOp*>(userp);
   std::size_t len = size * n;
   std::string_view line = trim(std::string_view(data, len));
@@ -260,8 +265,8 @@ std::size_t HttpClient::header_callback(char* data, std::size_t size, std::size_
   std::string name = lower(trim(line.substr(0, colon)));
   std::string_view value = trim(line.substr(colon + 1));
   int status = op->header_status;
-  bool has_body = op->method != "HEAD" && status >= 200 && status != 204 &&
-                  (status < 300 || status >= 400);
+  bool has_body =
+      op->method != "HEAD" && status >= 200 && status != 204 && (status < 300 || status >= 400);
   if (name == "content-length" && has_body) {
     // Refuse an announced oversized body before it arrives; size the buffer otherwise.
     std::uint64_t announced = 0;
@@ -440,9 +445,8 @@ void HttpClient::start_attempt(const HttpOpPtr& op) {
   }
   // curl asked for a timer (usually 0 ms) from add_handle; the transfer starts from there.
   if (op->deadline.is_set())
-    op->deadline_timer =
-        loop_.add_timer(op->deadline.when() + kDeadlineBackstopGrace,
-                        [this, easy, raw = op.get()] { on_deadline(easy, raw); });
+    op->deadline_timer = loop_.add_timer(op->deadline.when() + kDeadlineBackstopGrace,
+                                         [this, easy, raw = op.get()] { on_deadline(easy, raw); });
 }
 
 void HttpClient::on_deadline(CURL* easy, HttpOp* raw) {
@@ -455,10 +459,11 @@ void HttpClient::on_deadline(CURL* easy, HttpOp* raw) {
   auto elapsed = std::chrono::duration_cast<Milliseconds>(Clock::now() - op->started).count();
   std::string message =
       connect_us == 0
-          ? fmt::format("{} {} timed out after {} ms waiting for a free connection "
-                        "(max_connections_per_host={}, max_total_connections={})",
-                        op->method, op->log_url, elapsed, options_.max_connections_per_host,
-                        options_.max_total_connections)
+          ? fmt::format(
+                "{} {} timed out after {} ms waiting for a free connection "
+                "(max_connections_per_host={}, max_total_connections={})",
+                op->method, op->log_url, elapsed, options_.max_connections_per_host,
+                options_.max_total_connections)
           : fmt::format("{} {} timed out after {} ms", op->method, op->log_url, elapsed);
   // Not the host's fault (it never saw the request): the breaker learns nothing.
   detach(*op);
@@ -597,9 +602,9 @@ bool HttpClient::schedule_retry(const HttpOpPtr& op, Result<HttpResponse>& outco
   }
   // Full jitter: uniform in [0, min(max, initial * 2^retries)].
   int retries_made = op->attempts - 1;
-  double cap_ms = std::min<double>(static_cast<double>(retry.backoff_max.count()),
-                                   std::ldexp(static_cast<double>(retry.backoff_initial.count()),
-                                              std::min(retries_made, 30)));
+  double cap_ms = std::min<double>(
+      static_cast<double>(retry.backoff_max.count()),
+      std::ldexp(static_cast<double>(retry.backoff_initial.count()), std::min(retries_made, 30)));
   cap_ms = std::max(0.0, cap_ms);
   std::uniform_real_distribution<double> jitter(0.0, cap_ms);
   auto delay = Milliseconds(static_cast<long long>(std::llround(jitter(rng_))));
@@ -649,15 +654,15 @@ Error HttpClient::transfer_error(const HttpOp& op, CURLcode code) const {
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:       // the server closed the connection without answering
-    case CURLE_PARTIAL_FILE:      // ... or in the middle of the body
+    case CURLE_GOT_NOTHING:        // the server closed the connection without answering
+    case CURLE_PARTIAL_FILE:       // ... or in the middle of the body
     case CURLE_SSL_CONNECT_ERROR:  // the TLS handshake broke off
       return Error{ErrorCode::connection,
                    fmt::format("{} {} failed: {}{}", op.method, op.log_url, detail, suffix)};
     case CURLE_TOO_MANY_REDIRECTS:
-      return Error{ErrorCode::http, fmt::format("{} {}: too many redirects (more than {}): {}{}",
-                                                op.method, op.log_url, options_.max_redirects,
-                                                detail, suffix)};
+      return Error{ErrorCode::http,
+                   fmt::format("{} {}: too many redirects (more than {}): {}{}", op.method,
+                               op.log_url, options_.max_redirects, detail, suffix)};
     case CURLE_WRITE_ERROR:
       if (op.body_too_large)
         return Error{ErrorCode::http,

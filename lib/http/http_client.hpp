@@ -93,9 +93,9 @@ class HttpClient {
   bool cleaning_up_ = false;  // curl_multi_cleanup running: ignore its callbacks
 
   EventLoop::TimerId curl_timer_ = 0;
-  std::unordered_map<int, std::uint32_t> sockets_;        // fd -> epoll events watched
-  std::unordered_map<CURL*, HttpOpPtr> active_;           // transfers in the multi handle
-  std::unordered_map<HttpOp*, HttpOpPtr> backing_off_;    // ops waiting for a retry timer
+  std::unordered_map<int, std::uint32_t> sockets_;      // fd -> epoll events watched
+  std::unordered_map<CURL*, HttpOpPtr> active_;         // transfers in the multi handle
+  std::unordered_map<HttpOp*, HttpOpPtr> backing_off_;  // ops waiting for a retry timer
   std::vector<CURL*> free_easy_;
 
   RetryBudget budget_;

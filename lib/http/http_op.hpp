@@ -38,9 +38,9 @@ struct HttpOp {
   int attempts = 0;             // attempts started
   bool probe = false;           // this attempt is the half-open circuit's probe
 
-  CURL* easy = nullptr;                     // while in flight
-  EventLoop::TimerId retry_timer = 0;       // while waiting out a backoff
-  EventLoop::TimerId deadline_timer = 0;    // while in flight: backstop for queued transfers
+  CURL* easy = nullptr;                      // while in flight
+  EventLoop::TimerId retry_timer = 0;        // while waiting out a backoff
+  EventLoop::TimerId deadline_timer = 0;     // while in flight: backstop for queued transfers
   std::optional<Result<HttpResponse>> last;  // outcome of the previous attempt (for retries)
 
   // Filled by curl's callbacks during an attempt.

@@ -4,7 +4,7 @@
 
 namespace enrich::http {
 namespace {
-constexpr double kFloorSeconds = 10.0;     // the bucket holds this many seconds of the floor
+constexpr double kFloorSeconds = 10.0;      // the bucket holds this many seconds of the floor
 constexpr double kDepositRequests = 100.0;  // ... plus the deposits of this many requests
 }  // namespace
 

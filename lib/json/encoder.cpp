@@ -20,9 +20,12 @@ namespace enrich {
 
 std::string_view to_string(JsonProfile profile) noexcept {
   switch (profile) {
-    case JsonProfile::postgres: return "postgres";
-    case JsonProfile::node: return "node";
-    case JsonProfile::python: return "python";
+    case JsonProfile::postgres:
+      return "postgres";
+    case JsonProfile::node:
+      return "node";
+    case JsonProfile::python:
+      return "python";
   }
   return "?";
 }
@@ -37,9 +40,12 @@ Result<JsonProfile> parse_json_profile(std::string_view name) {
 
 std::string_view to_string(ResultShape shape) noexcept {
   switch (shape) {
-    case ResultShape::one: return "one";
-    case ResultShape::many: return "many";
-    case ResultShape::value: return "value";
+    case ResultShape::one:
+      return "one";
+    case ResultShape::many:
+      return "many";
+    case ResultShape::value:
+      return "value";
   }
   return "?";
 }
@@ -136,7 +142,9 @@ void civil_from_days(std::int64_t z, int& y, int& m, int& d) {
   y = static_cast<int>(yoe) + static_cast<int>(era) * 400 + (m <= 2);
 }
 
-std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
 
 void append_2(std::string& out, int v) {
   out += static_cast<char>('0' + v / 10);
@@ -259,8 +267,10 @@ void append_value(std::string& out, std::string_view text, unsigned type, JsonPr
 void append_array(std::string& out, const json::PgArrayItem& item, unsigned element_type,
                   JsonProfile profile) {
   if (!item.is_array) {
-    if (!item.text) out += "null";
-    else append_value(out, *item.text, element_type, profile, true);
+    if (!item.text)
+      out += "null";
+    else
+      append_value(out, *item.text, element_type, profile, true);
     return;
   }
   out += '[';
@@ -277,24 +287,32 @@ void append_value(std::string& out, std::string_view text, unsigned type, JsonPr
                   bool in_array) {
   const bool pg = profile == JsonProfile::postgres, node = profile == JsonProfile::node;
   switch (type) {
-    case oid::bool_: out += (text == "t" || text == "true") ? "true" : "false"; return;
+    case oid::bool_:
+      out += (text == "t" || text == "true") ? "true" : "false";
+      return;
     case oid::int2:
     case oid::int4:
     case 26:  // oid
       out += text;
       return;
     case oid::int8:
-      if (node) append_json_string(out, text);
-      else out += text;
+      if (node)
+        append_json_string(out, text);
+      else
+        out += text;
       return;
     case oid::numeric:
       if (pg) {
-        if (is_special_float(text)) append_json_string(out, text);
-        else out += text;
+        if (is_special_float(text))
+          append_json_string(out, text);
+        else
+          out += text;
       } else if (node) {
         // node-postgres leaves numeric as a string, but parses numeric[] elements as floats.
-        if (in_array) append_js_number(out, std::strtod(std::string(text).c_str(), nullptr));
-        else append_json_string(out, text);
+        if (in_array)
+          append_js_number(out, std::strtod(std::string(text).c_str(), nullptr));
+        else
+          append_json_string(out, text);
       } else {
         append_json_string(out, json::python_decimal_string(text));
       }
@@ -302,8 +320,10 @@ void append_value(std::string& out, std::string_view text, unsigned type, JsonPr
     case oid::float4:
     case oid::float8: {
       if (pg) {
-        if (is_special_float(text)) append_json_string(out, text);
-        else out += text;
+        if (is_special_float(text))
+          append_json_string(out, text);
+        else
+          out += text;
         return;
       }
       std::string s(text);
@@ -323,8 +343,10 @@ void append_value(std::string& out, std::string_view text, unsigned type, JsonPr
         out += text;
       } else if (node) {
         auto parsed = json::parse(text, 512);
-        if (parsed.ok()) json::append_js_json(out, parsed.value());
-        else append_json_string(out, text);
+        if (parsed.ok())
+          json::append_js_json(out, parsed.value());
+        else
+          append_json_string(out, text);
       } else {
         append_json_string(out, text);
       }
@@ -336,8 +358,10 @@ void append_value(std::string& out, std::string_view text, unsigned type, JsonPr
       Timestamp t{};
       if (pg && zone && parse_timestamp(text, time, zone, t) && append_postgres_utc(out, t)) return;
       if (pg || (profile == JsonProfile::python && type == oid::date)) {
-        if (time) append_postgres_timestamp(out, text, zone);
-        else append_json_string(out, text);
+        if (time)
+          append_postgres_timestamp(out, text, zone);
+        else
+          append_json_string(out, text);
         return;
       }
       if (parse_timestamp(text, time, zone, t)) {
@@ -348,8 +372,8 @@ void append_value(std::string& out, std::string_view text, unsigned type, JsonPr
         return;
       }
       if (profile == JsonProfile::python && time && (text == "infinity" || text == "-infinity")) {
-        append_json_string(out, text == "infinity" ? "9999-12-31T23:59:59.999999"
-                                                   : "0001-01-01T00:00:00");
+        append_json_string(
+            out, text == "infinity" ? "9999-12-31T23:59:59.999999" : "0001-01-01T00:00:00");
         return;
       }
       append_json_string(out, text);
@@ -406,10 +430,10 @@ void append_cell(std::string& out, const pg_result* r, int row, int col, unsigne
     out += "null";
     return;
   }
-  append_value(out,
-               std::string_view(PQgetvalue(r, row, col),
-                                static_cast<std::size_t>(PQgetlength(r, row, col))),
-               type, profile, false);
+  append_value(
+      out,
+      std::string_view(PQgetvalue(r, row, col), static_cast<std::size_t>(PQgetlength(r, row, col))),
+      type, profile, false);
 }
 
 void append_row(std::string& out, const pg_result* r, int row, const std::vector<Column>& cols,
@@ -431,8 +455,10 @@ void append_json(std::string& out, const QueryResult& result, ResultShape shape,
   int rows = r ? PQntuples(r) : 0;
   switch (shape) {
     case ResultShape::value:
-      if (rows == 0 || PQnfields(r) == 0) out += "null";
-      else append_cell(out, r, 0, 0, PQftype(r, 0), profile);
+      if (rows == 0 || PQnfields(r) == 0)
+        out += "null";
+      else
+        append_cell(out, r, 0, 0, PQftype(r, 0), profile);
       return;
     case ResultShape::one: {
       if (rows == 0) {

@@ -17,7 +17,8 @@ struct Digits {
 
 Digits shortest_digits(double value) {
   char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, std::fabs(value), std::chars_format::scientific);
+  auto [end, ec] =
+      std::to_chars(buf, buf + sizeof buf, std::fabs(value), std::chars_format::scientific);
   std::string_view s(buf, static_cast<std::size_t>(end - buf));  // d.ddde[+-]xx
   auto e = s.find('e');
   Digits d;
@@ -122,9 +123,11 @@ std::string python_decimal_string(std::string_view text) {
   std::string frac_digits(frac_part);
   frac_digits.append((4 - frac_digits.size() % 4) % 4, '0');
   std::vector<int> groups;
-  for (std::size_t i = 0; i < int_digits.size(); i += 4) groups.push_back(std::stoi(int_digits.substr(i, 4)));
+  for (std::size_t i = 0; i < int_digits.size(); i += 4)
+    groups.push_back(std::stoi(int_digits.substr(i, 4)));
   int weight = static_cast<int>(groups.size()) - 1;
-  for (std::size_t i = 0; i < frac_digits.size(); i += 4) groups.push_back(std::stoi(frac_digits.substr(i, 4)));
+  for (std::size_t i = 0; i < frac_digits.size(); i += 4)
+    groups.push_back(std::stoi(frac_digits.substr(i, 4)));
   std::size_t first = 0;
   while (first < groups.size() && groups[first] == 0) {
     ++first;
@@ -154,8 +157,10 @@ std::string python_decimal_string(std::string_view text) {
     if (dscale) {
       int fract_groups = ndigits - weight - 1;  // base-10000 groups after the point
       int dscale_left = dscale - fract_groups * 4;
-      if (dscale_left > 0) mantissa.append(static_cast<std::size_t>(dscale_left), '0');
-      else mantissa.resize(mantissa.size() - static_cast<std::size_t>(-dscale_left));
+      if (dscale_left > 0)
+        mantissa.append(static_cast<std::size_t>(dscale_left), '0');
+      else
+        mantissa.resize(mantissa.size() - static_cast<std::size_t>(-dscale_left));
     }
     int e = (weight + 1) * 4 - front_padding;
     exponent = e - static_cast<int>(mantissa.size());

@@ -81,25 +81,44 @@ std::optional<PgArrayItem> parse_pg_array(std::string_view text) {
 
 unsigned array_element_type(unsigned array_oid) {
   switch (array_oid) {
-    case 1000: return 16;    // bool
-    case 1001: return 17;    // bytea
-    case 1005: return 21;    // int2
-    case 1007: return 23;    // int4
-    case 1016: return 20;    // int8
-    case 1009: return 25;    // text
-    case 1015: return 1043;  // varchar
-    case 1014: return 1042;  // bpchar
-    case 1021: return 700;   // float4
-    case 1022: return 701;   // float8
-    case 1231: return 1700;  // numeric
-    case 1115: return 1114;  // timestamp
-    case 1185: return 1184;  // timestamptz
-    case 1182: return 1082;  // date
-    case 2951: return 2950;  // uuid
-    case 199: return 114;    // json
-    case 3807: return 3802;  // jsonb
-    case 1028: return 26;    // oid
-    default: return 0;
+    case 1000:
+      return 16;  // bool
+    case 1001:
+      return 17;  // bytea
+    case 1005:
+      return 21;  // int2
+    case 1007:
+      return 23;  // int4
+    case 1016:
+      return 20;  // int8
+    case 1009:
+      return 25;  // text
+    case 1015:
+      return 1043;  // varchar
+    case 1014:
+      return 1042;  // bpchar
+    case 1021:
+      return 700;  // float4
+    case 1022:
+      return 701;  // float8
+    case 1231:
+      return 1700;  // numeric
+    case 1115:
+      return 1114;  // timestamp
+    case 1185:
+      return 1184;  // timestamptz
+    case 1182:
+      return 1082;  // date
+    case 2951:
+      return 2950;  // uuid
+    case 199:
+      return 114;  // json
+    case 3807:
+      return 3802;  // jsonb
+    case 1028:
+      return 26;  // oid
+    default:
+      return 0;
   }
 }
 

@@ -10,8 +10,8 @@ namespace enrich::json {
 
 struct PgArrayItem {
   bool is_array = false;
-  std::optional<std::string> text;     // element text; nullopt = NULL (when !is_array)
-  std::vector<PgArrayItem> children;   // when is_array
+  std::optional<std::string> text;    // element text; nullopt = NULL (when !is_array)
+  std::vector<PgArrayItem> children;  // when is_array
 };
 
 /// Parses an array literal; nullopt if it is not one this parser understands (for example one

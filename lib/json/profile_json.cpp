@@ -28,8 +28,10 @@ std::vector<std::pair<std::string_view, const Value*>> merged_members(const Obje
   for (const auto& [k, v] : object) {
     std::string_view key = k;  // clang < 16 cannot capture a structured binding
     auto it = std::find_if(members.begin(), members.end(), [&](auto& m) { return m.first == key; });
-    if (it != members.end()) it->second = &v;
-    else members.emplace_back(k, &v);
+    if (it != members.end())
+      it->second = &v;
+    else
+      members.emplace_back(k, &v);
   }
   return members;
 }
@@ -37,7 +39,9 @@ std::vector<std::pair<std::string_view, const Value*>> merged_members(const Obje
 template <class AppendNumber>
 void append_with(std::string& out, const Value& v, bool js_key_order, AppendNumber number) {
   switch (v.type()) {
-    case Value::Type::number: number(out, v.as_number()); return;
+    case Value::Type::number:
+      number(out, v.as_number());
+      return;
     case Value::Type::array: {
       out += '[';
       bool first = true;
@@ -71,7 +75,8 @@ void append_with(std::string& out, const Value& v, bool js_key_order, AppendNumb
       out += '}';
       return;
     }
-    default: serialize_to(out, v);
+    default:
+      serialize_to(out, v);
   }
 }
 
@@ -99,9 +104,15 @@ void append_python_json(std::string& out, const Value& value) {
 
 void append_profile_json(std::string& out, const Value& value, JsonProfile profile) {
   switch (profile) {
-    case JsonProfile::node: append_js_json(out, value); return;
-    case JsonProfile::python: append_python_json(out, value); return;
-    case JsonProfile::postgres: serialize_to(out, value); return;
+    case JsonProfile::node:
+      append_js_json(out, value);
+      return;
+    case JsonProfile::python:
+      append_python_json(out, value);
+      return;
+    case JsonProfile::postgres:
+      serialize_to(out, value);
+      return;
   }
 }
 

@@ -16,7 +16,9 @@ std::optional<std::int64_t> Number::as_int64() const {
   return v;
 }
 
-double Number::as_double() const { return std::strtod(text.c_str(), nullptr); }
+double Number::as_double() const {
+  return std::strtod(text.c_str(), nullptr);
+}
 
 const Value* Value::find(std::string_view key) const {
   if (!is_object()) return nullptr;
@@ -27,12 +29,18 @@ const Value* Value::find(std::string_view key) const {
 
 std::string_view type_name(Value::Type type) {
   switch (type) {
-    case Value::Type::null: return "null";
-    case Value::Type::boolean: return "boolean";
-    case Value::Type::number: return "number";
-    case Value::Type::string: return "string";
-    case Value::Type::array: return "array";
-    case Value::Type::object: return "object";
+    case Value::Type::null:
+      return "null";
+    case Value::Type::boolean:
+      return "boolean";
+    case Value::Type::number:
+      return "number";
+    case Value::Type::string:
+      return "string";
+    case Value::Type::array:
+      return "array";
+    case Value::Type::object:
+      return "object";
   }
   return "?";
 }
@@ -84,8 +92,10 @@ class Parser {
     if (pos_ >= s_.size()) return fail("unexpected end of input");
     char c = s_[pos_];
     switch (c) {
-      case '{': return object(depth);
-      case '[': return array(depth);
+      case '{':
+        return object(depth);
+      case '[':
+        return array(depth);
       case '"': {
         auto s = string();
         if (!s.ok()) return std::move(s).error();
@@ -154,10 +164,14 @@ class Parser {
     for (int i = 0; i < 4; ++i) {
       char c = s_[pos_++];
       out <<= 4;
-      if (c >= '0' && c <= '9') out |= c - '0';
-      else if (c >= 'a' && c <= 'f') out |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') out |= c - 'A' + 10;
-      else return false;
+      if (c >= '0' && c <= '9')
+        out |= c - '0';
+      else if (c >= 'a' && c <= 'f')
+        out |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        out |= c - 'A' + 10;
+      else
+        return false;
     }
     return true;
   }
@@ -187,14 +201,30 @@ class Parser {
       if (pos_ >= s_.size()) return fail("unterminated escape");
       char e = s_[pos_++];
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           std::uint32_t cp;
           if (!hex4(cp)) return fail("bad \\u escape");
@@ -291,10 +321,18 @@ Result<Value> parse(std::string_view text, std::size_t max_depth) {
 
 void serialize_to(std::string& out, const Value& value) {
   switch (value.type()) {
-    case Value::Type::null: out += "null"; break;
-    case Value::Type::boolean: out += value.as_bool() ? "true" : "false"; break;
-    case Value::Type::number: out += value.as_number().text; break;
-    case Value::Type::string: append_json_string(out, value.as_string()); break;
+    case Value::Type::null:
+      out += "null";
+      break;
+    case Value::Type::boolean:
+      out += value.as_bool() ? "true" : "false";
+      break;
+    case Value::Type::number:
+      out += value.as_number().text;
+      break;
+    case Value::Type::string:
+      append_json_string(out, value.as_string());
+      break;
     case Value::Type::array: {
       out += '[';
       bool first = true;

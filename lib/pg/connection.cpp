@@ -45,8 +45,9 @@ Error error_from_result(const PGresult* result) {
   e.detail = detail ? detail : "";
   e.hint = hint ? hint : "";
   static constexpr int kDiag[kErrorFieldCount] = {
-      PG_DIAG_SEVERITY_NONLOCALIZED, PG_DIAG_STATEMENT_POSITION, PG_DIAG_SCHEMA_NAME,
-      PG_DIAG_TABLE_NAME,            PG_DIAG_COLUMN_NAME,        PG_DIAG_DATATYPE_NAME,
+      PG_DIAG_SEVERITY_NONLOCALIZED, PG_DIAG_STATEMENT_POSITION,
+      PG_DIAG_SCHEMA_NAME,           PG_DIAG_TABLE_NAME,
+      PG_DIAG_COLUMN_NAME,           PG_DIAG_DATATYPE_NAME,
       PG_DIAG_CONSTRAINT_NAME,       PG_DIAG_CONTEXT};
   std::array<std::string, kErrorFieldCount> fields;
   bool any = false;

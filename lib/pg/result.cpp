@@ -71,9 +71,9 @@ std::optional<Error> Row::check_column(std::size_t column) const {
     return Error{ErrorCode::invalid_argument,
                  fmt::format("row {} out of range (result has {} rows)", index_, result_->size())};
   if (column >= result_->columns())
-    return Error{ErrorCode::invalid_argument,
-                 fmt::format("column {} out of range (result has {} columns)", column,
-                             result_->columns())};
+    return Error{
+        ErrorCode::invalid_argument,
+        fmt::format("column {} out of range (result has {} columns)", column, result_->columns())};
   return std::nullopt;
 }
 
@@ -117,11 +117,21 @@ bool parse_value(std::string_view text, bool& out) {
   if (text == "f" || text == "false") return out = false, true;
   return false;
 }
-bool parse_value(std::string_view text, std::int16_t& out) { return parse_int(text, out); }
-bool parse_value(std::string_view text, std::int32_t& out) { return parse_int(text, out); }
-bool parse_value(std::string_view text, std::int64_t& out) { return parse_int(text, out); }
-bool parse_value(std::string_view text, double& out) { return parse_float(text, out); }
-bool parse_value(std::string_view text, float& out) { return parse_float(text, out); }
+bool parse_value(std::string_view text, std::int16_t& out) {
+  return parse_int(text, out);
+}
+bool parse_value(std::string_view text, std::int32_t& out) {
+  return parse_int(text, out);
+}
+bool parse_value(std::string_view text, std::int64_t& out) {
+  return parse_int(text, out);
+}
+bool parse_value(std::string_view text, double& out) {
+  return parse_float(text, out);
+}
+bool parse_value(std::string_view text, float& out) {
+  return parse_float(text, out);
+}
 bool parse_value(std::string_view text, std::string& out) {
   out.assign(text);
   return true;

@@ -69,7 +69,8 @@ PlanBuilder& PlanBuilder::meta(std::string key, std::string processing_time_key)
 Result<Plan> PlanBuilder::build() {
   auto plan = std::move(state_->plan);
   state_->plan = std::make_shared<Plan::Impl>();
-  if (auto e = validate_plan(*plan)) return Error{ErrorCode::invalid_argument, "plan: " + e->message};
+  if (auto e = validate_plan(*plan))
+    return Error{ErrorCode::invalid_argument, "plan: " + e->message};
   return Plan(std::move(plan));
 }
 

@@ -77,9 +77,12 @@ Result<BoundInput> bind(const InputSpec& in, const InputValue& v) {
       } else if (auto* s = std::get_if<std::string>(&v)) {
         std::string lower;
         for (char c : *s) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (lower == "true" || lower == "1") b.truthy = true;
-        else if (lower == "false" || lower == "0") b.truthy = false;
-        else return wrong(in, describe(v));
+        if (lower == "true" || lower == "1")
+          b.truthy = true;
+        else if (lower == "false" || lower == "0")
+          b.truthy = false;
+        else
+          return wrong(in, describe(v));
       } else {
         return wrong(in, describe(v));
       }
@@ -100,14 +103,13 @@ Result<BoundInput> bind(const InputSpec& in, const InputValue& v) {
 Result<std::vector<BoundInput>> bind_inputs(const Plan::Impl& plan, const Inputs& inputs) {
   for (const auto& [name, value] : inputs)
     if (!plan.find_input(name))
-      return Error{ErrorCode::invalid_argument,
-                   fmt::format("unknown input \"{}\" (plan \"{}\" takes: {})", name, plan.name,
-                               [&] {
-                                 std::string names;
-                                 for (const auto& i : plan.inputs)
-                                   names += (names.empty() ? "" : ", ") + i.name;
-                                 return names;
-                               }())};
+      return Error{
+          ErrorCode::invalid_argument,
+          fmt::format("unknown input \"{}\" (plan \"{}\" takes: {})", name, plan.name, [&] {
+            std::string names;
+            for (const auto& i : plan.inputs) names += (names.empty() ? "" : ", ") + i.name;
+            return names;
+          }())};
   std::vector<BoundInput> out;
   out.reserve(plan.inputs.size());
   for (const auto& in : plan.inputs) {
@@ -139,16 +141,25 @@ Result<Inputs> parse_inputs_json(std::string_view text) {
   Inputs out;
   for (const auto& [k, v] : doc.value().as_object()) {
     switch (v.type()) {
-      case json::Value::Type::null: out[k] = nullptr; break;
-      case json::Value::Type::boolean: out[k] = v.as_bool(); break;
-      case json::Value::Type::number:
-        if (auto i = v.as_number().as_int64()) out[k] = *i;
-        else out[k] = v.as_number().as_double();
+      case json::Value::Type::null:
+        out[k] = nullptr;
         break;
-      case json::Value::Type::string: out[k] = v.as_string(); break;
+      case json::Value::Type::boolean:
+        out[k] = v.as_bool();
+        break;
+      case json::Value::Type::number:
+        if (auto i = v.as_number().as_int64())
+          out[k] = *i;
+        else
+          out[k] = v.as_number().as_double();
+        break;
+      case json::Value::Type::string:
+        out[k] = v.as_string();
+        break;
       default:
-        return Error{ErrorCode::invalid_argument,
-                     fmt::format("input \"{}\" must be a scalar, got an {}", k, json::type_name(v.type()))};
+        return Error{
+            ErrorCode::invalid_argument,
+            fmt::format("input \"{}\" must be a scalar, got an {}", k, json::type_name(v.type()))};
     }
   }
   return out;
@@ -161,7 +172,8 @@ std::string percent_encode(std::string_view value) {
   std::string out;
   out.reserve(value.size() * 3);
   for (unsigned char c : value) {
-    bool unreserved = std::isalnum(c) || c == '-' || c == '_' || c == '~' || (c == '.' && !only_dots);
+    bool unreserved =
+        std::isalnum(c) || c == '-' || c == '_' || c == '~' || (c == '.' && !only_dots);
     if (unreserved) {
       out += static_cast<char>(c);
     } else {

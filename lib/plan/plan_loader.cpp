@@ -13,9 +13,12 @@
 namespace enrich {
 namespace {
 
-Error invalid(std::string message) { return Error{ErrorCode::invalid_argument, std::move(message)}; }
+Error invalid(std::string message) {
+  return Error{ErrorCode::invalid_argument, std::move(message)};
+}
 
-std::optional<Error> check_keys(const json::Value& obj, std::initializer_list<std::string_view> allowed,
+std::optional<Error> check_keys(const json::Value& obj,
+                                std::initializer_list<std::string_view> allowed,
                                 std::string_view where) {
   for (const auto& [k, v] : obj.as_object()) {
     bool ok = false;
@@ -26,7 +29,8 @@ std::optional<Error> check_keys(const json::Value& obj, std::initializer_list<st
 }
 
 // ${VAR} and ${VAR:-default}, from `vars` first, then the environment.
-Result<std::string> expand(std::string_view text, const PlanVariables& vars, std::string_view where) {
+Result<std::string> expand(std::string_view text, const PlanVariables& vars,
+                           std::string_view where) {
   std::string out;
   std::size_t i = 0;
   while (i < text.size()) {
@@ -62,13 +66,17 @@ Result<std::string> expand(std::string_view text, const PlanVariables& vars, std
 
 Result<InputValue> to_input_value(const json::Value& v) {
   switch (v.type()) {
-    case json::Value::Type::null: return InputValue(nullptr);
-    case json::Value::Type::boolean: return InputValue(v.as_bool());
+    case json::Value::Type::null:
+      return InputValue(nullptr);
+    case json::Value::Type::boolean:
+      return InputValue(v.as_bool());
     case json::Value::Type::number:
       if (auto i = v.as_number().as_int64()) return InputValue(*i);
       return InputValue(v.as_number().as_double());
-    case json::Value::Type::string: return InputValue(v.as_string());
-    default: return invalid("an input value must be null, a boolean, a number or a string");
+    case json::Value::Type::string:
+      return InputValue(v.as_string());
+    default:
+      return invalid("an input value must be null, a boolean, a number or a string");
   }
 }
 
@@ -106,11 +114,11 @@ Result<std::int64_t> get_int(const json::Value& obj, std::string_view key, std::
   return *v->as_number().as_int64();
 }
 
-#define TRY_ASSIGN(lhs, expr)              \
-  do {                                     \
-    auto _r = (expr);                      \
+#define TRY_ASSIGN(lhs, expr)                   \
+  do {                                          \
+    auto _r = (expr);                           \
     if (!_r.ok()) return std::move(_r).error(); \
-    lhs = std::move(_r).value();           \
+    lhs = std::move(_r).value();                \
   } while (0)
 
 Result<StepSpec> parse_step(const json::Value& v, std::size_t index, const PlanVariables& vars) {
@@ -126,7 +134,10 @@ Result<StepSpec> parse_step(const json::Value& v, std::size_t index, const PlanV
     return invalid(fmt::format("{} has no kind: give it \"sql\" or \"http\"", where));
   if (kind != "sql" && kind != "http")
     return invalid(fmt::format("{} has unknown kind \"{}\" (sql or http)", where, kind));
-  if (auto e = check_keys(v, {"name", "kind", "sql", "params", "shape", "http", "required", "optional", "when", "output"}, where))
+  if (auto e = check_keys(v,
+                          {"name", "kind", "sql", "params", "shape", "http", "required", "optional",
+                           "when", "output"},
+                          where))
     return *e;
   TRY_ASSIGN(step.options.required, get_bool(v, "required", where, false));
   TRY_ASSIGN(step.options.optional, get_bool(v, "optional", where, false));
@@ -143,10 +154,12 @@ Result<StepSpec> parse_step(const json::Value& v, std::size_t index, const PlanV
     if (!parsed.ok()) return invalid(fmt::format("{}: {}", where, parsed.error().message));
     step.shape = parsed.value();
     if (const json::Value* params = v.find("params")) {
-      if (!params->is_array()) return invalid(fmt::format("\"params\" in {} must be an array", where));
+      if (!params->is_array())
+        return invalid(fmt::format("\"params\" in {} must be an array", where));
       for (const auto& p : params->as_array()) {
         if (!p.is_string())
-          return invalid(fmt::format("params of {} must be strings (\"input\" or \"step.field\")", where));
+          return invalid(
+              fmt::format("params of {} must be strings (\"input\" or \"step.field\")", where));
         step.params.push_back(ValueRef::parse(p.as_string()));
       }
     }
@@ -157,13 +170,15 @@ Result<StepSpec> parse_step(const json::Value& v, std::size_t index, const PlanV
     return invalid(fmt::format("{}: \"params\" and \"shape\" are for sql steps", where));
   const json::Value* h = v.find("http");
   if (!h || !h->is_object()) return invalid(fmt::format("\"http\" in {} must be an object", where));
-  if (auto e = check_keys(*h, {"method", "base_url", "path", "headers", "body", "timeout_ms", "retry"}, where))
+  if (auto e = check_keys(
+          *h, {"method", "base_url", "path", "headers", "body", "timeout_ms", "retry"}, where))
     return *e;
   TRY_ASSIGN(step.http.method, get_string(*h, "method", where, "GET"));
   std::string base;
   TRY_ASSIGN(base, get_string(*h, "base_url", where));
   TRY_ASSIGN(step.http.base_url, expand(base, vars, where));
-  while (!step.http.base_url.empty() && step.http.base_url.back() == '/') step.http.base_url.pop_back();
+  while (!step.http.base_url.empty() && step.http.base_url.back() == '/')
+    step.http.base_url.pop_back();
   TRY_ASSIGN(step.http.path, get_string(*h, "path", where));
   TRY_ASSIGN(step.http.body, get_string(*h, "body", where));
   std::int64_t timeout;
@@ -171,9 +186,11 @@ Result<StepSpec> parse_step(const json::Value& v, std::size_t index, const PlanV
   step.http.timeout = Milliseconds(timeout);
   TRY_ASSIGN(step.http.retry, get_bool(*h, "retry", where, false));
   if (const json::Value* headers = h->find("headers")) {
-    if (!headers->is_object()) return invalid(fmt::format("\"headers\" in {} must be an object", where));
+    if (!headers->is_object())
+      return invalid(fmt::format("\"headers\" in {} must be an object", where));
     for (const auto& [k, hv] : headers->as_object()) {
-      if (!hv.is_string()) return invalid(fmt::format("header \"{}\" in {} must be a string", k, where));
+      if (!hv.is_string())
+        return invalid(fmt::format("header \"{}\" in {} must be a string", k, where));
       std::string value;
       TRY_ASSIGN(value, expand(hv.as_string(), vars, where));
       step.http.headers.emplace_back(k, value);
@@ -189,7 +206,8 @@ Result<Plan> Plan::from_json(std::string_view text, const PlanVariables& vars) {
   if (!doc.ok()) return invalid("plan: " + doc.error().message);
   const json::Value& v = doc.value();
   if (!v.is_object()) return invalid("plan: the document must be a JSON object");
-  if (auto e = check_keys(v, {"name", "description", "profile", "deadline_ms", "meta", "inputs", "steps"}, "plan"))
+  if (auto e = check_keys(
+          v, {"name", "description", "profile", "deadline_ms", "meta", "inputs", "steps"}, "plan"))
     return *e;
   auto impl = std::make_shared<Plan::Impl>();
   TRY_ASSIGN(impl->name, get_string(v, "name", "plan"));
@@ -205,13 +223,15 @@ Result<Plan> Plan::from_json(std::string_view text, const PlanVariables& vars) {
     if (!meta->is_object()) return invalid("plan: \"meta\" must be an object");
     if (auto e = check_keys(*meta, {"key", "processing_time"}, "meta")) return *e;
     TRY_ASSIGN(impl->meta_key, get_string(*meta, "key", "meta", "meta"));
-    TRY_ASSIGN(impl->processing_time_key, get_string(*meta, "processing_time", "meta", "processingTimeMs"));
+    TRY_ASSIGN(impl->processing_time_key,
+               get_string(*meta, "processing_time", "meta", "processingTimeMs"));
   }
   if (const json::Value* inputs = v.find("inputs")) {
     if (!inputs->is_object()) return invalid("plan: \"inputs\" must be an object of name: {type}");
     for (const auto& [name, spec] : inputs->as_object()) {
       std::string where = fmt::format("input \"{}\"", name);
-      if (!spec.is_object()) return invalid(where + " must be an object like {\"type\": \"integer\"}");
+      if (!spec.is_object())
+        return invalid(where + " must be an object like {\"type\": \"integer\"}");
       if (auto e = check_keys(spec, {"type", "default", "description"}, where)) return *e;
       InputSpec in;
       in.name = name;
@@ -248,8 +268,12 @@ Result<Plan> Plan::load(const std::string& path, const PlanVariables& vars) {
   return plan;
 }
 
-const std::string& Plan::name() const { return impl_->name; }
-JsonProfile Plan::profile() const { return impl_->profile; }
+const std::string& Plan::name() const {
+  return impl_->name;
+}
+JsonProfile Plan::profile() const {
+  return impl_->profile;
+}
 std::vector<std::string> Plan::step_names() const {
   std::vector<std::string> out;
   for (const auto& s : impl_->steps) out.push_back(s.name);

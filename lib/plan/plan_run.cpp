@@ -21,8 +21,8 @@ PlanRun::PlanRun(Env env, std::shared_ptr<const Plan::Impl> plan, std::vector<Bo
 
 void PlanRun::start() {
   if (deadline_.expired()) {
-    fail(Error{ErrorCode::timeout, fmt::format("plan \"{}\": deadline expired before it started",
-                                               plan_->name)});
+    fail(Error{ErrorCode::timeout,
+               fmt::format("plan \"{}\": deadline expired before it started", plan_->name)});
     return;
   }
   if (deadline_.is_set()) {
@@ -56,7 +56,8 @@ void PlanRun::launch_ready() {
   for (std::size_t i = 0; i < steps_.size() && !finished_; ++i) {
     if (steps_[i].state != StepState::waiting) continue;
     bool ready = true;
-    for (std::size_t d : plan_->steps[i].depends_on) ready = ready && steps_[d].state == StepState::done;
+    for (std::size_t d : plan_->steps[i].depends_on)
+      ready = ready && steps_[d].state == StepState::done;
     if (!ready) continue;
     steps_[i].state = StepState::running;
     if (plan_->steps[i].kind == StepSpec::Kind::http) {
@@ -91,10 +92,14 @@ Result<std::string> PlanRun::resolve(const ValueRef& ref) const {
   const json::Value* v = dep.document.find(ref.field);
   if (!v || v->is_null()) return Error{ErrorCode::not_found, "null"};
   switch (v->type()) {
-    case json::Value::Type::string: return v->as_string();
-    case json::Value::Type::number: return v->as_number().text;
-    case json::Value::Type::boolean: return std::string(v->as_bool() ? "true" : "false");
-    default: return json::serialize(*v);
+    case json::Value::Type::string:
+      return v->as_string();
+    case json::Value::Type::number:
+      return v->as_number().text;
+    case json::Value::Type::boolean:
+      return std::string(v->as_bool() ? "true" : "false");
+    default:
+      return json::serialize(*v);
   }
 }
 
@@ -134,8 +139,10 @@ void PlanRun::launch_http(std::size_t index) {
     if (!value.ok()) {
       step_failed(index, value.error().code == ErrorCode::not_found
                              ? Error{ErrorCode::invalid_argument,
-                                     fmt::format("step \"{}\": URL value \"{}\" is null",
-                                                 spec.name, part.ref.step.empty() ? part.ref.input : part.ref.step + "." + part.ref.field)}
+                                     fmt::format("step \"{}\": URL value \"{}\" is null", spec.name,
+                                                 part.ref.step.empty()
+                                                     ? part.ref.input
+                                                     : part.ref.step + "." + part.ref.field)}
                              : std::move(value).error());
       return;
     }
@@ -194,9 +201,9 @@ void PlanRun::on_http(std::size_t index, Result<HttpResponse> result) {
   }
   auto doc = json::parse(response.body, 512);
   if (!doc.ok()) {
-    step_failed(index, Error{ErrorCode::http, fmt::format("invalid JSON from {}: {}",
-                                                          response.effective_url,
-                                                          doc.error().message)});
+    step_failed(index,
+                Error{ErrorCode::http, fmt::format("invalid JSON from {}: {}",
+                                                   response.effective_url, doc.error().message)});
     return;
   }
   std::string json;
@@ -226,15 +233,16 @@ void PlanRun::step_failed(std::size_t index, Error error) {
     return;
   }
   if (spec.options.optional) {
-    std::string warning = fmt::format("step \"{}\" failed and is null: {}", spec.name,
-                                      error.to_string());
+    std::string warning =
+        fmt::format("step \"{}\" failed and is null: {}", spec.name, error.to_string());
     env_.logger.log(LogLevel::warning, "plan.optional_step_failed",
                     {{"plan", plan_->name}, {"step", spec.name}, {"error", error.to_string()}});
     warnings_.push_back(std::move(warning));
     step_done(index, "null");
     return;
   }
-  error.message = fmt::format("plan \"{}\": step \"{}\": {}", plan_->name, spec.name, error.message);
+  error.message =
+      fmt::format("plan \"{}\": step \"{}\": {}", plan_->name, spec.name, error.message);
   fail(std::move(error));
 }
 
@@ -254,8 +262,10 @@ void PlanRun::finish() {
   out += '{';
   append_json_key(out, plan_->processing_time_key);
   double ms = std::chrono::duration<double, std::milli>(elapsed).count();
-  if (profile_ == JsonProfile::node) out += std::to_string(static_cast<long long>(ms));
-  else json::append_python_float(out, ms);
+  if (profile_ == JsonProfile::node)
+    out += std::to_string(static_cast<long long>(ms));
+  else
+    json::append_python_float(out, ms);
   out += "}}";
   PlanOutput output{std::move(out), std::move(warnings_),
                     std::chrono::duration_cast<Milliseconds>(elapsed)};

@@ -9,10 +9,14 @@ namespace enrich {
 
 std::string_view to_string(InputType type) {
   switch (type) {
-    case InputType::integer: return "integer";
-    case InputType::number: return "number";
-    case InputType::string: return "string";
-    case InputType::boolean: return "boolean";
+    case InputType::integer:
+      return "integer";
+    case InputType::number:
+      return "number";
+    case InputType::string:
+      return "string";
+    case InputType::boolean:
+      return "boolean";
   }
   return "?";
 }
@@ -37,7 +41,9 @@ int Plan::Impl::find_step(std::string_view name) const {
 
 namespace {
 
-Error invalid(std::string message) { return Error{ErrorCode::invalid_argument, std::move(message)}; }
+Error invalid(std::string message) {
+  return Error{ErrorCode::invalid_argument, std::move(message)};
+}
 
 bool valid_name(std::string_view name) {
   if (name.empty()) return false;
@@ -94,10 +100,11 @@ std::optional<Error> validate_plan(Plan::Impl& plan) {
       if (w.starts_with('!')) w.remove_prefix(1);
       const InputSpec* in = plan.find_input(w);
       if (!in)
-        return invalid(fmt::format("step \"{}\": \"when\" names unknown input \"{}\"", step.name, w));
+        return invalid(
+            fmt::format("step \"{}\": \"when\" names unknown input \"{}\"", step.name, w));
       if (in->type != InputType::boolean)
-        return invalid(fmt::format("step \"{}\": \"when\" input \"{}\" must be a boolean",
-                                   step.name, w));
+        return invalid(
+            fmt::format("step \"{}\": \"when\" input \"{}\" must be a boolean", step.name, w));
     }
     if (step.options.required && step.options.optional)
       return invalid(fmt::format("step \"{}\" cannot be both required and optional", step.name));
@@ -124,8 +131,8 @@ std::optional<Error> validate_plan(Plan::Impl& plan) {
       }
       int dep = plan.find_step(ref.step);
       if (dep < 0)
-        return invalid(fmt::format("step \"{}\" refers to missing step \"{}\"", step.name,
-                                   ref.step));
+        return invalid(
+            fmt::format("step \"{}\" refers to missing step \"{}\"", step.name, ref.step));
       if (static_cast<std::size_t>(dep) == i)
         return invalid(fmt::format("step \"{}\" refers to itself", step.name));
       if (ref.field.empty())
@@ -139,7 +146,8 @@ std::optional<Error> validate_plan(Plan::Impl& plan) {
   // Cycle check: depth-first search with colours.
   std::vector<int> colour(plan.steps.size(), 0);
   std::vector<std::string> path;
-  std::function<std::optional<Error>(std::size_t)> visit = [&](std::size_t i) -> std::optional<Error> {
+  std::function<std::optional<Error>(std::size_t)> visit =
+      [&](std::size_t i) -> std::optional<Error> {
     colour[i] = 1;
     path.push_back(plan.steps[i].name);
     for (std::size_t d : plan.steps[i].depends_on) {

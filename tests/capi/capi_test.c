@@ -30,7 +30,7 @@
 
 static int g_passed, g_failed;
 
-static int check_(int ok, const char *what, int line) {
+static int check_(int ok, const char* what, int line) {
   if (ok) {
     ++g_passed;
   } else {
@@ -41,7 +41,7 @@ static int check_(int ok, const char *what, int line) {
 }
 #define CHECK(cond) check_((cond) ? 1 : 0, #cond, __LINE__)
 
-static int check_status_(enrich_status got, enrich_status want, const char *what, int line) {
+static int check_status_(enrich_status got, enrich_status want, const char* what, int line) {
   if (got == want) return check_(1, what, line);
   fprintf(stderr, "FAIL line %d: %s: got %s (%d), want %s (%d)\n", line, what,
           enrich_status_name(got), (int)got, enrich_status_name(want), (int)want);
@@ -50,7 +50,7 @@ static int check_status_(enrich_status got, enrich_status want, const char *what
 }
 #define CHECK_STATUS(expr, want) check_status_((expr), (want), #expr, __LINE__)
 
-static int check_str_(const char *got, const char *want, const char *what, int line) {
+static int check_str_(const char* got, const char* want, const char* what, int line) {
   if (got && want && strcmp(got, want) == 0) return check_(1, what, line);
   fprintf(stderr, "FAIL line %d: %s: got \"%s\", want \"%s\"\n", line, what, got ? got : "(null)",
           want ? want : "(null)");
@@ -60,7 +60,7 @@ static int check_str_(const char *got, const char *want, const char *what, int l
 #define CHECK_STR(got, want) check_str_((got), (want), #got, __LINE__)
 
 /* `needle` occurs in `haystack` (which may be NULL). */
-static int check_contains_(const char *haystack, const char *needle, const char *what, int line) {
+static int check_contains_(const char* haystack, const char* needle, const char* what, int line) {
   if (haystack && strstr(haystack, needle)) return check_(1, what, line);
   fprintf(stderr, "FAIL line %d: %s: \"%s\" does not contain \"%s\"\n", line, what,
           haystack ? haystack : "(null)", needle);
@@ -70,7 +70,7 @@ static int check_contains_(const char *haystack, const char *needle, const char 
 #define CHECK_CONTAINS(haystack, needle) check_contains_((haystack), (needle), #haystack, __LINE__)
 
 /* Checks an error out-parameter: the expected code and a message containing `needle`; frees it. */
-static void check_error_(enrich_error *e, enrich_status want, const char *needle, int line) {
+static void check_error_(enrich_error* e, enrich_status want, const char* needle, int line) {
   if (!check_(e != NULL, "an enrich_error was returned", line)) return;
   check_status_(enrich_error_code(e), want, "enrich_error_code", line);
   if (needle) check_contains_(enrich_error_message(e), needle, "enrich_error_message", line);
@@ -94,10 +94,10 @@ static void sleep_ms(long ms) {
 enum { kWaitMs = 20000 };
 
 /* The next completion of `q`: poll(2) on its fd, then enrich_queue_poll. NULL after timeout_ms. */
-static enrich_completion *next_completion(enrich_queue *q, int timeout_ms) {
+static enrich_completion* next_completion(enrich_queue* q, int timeout_ms) {
   double until = now_ms() + timeout_ms;
   for (;;) {
-    enrich_completion *c = NULL;
+    enrich_completion* c = NULL;
     if (enrich_queue_poll(q, &c, 1) == 1) return c;
     int left = (int)(until - now_ms());
     if (left <= 0) {
@@ -110,17 +110,17 @@ static enrich_completion *next_completion(enrich_queue *q, int timeout_ms) {
 }
 
 /* Runs one statement and waits for its completion (NULL on a start error or timeout). */
-static enrich_completion *run_query(enrich_client *client, enrich_queue *q, const char *sql,
-                                    const char *const *params, size_t count,
-                                    const enrich_call_options *options) {
+static enrich_completion* run_query(enrich_client* client, enrich_queue* q, const char* sql,
+                                    const char* const* params, size_t count,
+                                    const enrich_call_options* options) {
   enrich_status s = enrich_query(client, q, sql, params, count, options, NULL, NULL);
   if (!CHECK_STATUS(s, ENRICH_OK)) return NULL;
   return next_completion(q, kWaitMs);
 }
 
 /* Runs a statement that must succeed; frees the completion. */
-static void exec_ok(enrich_client *client, enrich_queue *q, const char *sql) {
-  enrich_completion *c = run_query(client, q, sql, NULL, 0, NULL);
+static void exec_ok(enrich_client* client, enrich_queue* q, const char* sql) {
+  enrich_completion* c = run_query(client, q, sql, NULL, 0, NULL);
   if (CHECK(c != NULL)) {
     if (!CHECK_STATUS(enrich_completion_status(c), ENRICH_OK))
       fprintf(stderr, "  %s: %s\n", sql, enrich_error_message(enrich_completion_error(c)));
@@ -129,11 +129,11 @@ static void exec_ok(enrich_client *client, enrich_queue *q, const char *sql) {
 }
 
 /* The first value of a statement's result as a malloc'ed string ("" on error). */
-static char *query_text(enrich_client *client, enrich_queue *q, const char *sql) {
-  enrich_completion *c = run_query(client, q, sql, NULL, 0, NULL);
-  const char *v = c ? enrich_completion_value(c, 0, 0, NULL) : NULL;
+static char* query_text(enrich_client* client, enrich_queue* q, const char* sql) {
+  enrich_completion* c = run_query(client, q, sql, NULL, 0, NULL);
+  const char* v = c ? enrich_completion_value(c, 0, 0, NULL) : NULL;
   size_t n = v ? strlen(v) : 0;
-  char *out = malloc(n + 1);
+  char* out = malloc(n + 1);
   if (out) {
     memcpy(out, v ? v : "", n);
     out[n] = '\0';
@@ -142,10 +142,10 @@ static char *query_text(enrich_client *client, enrich_queue *q, const char *sql)
   return out;
 }
 
-static enrich_client *connect_client(const char *dsn) {
+static enrich_client* connect_client(const char* dsn) {
   enrich_client_options o = ENRICH_CLIENT_OPTIONS_INIT;
-  enrich_client *client = NULL;
-  enrich_error *error = NULL;
+  enrich_client* client = NULL;
+  enrich_error* error = NULL;
   o.dsn = dsn;
   o.max_connections = 2;
   o.log_level = ENRICH_LOG_OFF;
@@ -192,12 +192,12 @@ static void test_queue_arguments(void) {
   CHECK_STATUS(enrich_queue_create(NULL), ENRICH_ERR_INVALID_ARGUMENT);
   enrich_queue_destroy(NULL);
   CHECK(enrich_queue_fd(NULL) == -1);
-  enrich_completion *out[4];
+  enrich_completion* out[4];
   CHECK(enrich_queue_poll(NULL, out, 4) == 0);
   CHECK(enrich_queue_size(NULL) == 0);
   CHECK_STATUS(enrich_queue_set_notify(NULL, NULL, NULL), ENRICH_ERR_INVALID_ARGUMENT);
 
-  enrich_queue *q = NULL;
+  enrich_queue* q = NULL;
   if (!CHECK_STATUS(enrich_queue_create(&q), ENRICH_OK)) return;
   CHECK(enrich_queue_fd(q) >= 0);
   CHECK(enrich_queue_poll(q, NULL, 4) == 0);
@@ -209,12 +209,12 @@ static void test_queue_arguments(void) {
   CHECK_STATUS(enrich_queue_set_notify(q, NULL, NULL), ENRICH_OK);
 
   /* A queue passed where other handles are expected is rejected, never used. */
-  enrich_client *as_client = (enrich_client *)(void *)q;
-  enrich_plan *as_plan = (enrich_plan *)(void *)q;
-  enrich_tx *as_tx = (enrich_tx *)(void *)q;
-  enrich_completion *as_completion = (enrich_completion *)(void *)q;
-  enrich_error *as_error = (enrich_error *)(void *)q;
-  char *json = NULL;
+  enrich_client* as_client = (enrich_client*)(void*)q;
+  enrich_plan* as_plan = (enrich_plan*)(void*)q;
+  enrich_tx* as_tx = (enrich_tx*)(void*)q;
+  enrich_completion* as_completion = (enrich_completion*)(void*)q;
+  enrich_error* as_error = (enrich_error*)(void*)q;
+  char* json = NULL;
   CHECK_STATUS(enrich_client_stats(as_client, &json), ENRICH_ERR_INVALID_ARGUMENT);
   CHECK(json == NULL);
   CHECK_STATUS(enrich_query(as_client, q, "SELECT 1", NULL, 0, NULL, NULL, NULL),
@@ -245,10 +245,10 @@ static void test_queue_arguments(void) {
   enrich_queue_destroy(q);
 }
 
-static void test_client_create_arguments(const char *dsn) {
+static void test_client_create_arguments(const char* dsn) {
   enrich_client_options o = ENRICH_CLIENT_OPTIONS_INIT;
-  enrich_client *client = (enrich_client *)(void *)&o; /* must be reset to NULL on failure */
-  enrich_error *error = NULL;
+  enrich_client* client = (enrich_client*)(void*)&o; /* must be reset to NULL on failure */
+  enrich_error* error = NULL;
   o.dsn = dsn;
 
   CHECK_STATUS(enrich_client_create(NULL, &o, &error), ENRICH_ERR_INVALID_ARGUMENT);
@@ -269,11 +269,11 @@ static void test_client_create_arguments(const char *dsn) {
   o.version = ENRICH_CLIENT_OPTIONS_VERSION;
 
   /* log_queue of the wrong kind. */
-  enrich_plan *plan = NULL;
-  const char *plan_json = "{\"name\":\"p\",\"steps\":[{\"name\":\"one\",\"sql\":\"SELECT 1\"}]}";
+  enrich_plan* plan = NULL;
+  const char* plan_json = "{\"name\":\"p\",\"steps\":[{\"name\":\"one\",\"sql\":\"SELECT 1\"}]}";
   if (CHECK_STATUS(enrich_plan_from_json(&plan, plan_json, strlen(plan_json), NULL, NULL),
                    ENRICH_OK)) {
-    o.log_queue = (enrich_queue *)(void *)plan;
+    o.log_queue = (enrich_queue*)(void*)plan;
     CHECK_STATUS(enrich_client_create(&client, &o, &error), ENRICH_ERR_INVALID_ARGUMENT);
     CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "log_queue");
     o.log_queue = NULL;
@@ -305,9 +305,9 @@ static void test_client_create_arguments(const char *dsn) {
   enrich_client_destroy(NULL);
 }
 
-static void test_client_create_json(const char *dsn, enrich_queue *q) {
-  enrich_client *client = NULL;
-  enrich_error *error = NULL;
+static void test_client_create_json(const char* dsn, enrich_queue* q) {
+  enrich_client* client = NULL;
+  enrich_error* error = NULL;
 
   CHECK_STATUS(enrich_client_create_json(NULL, "{}", &error), ENRICH_ERR_INVALID_ARGUMENT);
   CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, NULL);
@@ -348,14 +348,14 @@ static void test_client_create_json(const char *dsn, enrich_queue *q) {
     return;
   }
   CHECK(error == NULL);
-  char *v = query_text(client, q, "SELECT 40 + 2");
+  char* v = query_text(client, q, "SELECT 40 + 2");
   CHECK_STR(v, "42");
   free(v);
   enrich_client_destroy(client);
 }
 
-static void test_operation_arguments(enrich_client *client, enrich_queue *q) {
-  const char *params[] = {"1"};
+static void test_operation_arguments(enrich_client* client, enrich_queue* q) {
+  const char* params[] = {"1"};
   enrich_call_options bad_version = ENRICH_CALL_OPTIONS_INIT;
   bad_version.version = 0;
   enrich_call_options later_version = ENRICH_CALL_OPTIONS_INIT;
@@ -372,7 +372,7 @@ static void test_operation_arguments(enrich_client *client, enrich_queue *q) {
   CHECK_STATUS(enrich_query(client, NULL, "SELECT 1", NULL, 0, NULL, NULL, &id),
                ENRICH_ERR_INVALID_ARGUMENT);
   CHECK_STATUS(
-      enrich_query(client, (enrich_queue *)(void *)client, "SELECT 1", NULL, 0, NULL, NULL, &id),
+      enrich_query(client, (enrich_queue*)(void*)client, "SELECT 1", NULL, 0, NULL, NULL, &id),
       ENRICH_ERR_INVALID_ARGUMENT);
   CHECK_STATUS(enrich_query(client, q, NULL, NULL, 0, NULL, NULL, &id),
                ENRICH_ERR_INVALID_ARGUMENT);
@@ -420,8 +420,8 @@ static void test_operation_arguments(enrich_client *client, enrich_queue *q) {
   CHECK_STATUS(enrich_http(client, q, &req, NULL, NULL, NULL), ENRICH_ERR_INVALID_ARGUMENT);
 
   /* enrich_plan_run / enrich_plan_run_cb */
-  enrich_plan *plan = NULL;
-  const char *plan_json = "{\"name\":\"p\",\"steps\":[{\"name\":\"one\",\"sql\":\"SELECT 1\"}]}";
+  enrich_plan* plan = NULL;
+  const char* plan_json = "{\"name\":\"p\",\"steps\":[{\"name\":\"one\",\"sql\":\"SELECT 1\"}]}";
   if (CHECK_STATUS(enrich_plan_from_json(&plan, plan_json, strlen(plan_json), NULL, NULL),
                    ENRICH_OK)) {
     CHECK_STATUS(enrich_plan_run(NULL, q, plan, "{}", NULL, NULL, NULL),
@@ -430,7 +430,7 @@ static void test_operation_arguments(enrich_client *client, enrich_queue *q) {
                  ENRICH_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(enrich_plan_run(client, q, NULL, "{}", NULL, NULL, NULL),
                  ENRICH_ERR_INVALID_ARGUMENT);
-    CHECK_STATUS(enrich_plan_run(client, q, (enrich_plan *)(void *)q, "{}", NULL, NULL, NULL),
+    CHECK_STATUS(enrich_plan_run(client, q, (enrich_plan*)(void*)q, "{}", NULL, NULL, NULL),
                  ENRICH_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(enrich_plan_run(client, q, plan, "{}", &later_version, NULL, NULL),
                  ENRICH_ERR_INVALID_ARGUMENT);
@@ -452,29 +452,28 @@ static void test_operation_arguments(enrich_client *client, enrich_queue *q) {
   CHECK_STATUS(enrich_tx_begin(client, q, &bad_version, NULL, NULL), ENRICH_ERR_INVALID_ARGUMENT);
   CHECK_STATUS(enrich_tx_query(NULL, q, "SELECT 1", NULL, 0, NULL, NULL, NULL),
                ENRICH_ERR_INVALID_ARGUMENT);
-  CHECK_STATUS(
-      enrich_tx_query((enrich_tx *)(void *)client, q, "SELECT 1", NULL, 0, NULL, NULL, NULL),
-      ENRICH_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(enrich_tx_query((enrich_tx*)(void*)client, q, "SELECT 1", NULL, 0, NULL, NULL, NULL),
+               ENRICH_ERR_INVALID_ARGUMENT);
   CHECK_STATUS(enrich_tx_commit(NULL, q, NULL, NULL), ENRICH_ERR_INVALID_ARGUMENT);
   CHECK_STATUS(enrich_tx_rollback(NULL, q, NULL, NULL), ENRICH_ERR_INVALID_ARGUMENT);
   enrich_tx_free(NULL);
-  enrich_tx_free((enrich_tx *)(void *)client); /* wrong kind: ignored */
+  enrich_tx_free((enrich_tx*)(void*)client); /* wrong kind: ignored */
 
   /* enrich_client_stats */
-  char *json = NULL;
+  char* json = NULL;
   CHECK_STATUS(enrich_client_stats(NULL, &json), ENRICH_ERR_INVALID_ARGUMENT);
   CHECK_STATUS(enrich_client_stats(client, NULL), ENRICH_ERR_INVALID_ARGUMENT);
 
   /* Nothing above started an operation: the queue stays empty and the client usable. */
   CHECK(enrich_queue_size(q) == 0);
-  char *v = query_text(client, q, "SELECT 'still usable'");
+  char* v = query_text(client, q, "SELECT 'still usable'");
   CHECK_STR(v, "still usable");
   free(v);
 }
 
-static void test_plan_arguments(const char *plan_path) {
-  enrich_plan *plan = (enrich_plan *)(void *)&plan_path; /* must be reset to NULL on failure */
-  enrich_error *error = NULL;
+static void test_plan_arguments(const char* plan_path) {
+  enrich_plan* plan = (enrich_plan*)(void*)&plan_path; /* must be reset to NULL on failure */
+  enrich_error* error = NULL;
 
   CHECK_STATUS(enrich_plan_load(NULL, plan_path, NULL, &error), ENRICH_ERR_INVALID_ARGUMENT);
   CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "out");
@@ -493,21 +492,21 @@ static void test_plan_arguments(const char *plan_path) {
 
   CHECK_STATUS(enrich_plan_from_json(&plan, NULL, 0, NULL, &error), ENRICH_ERR_INVALID_ARGUMENT);
   CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "json");
-  const char *bad = "{\"name\": \"x\", \"steps\": [";
+  const char* bad = "{\"name\": \"x\", \"steps\": [";
   CHECK_STATUS(enrich_plan_from_json(&plan, bad, strlen(bad), NULL, &error),
                ENRICH_ERR_INVALID_ARGUMENT);
   CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "plan");
-  const char *typo = "{\"name\":\"x\",\"stepz\":[]}";
+  const char* typo = "{\"name\":\"x\",\"stepz\":[]}";
   CHECK_STATUS(enrich_plan_from_json(&plan, typo, strlen(typo), NULL, &error),
                ENRICH_ERR_INVALID_ARGUMENT);
   CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "stepz");
-  const char *missing_ref =
+  const char* missing_ref =
       "{\"name\":\"x\",\"steps\":[{\"name\":\"a\",\"sql\":\"SELECT $1\",\"params\":[\"nope\"]}]}";
   CHECK_STATUS(enrich_plan_from_json(&plan, missing_ref, strlen(missing_ref), NULL, &error),
                ENRICH_ERR_INVALID_ARGUMENT);
   CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "nope");
   /* `length` is honoured: a valid document cut short is invalid. */
-  const char *good = "{\"name\":\"p\",\"steps\":[{\"name\":\"one\",\"sql\":\"SELECT 1\"}]}";
+  const char* good = "{\"name\":\"p\",\"steps\":[{\"name\":\"one\",\"sql\":\"SELECT 1\"}]}";
   CHECK_STATUS(enrich_plan_from_json(&plan, good, strlen(good) - 1, NULL, NULL),
                ENRICH_ERR_INVALID_ARGUMENT);
   CHECK(plan == NULL);
@@ -518,7 +517,7 @@ static void test_plan_arguments(const char *plan_path) {
 
 static void test_completion_accessors_with_null(void) {
   size_t len = 99;
-  char *json = (char *)&len;
+  char* json = (char*)&len;
   const char *name = "x", *value = "y";
   CHECK(enrich_completion_kind_of(NULL) == 0);
   CHECK(enrich_completion_id(NULL) == 0);
@@ -551,12 +550,12 @@ static void test_completion_accessors_with_null(void) {
   enrich_completion_free(NULL);
 }
 
-static void test_query_round_trip_via_fd(enrich_client *client, enrich_queue *q) {
+static void test_query_round_trip_via_fd(enrich_client* client, enrich_queue* q) {
   int fd = enrich_queue_fd(q);
   struct pollfd p = {fd, POLLIN, 0};
   CHECK(poll(&p, 1, 0) == 0);
 
-  const char *params[] = {"21"};
+  const char* params[] = {"21"};
   int marker = 0;
   enrich_op_id id = 0;
   CHECK_STATUS(
@@ -570,10 +569,10 @@ static void test_query_round_trip_via_fd(enrich_client *client, enrich_queue *q)
   CHECK(ready == 1);
   CHECK((p.revents & POLLIN) != 0);
   CHECK(enrich_queue_size(q) == 1);
-  enrich_completion *batch[8];
+  enrich_completion* batch[8];
   size_t n = enrich_queue_poll(q, batch, 8);
   if (!CHECK(n == 1)) return;
-  enrich_completion *c = batch[0];
+  enrich_completion* c = batch[0];
   CHECK(enrich_completion_kind_of(c) == ENRICH_COMPLETION_QUERY);
   CHECK(enrich_completion_id(c) == id);
   CHECK(enrich_completion_user_data(c) == &marker);
@@ -593,9 +592,9 @@ static void test_query_round_trip_via_fd(enrich_client *client, enrich_queue *q)
 
   /* Several at once, drained in one batch; NULL out_id is allowed. */
   const char *a[] = {"1"}, *b[] = {"2"}, *d[] = {"3"};
-  CHECK_STATUS(enrich_query(client, q, "SELECT $1::int", a, 1, NULL, (void *)1, NULL), ENRICH_OK);
-  CHECK_STATUS(enrich_query(client, q, "SELECT $1::int", b, 1, NULL, (void *)2, NULL), ENRICH_OK);
-  CHECK_STATUS(enrich_query(client, q, "SELECT $1::int", d, 1, NULL, (void *)3, NULL), ENRICH_OK);
+  CHECK_STATUS(enrich_query(client, q, "SELECT $1::int", a, 1, NULL, (void*)1, NULL), ENRICH_OK);
+  CHECK_STATUS(enrich_query(client, q, "SELECT $1::int", b, 1, NULL, (void*)2, NULL), ENRICH_OK);
+  CHECK_STATUS(enrich_query(client, q, "SELECT $1::int", d, 1, NULL, (void*)3, NULL), ENRICH_OK);
   int seen = 0, got = 0;
   double until = now_ms() + kWaitMs;
   while (got < 3 && now_ms() < until) {
@@ -616,11 +615,11 @@ static void test_query_round_trip_via_fd(enrich_client *client, enrich_queue *q)
   CHECK(seen == (2 | 4 | 8));
 }
 
-static void test_query_error_sqlstate(enrich_client *client, enrich_queue *q) {
-  enrich_completion *c = run_query(client, q, "SELECT 1 / 0", NULL, 0, NULL);
+static void test_query_error_sqlstate(enrich_client* client, enrich_queue* q) {
+  enrich_completion* c = run_query(client, q, "SELECT 1 / 0", NULL, 0, NULL);
   if (!CHECK(c != NULL)) return;
   CHECK_STATUS(enrich_completion_status(c), ENRICH_ERR_QUERY);
-  const enrich_error *e = enrich_completion_error(c);
+  const enrich_error* e = enrich_completion_error(c);
   if (CHECK(e != NULL)) {
     CHECK_STATUS(enrich_error_code(e), ENRICH_ERR_QUERY);
     CHECK_STR(enrich_error_sqlstate(e), "22012");
@@ -646,7 +645,7 @@ static void test_query_error_sqlstate(enrich_client *client, enrich_queue *q) {
     enrich_completion_free(c);
   }
   /* A bad parameter value is the server's error too (22P02), not a crash. */
-  const char *params[] = {"not a number"};
+  const char* params[] = {"not a number"};
   c = run_query(client, q, "SELECT $1::int", params, 1, NULL);
   if (CHECK(c != NULL)) {
     CHECK_STR(enrich_error_sqlstate(enrich_completion_error(c)), "22P02");
@@ -654,9 +653,9 @@ static void test_query_error_sqlstate(enrich_client *client, enrich_queue *q) {
   }
 }
 
-static void test_row_accessors(enrich_client *client, enrich_queue *q) {
-  const char *params[] = {"hello", NULL};
-  enrich_completion *c = run_query(
+static void test_row_accessors(enrich_client* client, enrich_queue* q) {
+  const char* params[] = {"hello", NULL};
+  enrich_completion* c = run_query(
       client, q,
       "SELECT g::int4 AS n, $1::text AS greeting, NULL::int8 AS missing, (g = 2) AS flag, "
       "$2::text IS NULL AS param_was_null "
@@ -718,7 +717,7 @@ static void test_row_accessors(enrich_client *client, enrich_queue *q) {
   c = run_query(client, q, "SELECT 1 AS a, 'x' AS b UNION ALL SELECT 2, NULL", NULL, 0, &o);
   if (CHECK(c != NULL)) {
     size_t n = 0;
-    const char *json = enrich_completion_json(c, &n);
+    const char* json = enrich_completion_json(c, &n);
     CHECK_STR(json, "[{\"a\":1,\"b\":\"x\"},{\"a\":2,\"b\":null}]");
     CHECK(json && n == strlen(json));
     enrich_completion_free(c);
@@ -732,14 +731,14 @@ static void test_row_accessors(enrich_client *client, enrich_queue *q) {
   }
 }
 
-static void test_take_json(enrich_client *client, enrich_queue *q) {
+static void test_take_json(enrich_client* client, enrich_queue* q) {
   enrich_call_options o = ENRICH_CALL_OPTIONS_INIT;
   o.shape = ENRICH_SHAPE_VALUE;
-  enrich_completion *c =
+  enrich_completion* c =
       run_query(client, q, "SELECT json_build_object('k', 'v', 'n', 3)", NULL, 0, &o);
   if (!CHECK(c != NULL)) return;
   size_t len = 0;
-  char *json = NULL;
+  char* json = NULL;
   CHECK_STATUS(enrich_completion_take_json(c, NULL, &len), ENRICH_ERR_INVALID_ARGUMENT);
   CHECK_STATUS(enrich_completion_take_json(c, &json, &len), ENRICH_OK);
   CHECK_STR(json, "{\"k\" : \"v\", \"n\" : 3}");
@@ -748,7 +747,7 @@ static void test_take_json(enrich_client *client, enrich_queue *q) {
   /* Taken: gone from the completion. */
   CHECK(enrich_completion_json(c, &len) == NULL);
   CHECK(len == 0);
-  json = (char *)&len;
+  json = (char*)&len;
   CHECK_STATUS(enrich_completion_take_json(c, &json, NULL), ENRICH_ERR_NOT_FOUND);
   CHECK(json == NULL);
   enrich_completion_free(c);
@@ -767,13 +766,13 @@ typedef struct {
   atomic_int calls;
   enrich_status status;
   enrich_completion_kind kind;
-  void *user_data;
+  void* user_data;
   char text[256];
 } callback_state;
 
-static void on_query_done(enrich_completion *c, void *payload) {
-  callback_state *s = payload;
-  const char *v = enrich_completion_value(c, 0, 0, NULL);
+static void on_query_done(enrich_completion* c, void* payload) {
+  callback_state* s = payload;
+  const char* v = enrich_completion_value(c, 0, 0, NULL);
   s->status = enrich_completion_status(c);
   s->kind = enrich_completion_kind_of(c);
   s->user_data = enrich_completion_user_data(c);
@@ -782,9 +781,9 @@ static void on_query_done(enrich_completion *c, void *payload) {
   atomic_fetch_add(&s->calls, 1);
 }
 
-static void on_plan_done(enrich_completion *c, void *payload) {
-  callback_state *s = payload;
-  const char *json = enrich_completion_json(c, NULL);
+static void on_plan_done(enrich_completion* c, void* payload) {
+  callback_state* s = payload;
+  const char* json = enrich_completion_json(c, NULL);
   s->status = enrich_completion_status(c);
   s->kind = enrich_completion_kind_of(c);
   s->user_data = enrich_completion_user_data(c);
@@ -794,17 +793,17 @@ static void on_plan_done(enrich_completion *c, void *payload) {
   atomic_fetch_add(&s->calls, 1);
 }
 
-static int wait_calls(callback_state *s, int want) {
+static int wait_calls(callback_state* s, int want) {
   double until = now_ms() + kWaitMs;
   while (atomic_load(&s->calls) < want && now_ms() < until) sleep_ms(2);
   return atomic_load(&s->calls) == want;
 }
 
-static void test_query_callback(enrich_client *client) {
+static void test_query_callback(enrich_client* client) {
   callback_state s;
   memset(&s, 0, sizeof s);
   atomic_init(&s.calls, 0);
-  const char *params[] = {"callback"};
+  const char* params[] = {"callback"};
   enrich_op_id id = 0;
   CHECK_STATUS(enrich_query_cb(client, "SELECT upper($1)", params, 1, NULL, on_query_done, &s, &id),
                ENRICH_OK);
@@ -828,8 +827,8 @@ static void test_query_callback(enrich_client *client) {
 
 /* ---- plans ----------------------------------------------------------------------------------- */
 
-static void test_plan_from_json(enrich_client *client, enrich_queue *q) {
-  const char *text =
+static void test_plan_from_json(enrich_client* client, enrich_queue* q) {
+  const char* text =
       "{\"name\": \"c_inline\", \"profile\": \"postgres\","
       " \"inputs\": {\"id\": {\"type\": \"integer\"}},"
       " \"steps\": ["
@@ -838,8 +837,8 @@ static void test_plan_from_json(enrich_client *client, enrich_queue *q) {
       "  {\"name\": \"prefs\", \"sql\": \"SELECT count(*)::int AS n FROM user_preferences WHERE "
       "user_id = $1\", \"params\": [\"id\"], \"shape\": \"value\"}"
       " ]}";
-  enrich_plan *plan = NULL;
-  enrich_error *error = NULL;
+  enrich_plan* plan = NULL;
+  enrich_error* error = NULL;
   if (!CHECK_STATUS(enrich_plan_from_json(&plan, text, strlen(text), NULL, &error), ENRICH_OK)) {
     fprintf(stderr, "  %s\n", enrich_error_message(error));
     enrich_error_free(error);
@@ -851,14 +850,14 @@ static void test_plan_from_json(enrich_client *client, enrich_queue *q) {
   int tag = 0;
   enrich_op_id id = 0;
   CHECK_STATUS(enrich_plan_run(client, q, plan, "{\"id\": 7}", NULL, &tag, &id), ENRICH_OK);
-  enrich_completion *c = next_completion(q, kWaitMs);
+  enrich_completion* c = next_completion(q, kWaitMs);
   if (CHECK(c != NULL)) {
     CHECK(enrich_completion_kind_of(c) == ENRICH_COMPLETION_PLAN);
     CHECK(enrich_completion_id(c) == id);
     CHECK(enrich_completion_user_data(c) == &tag);
     if (!CHECK_STATUS(enrich_completion_status(c), ENRICH_OK))
       fprintf(stderr, "  %s\n", enrich_error_message(enrich_completion_error(c)));
-    const char *json = enrich_completion_json(c, NULL);
+    const char* json = enrich_completion_json(c, NULL);
     CHECK_CONTAINS(json, "\"user\":{\"id\":7,\"has_email\":true}");
     CHECK_CONTAINS(json, "\"prefs\":1");
     CHECK(enrich_completion_elapsed_ms(c) >= 0.0);
@@ -911,10 +910,10 @@ static void test_plan_from_json(enrich_client *client, enrich_queue *q) {
   enrich_plan_free(plan);
 }
 
-static void test_plan_load(enrich_client *client, enrich_queue *q, const char *plan_path,
+static void test_plan_load(enrich_client* client, enrich_queue* q, const char* plan_path,
                            int closed_port) {
-  enrich_plan *plan = NULL;
-  enrich_error *error = NULL;
+  enrich_plan* plan = NULL;
+  enrich_error* error = NULL;
   if (!CHECK_STATUS(enrich_plan_load(&plan, plan_path, NULL, &error), ENRICH_OK)) {
     fprintf(stderr, "  %s\n", enrich_error_message(error));
     enrich_error_free(error);
@@ -925,11 +924,11 @@ static void test_plan_load(enrich_client *client, enrich_queue *q, const char *p
   enrich_call_options o = ENRICH_CALL_OPTIONS_INIT;
   o.deadline_ms = 10000;
   CHECK_STATUS(enrich_plan_run(client, q, plan, "{\"userId\": 42}", &o, NULL, NULL), ENRICH_OK);
-  enrich_completion *c = next_completion(q, kWaitMs);
+  enrich_completion* c = next_completion(q, kWaitMs);
   if (CHECK(c != NULL)) {
     if (!CHECK_STATUS(enrich_completion_status(c), ENRICH_OK))
       fprintf(stderr, "  %s\n", enrich_error_message(enrich_completion_error(c)));
-    const char *json = enrich_completion_json(c, NULL);
+    const char* json = enrich_completion_json(c, NULL);
     CHECK(json && json[0] == '{');
     CHECK_CONTAINS(json, "\"user\":{\"id\":\"42\""); /* node profile: int8 as a string */
     CHECK_CONTAINS(json, "\"preferences\":{\"user_id\":\"42\"");
@@ -983,25 +982,25 @@ static void test_plan_load(enrich_client *client, enrich_queue *q, const char *p
 
 /* ---- transactions ---------------------------------------------------------------------------- */
 
-static enrich_tx *begin_tx(enrich_client *client, enrich_queue *q) {
+static enrich_tx* begin_tx(enrich_client* client, enrich_queue* q) {
   int tag = 0;
   CHECK_STATUS(enrich_tx_begin(client, q, NULL, &tag, NULL), ENRICH_OK);
-  enrich_completion *c = next_completion(q, kWaitMs);
+  enrich_completion* c = next_completion(q, kWaitMs);
   if (!CHECK(c != NULL)) return NULL;
   CHECK(enrich_completion_kind_of(c) == ENRICH_COMPLETION_TX_BEGIN);
   CHECK(enrich_completion_user_data(c) == &tag);
   CHECK_STATUS(enrich_completion_status(c), ENRICH_OK);
-  enrich_tx *tx = enrich_completion_take_tx(c);
+  enrich_tx* tx = enrich_completion_take_tx(c);
   CHECK(tx != NULL);
   CHECK(enrich_completion_take_tx(c) == NULL); /* taken once */
   enrich_completion_free(c);
   return tx;
 }
 
-static void tx_exec(enrich_tx *tx, enrich_queue *q, const char *sql, const char *const *params,
+static void tx_exec(enrich_tx* tx, enrich_queue* q, const char* sql, const char* const* params,
                     size_t n, enrich_status want) {
   CHECK_STATUS(enrich_tx_query(tx, q, sql, params, n, NULL, NULL, NULL), ENRICH_OK);
-  enrich_completion *c = next_completion(q, kWaitMs);
+  enrich_completion* c = next_completion(q, kWaitMs);
   if (CHECK(c != NULL)) {
     CHECK(enrich_completion_kind_of(c) == ENRICH_COMPLETION_QUERY);
     if (!CHECK_STATUS(enrich_completion_status(c), want))
@@ -1010,12 +1009,12 @@ static void tx_exec(enrich_tx *tx, enrich_queue *q, const char *sql, const char 
   }
 }
 
-static void tx_end(enrich_tx *tx, enrich_queue *q, int commit, enrich_status want) {
+static void tx_end(enrich_tx* tx, enrich_queue* q, int commit, enrich_status want) {
   if (commit)
     CHECK_STATUS(enrich_tx_commit(tx, q, NULL, NULL), ENRICH_OK);
   else
     CHECK_STATUS(enrich_tx_rollback(tx, q, NULL, NULL), ENRICH_OK);
-  enrich_completion *c = next_completion(q, kWaitMs);
+  enrich_completion* c = next_completion(q, kWaitMs);
   if (CHECK(c != NULL)) {
     CHECK(enrich_completion_kind_of(c) == ENRICH_COMPLETION_TX_END);
     CHECK_STATUS(enrich_completion_status(c), want);
@@ -1023,7 +1022,7 @@ static void tx_end(enrich_tx *tx, enrich_queue *q, int commit, enrich_status wan
   }
 }
 
-static void test_transactions(enrich_client *client, enrich_queue *q) {
+static void test_transactions(enrich_client* client, enrich_queue* q) {
   char table[64], sql[256];
   snprintf(table, sizeof table, "capi_c_test_%ld", (long)getpid());
   snprintf(sql, sizeof sql, "CREATE TABLE %s (v int)", table);
@@ -1033,11 +1032,11 @@ static void test_transactions(enrich_client *client, enrich_queue *q) {
   snprintf(count, sizeof count, "SELECT count(*) FROM %s", table);
 
   /* begin / insert / commit: visible afterwards; the finished handle refuses more work. */
-  enrich_tx *tx = begin_tx(client, q);
+  enrich_tx* tx = begin_tx(client, q);
   if (tx) {
-    const char *one[] = {"1"};
+    const char* one[] = {"1"};
     CHECK_STATUS(enrich_tx_query(tx, q, insert, one, 1, NULL, NULL, NULL), ENRICH_OK);
-    enrich_completion *c = next_completion(q, kWaitMs);
+    enrich_completion* c = next_completion(q, kWaitMs);
     if (CHECK(c != NULL)) {
       CHECK_STATUS(enrich_completion_status(c), ENRICH_OK);
       CHECK_STR(enrich_completion_command_tag(c), "INSERT 0 1");
@@ -1053,14 +1052,14 @@ static void test_transactions(enrich_client *client, enrich_queue *q) {
                  ENRICH_ERR_INVALID_ARGUMENT);
     enrich_tx_free(tx);
   }
-  char *n = query_text(client, q, count);
+  char* n = query_text(client, q, count);
   CHECK_STR(n, "1");
   free(n);
 
   /* begin / insert / rollback: gone. */
   tx = begin_tx(client, q);
   if (tx) {
-    const char *two[] = {"2"};
+    const char* two[] = {"2"};
     tx_exec(tx, q, insert, two, 1, ENRICH_OK);
     tx_exec(tx, q, count, NULL, 0, ENRICH_OK);
     tx_end(tx, q, 0, ENRICH_OK);
@@ -1073,7 +1072,7 @@ static void test_transactions(enrich_client *client, enrich_queue *q) {
   /* A failed statement aborts the transaction: COMMIT reports the rollback (25P02). */
   tx = begin_tx(client, q);
   if (tx) {
-    const char *three[] = {"3"};
+    const char* three[] = {"3"};
     tx_exec(tx, q, insert, three, 1, ENRICH_OK);
     tx_exec(tx, q, "SELECT 1/0", NULL, 0, ENRICH_ERR_QUERY);
     tx_end(tx, q, 1, ENRICH_ERR_QUERY);
@@ -1086,13 +1085,13 @@ static void test_transactions(enrich_client *client, enrich_queue *q) {
   /* Freeing an unfinished transaction rolls it back. */
   tx = begin_tx(client, q);
   if (tx) {
-    const char *four[] = {"4"};
+    const char* four[] = {"4"};
     tx_exec(tx, q, insert, four, 1, ENRICH_OK);
     enrich_tx_free(tx);
   }
   /* A TX_BEGIN completion freed without taking the handle rolls back too. */
   CHECK_STATUS(enrich_tx_begin(client, q, NULL, NULL, NULL), ENRICH_OK);
-  enrich_completion *c = next_completion(q, kWaitMs);
+  enrich_completion* c = next_completion(q, kWaitMs);
   CHECK(c != NULL);
   enrich_completion_free(c);
   n = query_text(client, q, count);
@@ -1107,13 +1106,13 @@ static void test_transactions(enrich_client *client, enrich_queue *q) {
  * ENRICH_ERR_INVALID_ARGUMENT, without reading freed memory (this suite runs under ASan). A handle
  * is a slot of the library's handle table with a generation, so a slot reused by a new object
  * still refuses the old handle. */
-static void test_destroyed_handles(const char *dsn, enrich_client *client, enrich_queue *q) {
+static void test_destroyed_handles(const char* dsn, enrich_client* client, enrich_queue* q) {
   /* A queue: destroyed twice, then used; a new queue (the slot reused) works, the old does not. */
-  enrich_queue *old_q = NULL;
+  enrich_queue* old_q = NULL;
   if (!CHECK_STATUS(enrich_queue_create(&old_q), ENRICH_OK)) return;
   enrich_queue_destroy(old_q);
   enrich_queue_destroy(old_q);
-  enrich_queue *new_q = NULL;
+  enrich_queue* new_q = NULL;
   CHECK_STATUS(enrich_queue_create(&new_q), ENRICH_OK);
   CHECK(new_q != old_q);
   CHECK(enrich_queue_fd(old_q) == -1);
@@ -1125,23 +1124,23 @@ static void test_destroyed_handles(const char *dsn, enrich_client *client, enric
   enrich_queue_destroy(new_q);
 
   /* A client. */
-  enrich_client *dead = connect_client(dsn);
+  enrich_client* dead = connect_client(dsn);
   if (CHECK(dead != NULL)) {
     enrich_client_destroy(dead);
     enrich_client_destroy(dead);
     CHECK_STATUS(enrich_query(dead, q, "SELECT 1", NULL, 0, NULL, NULL, NULL),
                  ENRICH_ERR_INVALID_ARGUMENT);
-    char *stats = NULL;
+    char* stats = NULL;
     CHECK_STATUS(enrich_client_stats(dead, &stats), ENRICH_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(enrich_cancel(dead, 1), ENRICH_ERR_INVALID_ARGUMENT);
   }
 
   /* A completion and the error it owns. */
-  enrich_completion *c = run_query(client, q, "SELECT 1 / 0", NULL, 0, NULL);
+  enrich_completion* c = run_query(client, q, "SELECT 1 / 0", NULL, 0, NULL);
   if (CHECK(c != NULL)) {
-    const enrich_error *e = enrich_completion_error(c);
+    const enrich_error* e = enrich_completion_error(c);
     CHECK(e != NULL);
-    enrich_error_free((enrich_error *)e); /* owned by the completion: ignored */
+    enrich_error_free((enrich_error*)e); /* owned by the completion: ignored */
     CHECK_STR(enrich_error_sqlstate(e), "22012");
     enrich_completion_free(c);
     enrich_completion_free(c);
@@ -1153,9 +1152,10 @@ static void test_destroyed_handles(const char *dsn, enrich_client *client, enric
   }
 
   /* An error of its own. */
-  enrich_plan *plan = NULL;
-  enrich_error *error = NULL;
-  CHECK_STATUS(enrich_plan_from_json(&plan, "{not json", 9, NULL, &error), ENRICH_ERR_INVALID_ARGUMENT);
+  enrich_plan* plan = NULL;
+  enrich_error* error = NULL;
+  CHECK_STATUS(enrich_plan_from_json(&plan, "{not json", 9, NULL, &error),
+               ENRICH_ERR_INVALID_ARGUMENT);
   if (CHECK(error != NULL)) {
     enrich_error_free(error);
     enrich_error_free(error);
@@ -1163,17 +1163,18 @@ static void test_destroyed_handles(const char *dsn, enrich_client *client, enric
   }
 
   /* A plan. */
-  const char *plan_json = "{\"name\":\"p\",\"steps\":[{\"name\":\"a\",\"sql\":\"SELECT 1\"}]}";
+  const char* plan_json = "{\"name\":\"p\",\"steps\":[{\"name\":\"a\",\"sql\":\"SELECT 1\"}]}";
   CHECK_STATUS(enrich_plan_from_json(&plan, plan_json, strlen(plan_json), NULL, NULL), ENRICH_OK);
   if (CHECK(plan != NULL)) {
     enrich_plan_free(plan);
     enrich_plan_free(plan);
     CHECK_STR(enrich_plan_name(plan), "");
-    CHECK_STATUS(enrich_plan_run(client, q, plan, "{}", NULL, NULL, NULL), ENRICH_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(enrich_plan_run(client, q, plan, "{}", NULL, NULL, NULL),
+                 ENRICH_ERR_INVALID_ARGUMENT);
   }
 
   /* A transaction. */
-  enrich_tx *tx = begin_tx(client, q);
+  enrich_tx* tx = begin_tx(client, q);
   if (tx) {
     enrich_tx_free(tx);
     enrich_tx_free(tx);
@@ -1183,14 +1184,14 @@ static void test_destroyed_handles(const char *dsn, enrich_client *client, enric
   }
 
   /* Made-up handles and handles of another kind. */
-  CHECK(enrich_queue_fd((enrich_queue *)(uintptr_t)0x1234) == -1);
-  CHECK(enrich_queue_fd((enrich_queue *)client) == -1);
-  CHECK_STATUS(enrich_query((enrich_client *)q, q, "SELECT 1", NULL, 0, NULL, NULL, NULL),
+  CHECK(enrich_queue_fd((enrich_queue*)(uintptr_t)0x1234) == -1);
+  CHECK(enrich_queue_fd((enrich_queue*)client) == -1);
+  CHECK_STATUS(enrich_query((enrich_client*)q, q, "SELECT 1", NULL, 0, NULL, NULL, NULL),
                ENRICH_ERR_INVALID_ARGUMENT);
 }
 
-static void test_stats(enrich_client *client) {
-  char *json = NULL;
+static void test_stats(enrich_client* client) {
+  char* json = NULL;
   if (!CHECK_STATUS(enrich_client_stats(client, &json), ENRICH_OK)) return;
   CHECK(json && json[0] == '{' && json[strlen(json) - 1] == '}');
   CHECK_CONTAINS(json, "\"connections\":");
@@ -1198,7 +1199,7 @@ static void test_stats(enrich_client *client) {
   CHECK_CONTAINS(json, "\"in_flight\":");
   CHECK_CONTAINS(json, "\"connect_failures\":0");
   CHECK_CONTAINS(json, "\"pending_operations\":0");
-  const char *connects = json ? strstr(json, "\"connects\":") : NULL;
+  const char* connects = json ? strstr(json, "\"connects\":") : NULL;
   CHECK(connects && atoi(connects + strlen("\"connects\":")) >= 1);
   enrich_free(json);
 }
@@ -1210,23 +1211,23 @@ typedef struct {
   atomic_int saw_connect_failed;
 } log_state;
 
-static void on_log(enrich_log_level level, const char *event, const char *fields, void *payload) {
-  log_state *s = payload;
+static void on_log(enrich_log_level level, const char* event, const char* fields, void* payload) {
+  log_state* s = payload;
   if (level == ENRICH_LOG_WARNING && strcmp(event, "pg.connect_failed") == 0)
     atomic_store(&s->saw_connect_failed, 1);
   if (strstr(fields, "s3cret-c-pw")) atomic_store(&s->leaked_password, 1);
   atomic_fetch_add(&s->calls, 1);
 }
 
-static void test_log_fn(const char *dsn, enrich_queue *q) {
+static void test_log_fn(const char* dsn, enrich_queue* q) {
   /* Replace the password of a URI DSN (scheme://user:pass@host...) with a wrong one. */
   char bad[512];
   const char *at = strchr(dsn, '@'), *scheme = strstr(dsn, "://");
   if (!at || !scheme) {
     snprintf(bad, sizeof bad, "%s password=s3cret-c-pw", dsn);
   } else {
-    const char *user = scheme + 3;
-    const char *colon = memchr(user, ':', (size_t)(at - user));
+    const char* user = scheme + 3;
+    const char* colon = memchr(user, ':', (size_t)(at - user));
     int user_len = (int)((colon ? colon : at) - user);
     snprintf(bad, sizeof bad, "%.*s%.*s:s3cret-c-pw%s", (int)(user - dsn), dsn, user_len, user, at);
   }
@@ -1241,9 +1242,9 @@ static void test_log_fn(const char *dsn, enrich_queue *q) {
   o.acquire_timeout_ms = 3000;
   o.log_fn = on_log;
   o.log_payload = &s;
-  enrich_client *client = NULL;
+  enrich_client* client = NULL;
   if (!CHECK_STATUS(enrich_client_create(&client, &o, NULL), ENRICH_OK)) return;
-  enrich_completion *c = run_query(client, q, "SELECT 1", NULL, 0, NULL);
+  enrich_completion* c = run_query(client, q, "SELECT 1", NULL, 0, NULL);
   if (CHECK(c != NULL)) {
     enrich_status st = enrich_completion_status(c);
     CHECK(st == ENRICH_ERR_CONNECTION || st == ENRICH_ERR_POOL_TIMEOUT);
@@ -1265,8 +1266,8 @@ static int closed_local_port(void) {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof addr;
-  if (bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
-      getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
+  if (bind(fd, (struct sockaddr*)&addr, sizeof addr) == 0 &&
+      getsockname(fd, (struct sockaddr*)&addr, &len) == 0)
     port = ntohs(addr.sin_port);
   close(fd);
   return port;
@@ -1282,9 +1283,9 @@ static int closed_local_port(void) {
     fflush(stdout);                                                                  \
   } while (0)
 
-int main(int argc, char **argv) {
-  const char *plan_path = argc > 1 ? argv[1] : ENRICH_USER_ENRICHED_PLAN;
-  const char *dsn = getenv("ENRICH_TEST_DSN");
+int main(int argc, char** argv) {
+  const char* plan_path = argc > 1 ? argv[1] : ENRICH_USER_ENRICHED_PLAN;
+  const char* dsn = getenv("ENRICH_TEST_DSN");
   if (!dsn || !*dsn) {
     fprintf(stderr,
             "ENRICH_TEST_DSN is not set. This test needs a Postgres server, e.g.\n"
@@ -1293,11 +1294,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   char fixture[512];
-  const char *fixture_env = getenv("ENRICH_FIXTURE_DSN");
+  const char* fixture_env = getenv("ENRICH_FIXTURE_DSN");
   if (fixture_env && *fixture_env) {
     snprintf(fixture, sizeof fixture, "%s", fixture_env);
   } else { /* as scripts/test does: the test DSN with the database enrich_fixture */
-    const char *slash = strrchr(dsn, '/');
+    const char* slash = strrchr(dsn, '/');
     snprintf(fixture, sizeof fixture, "%.*s/enrich_fixture", (int)(slash ? slash - dsn : 0), dsn);
   }
 
@@ -1308,9 +1309,9 @@ int main(int argc, char **argv) {
   RUN(test_client_create_arguments(dsn));
   RUN(test_plan_arguments(plan_path));
 
-  enrich_queue *q = NULL;
+  enrich_queue* q = NULL;
   if (CHECK_STATUS(enrich_queue_create(&q), ENRICH_OK)) {
-    enrich_client *client = connect_client(dsn);
+    enrich_client* client = connect_client(dsn);
     if (client) {
       RUN(test_operation_arguments(client, q));
       RUN(test_query_round_trip_via_fd(client, q));
@@ -1326,7 +1327,7 @@ int main(int argc, char **argv) {
     RUN(test_client_create_json(dsn, q));
     RUN(test_log_fn(dsn, q));
 
-    enrich_client *fixture_client = connect_client(fixture);
+    enrich_client* fixture_client = connect_client(fixture);
     if (fixture_client) {
       RUN(test_plan_from_json(fixture_client, q));
       RUN(test_plan_load(fixture_client, q, plan_path, closed_local_port()));

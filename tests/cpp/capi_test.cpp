@@ -6,8 +6,6 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-
-#include <future>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -19,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <future>
 #include <memory>
 #include <set>
 #include <string>
@@ -27,8 +26,8 @@
 
 #include "enrich.h"
 #include "support/capi_support.hpp"
-#include "support/stub_server.hpp"
 #include "support/json.hpp"
+#include "support/stub_server.hpp"
 #include "support/test_support.hpp"
 
 namespace {
@@ -358,7 +357,9 @@ TEST_F(CapiTest, TransactionThroughCallbacks) {
   struct Step {
     std::promise<enrich_completion*> done;
   };
-  auto on_done = [](enrich_completion* c, void* payload) { static_cast<Step*>(payload)->done.set_value(c); };
+  auto on_done = [](enrich_completion* c, void* payload) {
+    static_cast<Step*>(payload)->done.set_value(c);
+  };
   auto wait = [](Step& step) {
     auto f = step.done.get_future();
     EXPECT_EQ(f.wait_for(20s), std::future_status::ready);
@@ -373,8 +374,9 @@ TEST_F(CapiTest, TransactionThroughCallbacks) {
   ASSERT_NE(tx, nullptr);
   Step queried;
   const char* params[] = {"41"};
-  ASSERT_EQ(enrich_tx_query_cb(tx, "SELECT $1::int + 1", params, 1, nullptr, on_done, &queried, nullptr),
-            ENRICH_OK);
+  ASSERT_EQ(
+      enrich_tx_query_cb(tx, "SELECT $1::int + 1", params, 1, nullptr, on_done, &queried, nullptr),
+      ENRICH_OK);
   auto q = wait(queried);
   ASSERT_TRUE(q);
   EXPECT_STREQ(enrich_completion_value(q.get(), 0, 0, nullptr), "42");
@@ -506,7 +508,8 @@ TEST_F(CapiHttpTest, BinaryBodyThroughTheCallbackForm) {
   auto on_done = [](enrich_completion* c, void* payload) {
     std::size_t n = 0;
     const char* b = enrich_completion_body(c, &n);
-    static_cast<Seen*>(payload)->done.set_value({enrich_completion_http_status(c), std::string(b ? b : "", n)});
+    static_cast<Seen*>(payload)->done.set_value(
+        {enrich_completion_http_status(c), std::string(b ? b : "", n)});
     enrich_completion_free(c);
   };
   auto got = seen.done.get_future();

@@ -2,6 +2,8 @@
 // retries with a budget, per-host circuit breakers, cancellation and shutdown. Each test starts
 // its own analytics stub server (examples/stub) on a free port and kills it in TearDown.
 
+#include "http/http_client.hpp"
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -24,7 +26,6 @@
 
 #include "core/event_loop.hpp"
 #include "http/circuit_breaker.hpp"
-#include "http/http_client.hpp"
 #include "http/retry_budget.hpp"
 #include "support/stub_server.hpp"
 #include "support/test_support.hpp"
@@ -790,4 +791,3 @@ TEST(HttpCircuitBreakerTest, StateMachine) {
 
 }  // namespace
 }  // namespace enrich::http
-

@@ -33,8 +33,9 @@ TEST_F(JsonProfileTest, PostgresProfileEqualsRowToJson) {
   ASSERT_FALSE(sql.empty());
   auto rows = run(*client_, sql);
   ASSERT_OK(rows);
-  auto expected = run(*client_, "SELECT '[' || string_agg(row_to_json(x)::text, ',' ORDER BY x.id) || ']' FROM (" +
-                                    sql + ") x");
+  auto expected = run(
+      *client_, "SELECT '[' || string_agg(row_to_json(x)::text, ',' ORDER BY x.id) || ']' FROM (" +
+                    sql + ") x");
   ASSERT_OK(expected);
   EXPECT_EQ(to_json(rows.value(), ResultShape::many, JsonProfile::postgres),
             std::string(expected.value().row(0).text(0)));
@@ -70,7 +71,9 @@ TEST_F(JsonProfileTest, InvalidUtf8FromTheDatabaseStaysValidJson) {
   // by the python profile can carry any bytes.
   auto rows = run(*client_, "SELECT '\\xff41'::bytea AS b");
   ASSERT_OK(rows);
-  EXPECT_EQ(to_json(rows.value(), ResultShape::one, JsonProfile::python), "{\"b\":\"\xEF\xBF\xBD" "A\"}");
+  EXPECT_EQ(to_json(rows.value(), ResultShape::one, JsonProfile::python),
+            "{\"b\":\"\xEF\xBF\xBD"
+            "A\"}");
   EXPECT_EQ(to_json(rows.value(), ResultShape::one, JsonProfile::node),
             R"({"b":{"type":"Buffer","data":[255,65]}})");
   EXPECT_EQ(to_json(rows.value(), ResultShape::one, JsonProfile::postgres), R"({"b":"\\xff41"})");

@@ -84,10 +84,13 @@ TEST(JsonEscapeTest, EscapesQuotesBackslashesAndControlCharacters) {
 }
 
 TEST(JsonEscapeTest, ReplacesInvalidUtf8SoTheOutputStaysValidJson) {
-  EXPECT_EQ(escaped("a\xFF" "b"), "\"a\xEF\xBF\xBD" "b\"");
-  EXPECT_EQ(escaped("\xC3"), "\"\xEF\xBF\xBD\"");          // truncated sequence
+  EXPECT_EQ(escaped("a\xFF"
+                    "b"),
+            "\"a\xEF\xBF\xBD"
+            "b\"");
+  EXPECT_EQ(escaped("\xC3"), "\"\xEF\xBF\xBD\"");  // truncated sequence
   EXPECT_EQ(escaped("\xED\xA0\x80"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");  // surrogate
-  EXPECT_EQ(escaped("\xC0\xAF"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");  // overlong
+  EXPECT_EQ(escaped("\xC0\xAF"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");                  // overlong
 }
 
 TEST(NumberFormatTest, JavaScriptNumberToString) {

@@ -3,6 +3,7 @@
 // breaker, DAG steps, deadlines and input checking.
 
 #include "enrich/plan.hpp"
+
 #include "json/value.hpp"
 #include "support/stub_server.hpp"
 #include "support/test_support.hpp"
@@ -16,7 +17,9 @@ constexpr auto kSlack = 150ms;  // sanitizers slow every step down
 constexpr auto kSlack = 20ms;  // what the issue allows past a step's timeout
 #endif
 
-std::string plan_path(const char* name) { return std::string(ENRICH_SOURCE_DIR) + "/examples/plans/" + name; }
+std::string plan_path(const char* name) {
+  return std::string(ENRICH_SOURCE_DIR) + "/examples/plans/" + name;
+}
 
 Error load_error(const std::string& json) {
   auto plan = Plan::from_json(json);
@@ -24,7 +27,8 @@ Error load_error(const std::string& json) {
   return plan.error();
 }
 
-// ---- loading --------------------------------------------------------------------------------------
+// ---- loading
+// --------------------------------------------------------------------------------------
 
 TEST(PlanLoaderTest, LoadsTheExamplePlans) {
   PlanVariables vars{{"ANALYTICS_URL", "http://127.0.0.1:1"}};
@@ -49,19 +53,23 @@ TEST(PlanLoaderTest, MalformedPlansFailAtLoadNamingTheProblem) {
       {R"({"name":"p","steps":[{"name":"a","grpc":{}}]})", "has no kind"},
       {R"({"name":"p","steps":[{"name":"a","kind":"grpc"}]})", "unknown kind \"grpc\""},
       {R"({"name":"p","inputs":{"id":{"type":"integer"}},"steps":[
-          {"name":"a","sql":"SELECT $1","params":["missing.field"]}]})", "missing step \"missing\""},
+          {"name":"a","sql":"SELECT $1","params":["missing.field"]}]})",
+       "missing step \"missing\""},
       {R"({"name":"p","steps":[{"name":"a","sql":"SELECT $1","params":["b.x"]},
-                               {"name":"b","sql":"SELECT $1","params":["a.y"]}]})", "cycle"},
+                               {"name":"b","sql":"SELECT $1","params":["a.y"]}]})",
+       "cycle"},
       {R"({"name":"p","steps":[{"name":"a","http":{"base_url":"http://h","path":"/u/{nope}"}}]})",
        "\"nope\", which is not an input"},
-      {R"({"name":"p","steps":[{"name":"a","sql":"SELECT 1","shap":"one"}]})", "unknown key \"shap\""},
+      {R"({"name":"p","steps":[{"name":"a","sql":"SELECT 1","shap":"one"}]})",
+       "unknown key \"shap\""},
       {R"({"name":"p","steps":[{"name":"a","sql":"SELECT 1"},{"name":"a","sql":"SELECT 2"}]})",
        "declared twice"},
       {R"({"name":"p","inputs":{"x":{"type":"string"}},"steps":[{"name":"a","sql":"SELECT 1","when":"x"}]})",
        "must be a boolean"},
       {R"({"name":"p","inputs":{"x":{"type":"int"}},"steps":[{"name":"a","sql":"SELECT 1"}]})",
        "unknown type \"int\""},
-      {R"({"name":"p","steps":[{"name":"a","sql":"SELECT 1","shape":"all"}]})", "unknown result shape"},
+      {R"({"name":"p","steps":[{"name":"a","sql":"SELECT 1","shape":"all"}]})",
+       "unknown result shape"},
       {R"({"name":"p","steps":[]})", "no steps"},
       {R"({"name":"p","steps":[{"name":"a","http":{"base_url":"${ENRICH_SURELY_UNSET_VAR}","path":"/"}}]})",
        "ENRICH_SURELY_UNSET_VAR is not set"},
@@ -82,7 +90,9 @@ TEST(PlanLoaderTest, MissingFileIsAClearError) {
 }
 
 TEST(PlanLoaderTest, BuilderValidatesLikeTheLoader) {
-  auto bad = PlanBuilder("p").sql("a", "SELECT $1", {ValueRef::of_input("nope")}, ResultShape::one).build();
+  auto bad = PlanBuilder("p")
+                 .sql("a", "SELECT $1", {ValueRef::of_input("nope")}, ResultShape::one)
+                 .build();
   ASSERT_ERROR_CODE(bad, ErrorCode::invalid_argument);
   EXPECT_NE(bad.error().message.find("nope"), std::string::npos);
   auto good = PlanBuilder("p")
@@ -93,7 +103,8 @@ TEST(PlanLoaderTest, BuilderValidatesLikeTheLoader) {
   EXPECT_EQ(good.value().step_names(), std::vector<std::string>{"a"});
 }
 
-// ---- running --------------------------------------------------------------------------------------
+// ---- running
+// --------------------------------------------------------------------------------------
 
 class PlanRunTest : public PgTest {
  protected:
@@ -133,7 +144,8 @@ class PlanRunTest : public PgTest {
   }
   std::size_t warnings_logged() {
     std::lock_guard lock(mu_);
-    return static_cast<std::size_t>(std::count(events_.begin(), events_.end(), "plan.optional_step_failed"));
+    return static_cast<std::size_t>(
+        std::count(events_.begin(), events_.end(), "plan.optional_step_failed"));
   }
 
   std::string fixture_dsn_;
@@ -152,13 +164,15 @@ TEST_F(PlanRunTest, ReferencePlanHasTheArticlesShape) {
   ASSERT_TRUE(doc.is_object());
   std::vector<std::string> keys;
   for (const auto& [k, v] : doc.as_object()) keys.push_back(k);
-  EXPECT_EQ(keys, (std::vector<std::string>{"user", "preferences", "recentActivity", "analytics", "meta"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"user", "preferences", "recentActivity", "analytics",
+                                            "meta"}));
   EXPECT_EQ(doc.find("user")->find("id")->as_string(), "42");  // node profile: int8 as a string
   EXPECT_TRUE(doc.find("analytics")->is_null());
   const auto& activity = doc.find("recentActivity")->as_array();
   EXPECT_LE(activity.size(), 10u);
   for (std::size_t i = 1; i < activity.size(); ++i)
-    EXPECT_GE(activity[i - 1].find("created_at")->as_string(), activity[i].find("created_at")->as_string());
+    EXPECT_GE(activity[i - 1].find("created_at")->as_string(),
+              activity[i].find("created_at")->as_string());
   EXPECT_TRUE(doc.find("meta")->find("processingTimeMs")->is_number());
   EXPECT_TRUE(out.value().warnings.empty());
 }
@@ -206,16 +220,19 @@ TEST_F(PlanRunTest, ClosedPortIsNullAndOneWarning) {
   auto plan = Plan::load(plan_path("user_enriched.json"),
                          {{"ANALYTICS_URL", "http://127.0.0.1:" + std::to_string(closed_port())}});
   ASSERT_OK(plan);
-  auto out = wait_result(client_->run(plan.value(), {{"userId", std::int64_t{7}}, {"includeAnalytics", true}}));
+  auto out = wait_result(
+      client_->run(plan.value(), {{"userId", std::int64_t{7}}, {"includeAnalytics", true}}));
   ASSERT_OK(out);
   EXPECT_TRUE(parse(out.value().json).find("analytics")->is_null());
   ASSERT_EQ(out.value().warnings.size(), 1u);
-  EXPECT_NE(out.value().warnings[0].find("connection"), std::string::npos) << out.value().warnings[0];
+  EXPECT_NE(out.value().warnings[0].find("connection"), std::string::npos)
+      << out.value().warnings[0];
 }
 
 TEST_F(PlanRunTest, BreakerOpensShortCircuitsAndClosesAgain) {
   stub_.control("mode=error&reset=1");
-  for (int i = 0; i < 3; ++i) ASSERT_OK(run_plan({{"userId", std::int64_t{7}}, {"includeAnalytics", true}}));
+  for (int i = 0; i < 3; ++i)
+    ASSERT_OK(run_plan({{"userId", std::int64_t{7}}, {"includeAnalytics", true}}));
   long long reached = stub_.stat("served_error");
   EXPECT_EQ(reached, 3);
   // Open: calls fail at once without reaching the service.
@@ -223,7 +240,8 @@ TEST_F(PlanRunTest, BreakerOpensShortCircuitsAndClosesAgain) {
     auto out = run_plan({{"userId", std::int64_t{7}}, {"includeAnalytics", true}});
     ASSERT_OK(out);
     ASSERT_EQ(out.value().warnings.size(), 1u);
-    EXPECT_NE(out.value().warnings[0].find("circuit_open"), std::string::npos) << out.value().warnings[0];
+    EXPECT_NE(out.value().warnings[0].find("circuit_open"), std::string::npos)
+        << out.value().warnings[0];
   }
   EXPECT_EQ(stub_.stat("served_error"), reached);
   // The service recovers; after the cool-down a probe closes the breaker.
@@ -253,7 +271,8 @@ TEST_F(PlanRunTest, WrongMissingOrUnknownInputsFailBeforeAnyIo) {
   auto unknown = run_plan({{"userId", std::int64_t{1}}, {"userid", std::int64_t{1}}});
   ASSERT_ERROR_CODE(unknown, ErrorCode::invalid_argument);
   EXPECT_NE(unknown.error().message.find("userid"), std::string::npos);
-  auto boolean = run_plan({{"userId", std::int64_t{1}}, {"includeAnalytics", std::string("maybe")}});
+  auto boolean =
+      run_plan({{"userId", std::int64_t{1}}, {"includeAnalytics", std::string("maybe")}});
   ASSERT_ERROR_CODE(boolean, ErrorCode::invalid_argument);
   EXPECT_NE(boolean.error().message.find("includeAnalytics"), std::string::npos);
   // Strings that spell the type exactly are accepted (path and query parameters).
@@ -306,12 +325,12 @@ TEST_F(PlanRunTest, ReadOnlyWaveRunsInOneTransaction) {
 }
 
 TEST_F(PlanRunTest, FailingStepOfAReadOnlyWaveNamesItself) {
-  auto plan = PlanBuilder("div")
-                  .sql("a", "SELECT 1 AS x", {}, ResultShape::value)
-                  .sql("b", "SELECT 1 / 0 AS x", {}, ResultShape::value,
-                       StepOptions{.optional = true})
-                  .sql("c", "SELECT 3 AS x", {}, ResultShape::value)
-                  .build();
+  auto plan =
+      PlanBuilder("div")
+          .sql("a", "SELECT 1 AS x", {}, ResultShape::value)
+          .sql("b", "SELECT 1 / 0 AS x", {}, ResultShape::value, StepOptions{.optional = true})
+          .sql("c", "SELECT 3 AS x", {}, ResultShape::value)
+          .build();
   ASSERT_OK(plan);
   ASSERT_OK(wait_result(client_->query("SELECT 1")));  // a connection ready for the wave
   auto out = wait_result(client_->run(plan.value(), {}));
@@ -329,8 +348,8 @@ TEST_F(PlanRunTest, DependentStepReadsAFieldOfItsDependency) {
                   .input("id", InputType::integer)
                   .sql("user", "SELECT id, id * 10 AS org FROM users WHERE id = $1",
                        {ValueRef::of_input("id")}, ResultShape::one, StepOptions{.required = true})
-                  .sql("org", "SELECT ($1::int8 + 1)::int4 AS next", {ValueRef::of_step("user", "org")},
-                       ResultShape::value)
+                  .sql("org", "SELECT ($1::int8 + 1)::int4 AS next",
+                       {ValueRef::of_step("user", "org")}, ResultShape::value)
                   .sql("slow", "SELECT pg_sleep(0.3) IS NULL AS slept", {}, ResultShape::value)
                   .sql("hidden", "SELECT 1", {}, ResultShape::value, StepOptions{.output = false})
                   .build();
@@ -363,8 +382,10 @@ TEST_F(PlanRunTest, DeadlineCutsOutstandingStepsAndCancelsTheirQueries) {
   ASSERT_NE(observer, nullptr);
   bool gone = false;
   for (int i = 0; i < 40 && !gone; ++i) {
-    auto n = scalar_int(*observer, "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%" +
-                                       marker + "%' AND pid <> pg_backend_pid()");
+    auto n = scalar_int(
+        *observer,
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%" + marker +
+            "%' AND pid <> pg_backend_pid()");
     ASSERT_OK(n);
     gone = n.value() == 0;
     if (!gone) std::this_thread::sleep_for(50ms);
@@ -385,23 +406,30 @@ TEST_F(PlanRunTest, CancellingARunStopsIt) {
 }
 
 TEST_F(PlanRunTest, UrlInputsStayInsideTheirPathSegment) {
-  auto plan = PlanBuilder("echo")
-                  .input("v", InputType::string)
-                  .http("echo", HttpStepSpec{.base_url = stub_.base(), .path = "/echo-path/{v}/tail"})
-                  .build();
+  auto plan =
+      PlanBuilder("echo")
+          .input("v", InputType::string)
+          .http("echo", HttpStepSpec{.base_url = stub_.base(), .path = "/echo-path/{v}/tail"})
+          .build();
   ASSERT_OK(plan);
-  const std::pair<const char*, const char*> cases[] = {
-      {"../x", "..%2Fx"},     {"a?b=c", "a%3Fb%3Dc"}, {"x#frag", "x%23frag"},
-      {"%2F", "%252F"},        {"line\nbreak", "line%0Abreak"}, {"..", "%2E%2E"},
-      {".", "%2E"},            {"a/b", "a%2Fb"},       {"caf\xC3\xA9", "caf%C3%A9"},
-      {"sp ace+", "sp%20ace%2B"}};
+  const std::pair<const char*, const char*> cases[] = {{"../x", "..%2Fx"},
+                                                       {"a?b=c", "a%3Fb%3Dc"},
+                                                       {"x#frag", "x%23frag"},
+                                                       {"%2F", "%252F"},
+                                                       {"line\nbreak", "line%0Abreak"},
+                                                       {"..", "%2E%2E"},
+                                                       {".", "%2E"},
+                                                       {"a/b", "a%2Fb"},
+                                                       {"caf\xC3\xA9", "caf%C3%A9"},
+                                                       {"sp ace+", "sp%20ace%2B"}};
   for (const auto& [value, encoded] : cases) {
     auto out = wait_result(client_->run(plan.value(), {{"v", std::string(value)}}));
     ASSERT_OK(out);
     json::Value doc = parse(out.value().json);
     const json::Value* echo = doc.find("echo");
     ASSERT_TRUE(echo && echo->is_object()) << out.value().json;
-    EXPECT_EQ(echo->find("path")->as_string(), std::string("/echo-path/") + encoded + "/tail") << value;
+    EXPECT_EQ(echo->find("path")->as_string(), std::string("/echo-path/") + encoded + "/tail")
+        << value;
     EXPECT_EQ(echo->find("query")->as_string(), "") << value;
   }
 }
@@ -409,7 +437,8 @@ TEST_F(PlanRunTest, UrlInputsStayInsideTheirPathSegment) {
 TEST_F(PlanRunTest, PythonPlanUsesThePythonProfile) {
   auto plan = Plan::load(plan_path("user_enriched_python.json"), {{"ANALYTICS_URL", stub_.base()}});
   ASSERT_OK(plan);
-  auto out = wait_result(client_->run(plan.value(), {{"user_id", std::int64_t{42}}, {"include_analytics", true}}));
+  auto out = wait_result(
+      client_->run(plan.value(), {{"user_id", std::int64_t{42}}, {"include_analytics", true}}));
   ASSERT_OK(out);
   json::Value doc = parse(out.value().json);
   EXPECT_TRUE(doc.find("user")->find("id")->is_number());  // python profile: int8 as a number

@@ -1,8 +1,7 @@
 // A separate project that finds the installed enrich with find_package and links the shared
 // library: the public headers and the exported C++ and C API must be enough.
-#include <enrich/enrich.hpp>
-
 #include <cstdio>
+#include <enrich/enrich.hpp>
 #include <string>
 
 #include "enrich.h"

@@ -323,14 +323,14 @@ napi_value Bridge::error_value(enrich_status status, const enrich_error* error,
   // The server's further fields (enrich_diag order), as one array.
   napi_value diag = js.array(error ? ENRICH_DIAG_WHERE + 1 : 0);
   for (int i = 0; error && i <= ENRICH_DIAG_WHERE; ++i)
-    js.set(diag, static_cast<uint32_t>(i), js.string(enrich_error_diag(error, static_cast<enrich_diag>(i))));
+    js.set(diag, static_cast<uint32_t>(i),
+           js.string(enrich_error_diag(error, static_cast<enrich_diag>(i))));
   napi_value exception = nullptr;
-  napi_value e =
-      js.call(make_error,
-              {js.number(static_cast<double>(status)), msg, js.string(sqlstate ? sqlstate : ""),
-               js.string(detail ? detail : ""), js.string(hint ? hint : ""), js.boolean(retriable),
-               diag},
-              &exception);
+  napi_value e = js.call(
+      make_error,
+      {js.number(static_cast<double>(status)), msg, js.string(sqlstate ? sqlstate : ""),
+       js.string(detail ? detail : ""), js.string(hint ? hint : ""), js.boolean(retriable), diag},
+      &exception);
   if (js.failed) return nullptr;
   return e ? e : exception;
 }

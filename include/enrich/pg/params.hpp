@@ -3,7 +3,6 @@
 /// Query parameters. Parameters are always sent separately from the SQL text ($1, $2, ...) in
 /// Postgres's text format, never interpolated into it.
 
-#include "enrich/export.hpp"
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +12,8 @@
 #include <string_view>
 #include <type_traits>
 #include <vector>
+
+#include "enrich/export.hpp"
 
 namespace enrich {
 
@@ -24,13 +25,13 @@ struct Bytes {
 /// One bound parameter: its text form, or SQL NULL.
 class ENRICH_EXPORT Param {
  public:
-  Param(std::nullptr_t) {}        // NOLINT: implicit so that Params{nullptr, 1} reads naturally
-  Param(std::nullopt_t) {}        // NOLINT
-  Param(bool v);                  // NOLINT
-  Param(const char* v);           // NOLINT
-  Param(std::string v);           // NOLINT
-  Param(std::string_view v);      // NOLINT
-  Param(const Bytes& v);          // NOLINT
+  Param(std::nullptr_t) {}    // NOLINT: implicit so that Params{nullptr, 1} reads naturally
+  Param(std::nullopt_t) {}    // NOLINT
+  Param(bool v);              // NOLINT
+  Param(const char* v);       // NOLINT
+  Param(std::string v);       // NOLINT
+  Param(std::string_view v);  // NOLINT
+  Param(const Bytes& v);      // NOLINT
   Param(std::chrono::system_clock::time_point v);  // NOLINT: sent as UTC timestamptz
   template <class T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool> &&
                                           !std::is_same_v<T, char>,

@@ -104,11 +104,16 @@ class ENRICH_EXPORT Row {
   Error convert_error(std::size_t column, const char* type) const;
   template <class T>
   static const char* type_name() {
-    if constexpr (std::is_same_v<T, bool>) return "bool";
-    else if constexpr (std::is_integral_v<T>) return "integer";
-    else if constexpr (std::is_floating_point_v<T>) return "floating point";
-    else if constexpr (std::is_same_v<T, Bytes>) return "bytes";
-    else return "string";
+    if constexpr (std::is_same_v<T, bool>)
+      return "bool";
+    else if constexpr (std::is_integral_v<T>)
+      return "integer";
+    else if constexpr (std::is_floating_point_v<T>)
+      return "floating point";
+    else if constexpr (std::is_same_v<T, Bytes>)
+      return "bytes";
+    else
+      return "string";
   }
 
   const QueryResult* result_;

@@ -32,7 +32,8 @@ struct FreeCompletion {
 std::uint64_t now_ns() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull +
+         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 PyObject* interned(const char* s) {
@@ -65,7 +66,8 @@ class Bridge {
   enrich_op_id submit(Op& op, py::object future) {
     if (!queue_) raise_error(ENRICH_ERR_CLOSED, "the event loop of this bridge is closed");
     std::uint64_t token = next_token_++;
-    enrich_op_id id = start(op, queue_, reinterpret_cast<void*>(static_cast<std::uintptr_t>(token)));
+    enrich_op_id id =
+        start(op, queue_, reinterpret_cast<void*>(static_cast<std::uintptr_t>(token)));
     pending_.emplace(token, Pending{std::move(future), op.kind});
     ++submitted_;
     return id;
@@ -112,7 +114,8 @@ class Bridge {
 
   void resolve(enrich_completion* raw) {
     std::unique_ptr<enrich_completion, FreeCompletion> c(raw);
-    auto token = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(enrich_completion_user_data(raw)));
+    auto token = static_cast<std::uint64_t>(
+        reinterpret_cast<std::uintptr_t>(enrich_completion_user_data(raw)));
     auto it = pending_.find(token);
     if (it == pending_.end()) return;
     Pending p = std::move(it->second);
@@ -132,8 +135,8 @@ class Bridge {
         is_error = true;
         value = e.value();
       }
-      PyObject* r = PyObject_CallMethodOneArg(fut, is_error ? s_set_exception_ : s_set_result_,
-                                              value.ptr());
+      PyObject* r =
+          PyObject_CallMethodOneArg(fut, is_error ? s_set_exception_ : s_set_result_, value.ptr());
       if (!r) throw py::error_already_set();
       Py_DECREF(r);
     } catch (py::error_already_set& e) {
@@ -201,7 +204,9 @@ Op make_plan_op(ClientPtr client, PlanPtr plan, std::string inputs_json, int pro
 Op make_tx_op(ClientPtr client, TxPtr tx, int what, std::int64_t timeout_ms) {
   // what: 0 begin, 1 commit, 2 rollback
   Op op;
-  op.type = what == 0 ? Op::Type::tx_begin : what == 1 ? Op::Type::tx_commit : Op::Type::tx_rollback;
+  op.type = what == 0   ? Op::Type::tx_begin
+            : what == 1 ? Op::Type::tx_commit
+                        : Op::Type::tx_rollback;
   op.kind = what == 0 ? Kind::tx_begin : Kind::tx_end;
   op.client = std::move(client);
   op.tx = std::move(tx);
@@ -218,22 +223,20 @@ void bind_bridge(py::module_& m) {
       .def("drain", &Bridge::drain)
       .def("close", &Bridge::close)
       .def("stats", &Bridge::stats)
-      .def(
-          "query",
-          [](Bridge& b, const ClientPtr& client, py::object fut, std::string sql, py::handle args,
-             int kind, std::int64_t timeout_ms) {
-            Op op = make_query_op(client, nullptr, std::move(sql), args, static_cast<Kind>(kind),
-                                  opts(timeout_ms));
-            return b.submit(op, std::move(fut));
-          })
-      .def(
-          "tx_query",
-          [](Bridge& b, const ClientPtr& client, const TxPtr& tx, py::object fut, std::string sql,
-             py::handle args, int kind, std::int64_t timeout_ms) {
-            Op op = make_query_op(client, tx, std::move(sql), args, static_cast<Kind>(kind),
-                                  opts(timeout_ms));
-            return b.submit(op, std::move(fut));
-          })
+      .def("query",
+           [](Bridge& b, const ClientPtr& client, py::object fut, std::string sql, py::handle args,
+              int kind, std::int64_t timeout_ms) {
+             Op op = make_query_op(client, nullptr, std::move(sql), args, static_cast<Kind>(kind),
+                                   opts(timeout_ms));
+             return b.submit(op, std::move(fut));
+           })
+      .def("tx_query",
+           [](Bridge& b, const ClientPtr& client, const TxPtr& tx, py::object fut, std::string sql,
+              py::handle args, int kind, std::int64_t timeout_ms) {
+             Op op = make_query_op(client, tx, std::move(sql), args, static_cast<Kind>(kind),
+                                   opts(timeout_ms));
+             return b.submit(op, std::move(fut));
+           })
       .def("tx",
            [](Bridge& b, const ClientPtr& client, py::object tx, py::object fut, int what,
               std::int64_t timeout_ms) {

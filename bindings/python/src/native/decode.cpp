@@ -2,14 +2,14 @@
 // asyncpg returns the same JSON through its response model): int2/4/8 -> int, float4 -> the
 // float4 value widened to float, numeric -> Decimal, timestamptz -> UTC-aware datetime,
 // timestamp -> naive datetime, date, uuid.UUID, bytea -> bytes, json/jsonb -> str, arrays ->
-// (nested) lists, +-infinity dates/timestamps -> date/datetime .max/.min (naive, as asyncpg). The text form is in
-// the session's TimeZone (enrich sets none: a pooler would not keep it), moved to UTC here, and
-// DateStyle ISO. Rare types (time
-// with time zone, interval, inet, ...) go through enrich._types.decode_text; anything unknown
-// stays its Postgres text as str.
+// (nested) lists, +-infinity dates/timestamps -> date/datetime .max/.min (naive, as asyncpg). The
+// text form is in the session's TimeZone (enrich sets none: a pooler would not keep it), moved to
+// UTC here, and DateStyle ISO. Rare types (time with time zone, interval, inet, ...) go through
+// enrich._types.decode_text; anything unknown stays its Postgres text as str.
 
+// clang-format off
 #include "native.hpp"  // first: Python.h before datetime.h
-
+// clang-format on
 #include <datetime.h>
 
 #include <charconv>
@@ -62,7 +62,9 @@ PyObject* dec_numeric(std::uint32_t, const char* s, std::size_t n) {
   return call1(refs().decimal, s, n);
 }
 
-PyObject* dec_uuid(std::uint32_t, const char* s, std::size_t n) { return call1(refs().uuid, s, n); }
+PyObject* dec_uuid(std::uint32_t, const char* s, std::size_t n) {
+  return call1(refs().uuid, s, n);
+}
 
 PyObject* dec_slow(std::uint32_t oid, const char* s, std::size_t n) {
   PyObject* text = PyUnicode_DecodeUTF8(s, static_cast<Py_ssize_t>(n), "replace");
@@ -103,7 +105,8 @@ PyObject* dec_bytea(std::uint32_t, const char* s, std::size_t n) {
         out.push_back('\\');
         ++i;
       } else if (s[i] == '\\' && i + 3 < n) {
-        out.push_back(static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
+        out.push_back(
+            static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
         i += 3;
       } else {
         out.push_back(s[i]);
@@ -113,7 +116,8 @@ PyObject* dec_bytea(std::uint32_t, const char* s, std::size_t n) {
   return PyBytes_FromStringAndSize(out.data(), static_cast<Py_ssize_t>(out.size()));
 }
 
-// ---- dates and times ------------------------------------------------------------------------------
+// ---- dates and times
+// ------------------------------------------------------------------------------
 
 struct Cursor {
   const char* p;
@@ -186,15 +190,16 @@ bool parse_offset(Cursor& c, Stamp& t) {
   return true;
 }
 
-bool is(const char* s, std::size_t n, std::string_view word) { return std::string_view(s, n) == word; }
+bool is(const char* s, std::size_t n, std::string_view word) {
+  return std::string_view(s, n) == word;
+}
 
 PyObject* dec_date(std::uint32_t oid, const char* s, std::size_t n) {
   if (is(s, n, "infinity")) return PyDate_FromDate(9999, 12, 31);
   if (is(s, n, "-infinity")) return PyDate_FromDate(1, 1, 1);
   Cursor c{s, s + n};
   Stamp t;
-  if (!parse_date(c, t) || c.p != c.end || t.year < 1 || t.year > 9999)
-    return dec_slow(oid, s, n);
+  if (!parse_date(c, t) || c.p != c.end || t.year < 1 || t.year > 9999) return dec_slow(oid, s, n);
   return PyDate_FromDate(t.year, t.month, t.day);
 }
 
@@ -211,9 +216,8 @@ PyObject* datetime_max(bool aware) {
                                                  PyDateTimeAPI->DateTimeType);
 }
 PyObject* datetime_min(bool aware) {
-  return PyDateTimeAPI->DateTime_FromDateAndTime(1, 1, 1, 0, 0, 0, 0,
-                                                 aware ? PyDateTime_TimeZone_UTC : Py_None,
-                                                 PyDateTimeAPI->DateTimeType);
+  return PyDateTimeAPI->DateTime_FromDateAndTime(
+      1, 1, 1, 0, 0, 0, 0, aware ? PyDateTime_TimeZone_UTC : Py_None, PyDateTimeAPI->DateTimeType);
 }
 
 // Days since 1970-01-01 of a proleptic Gregorian date and back (Howard Hinnant's algorithms).
@@ -241,8 +245,8 @@ void civil_from_days(long long z, int& y, int& m, int& d) {
 // The wall clock of `t` moved to UTC (the server writes timestamptz in the session's TimeZone,
 // which enrich does not set: a pooler would not let it).
 void to_utc(Stamp& t) {
-  long long secs = days_from_civil(t.year, t.month, t.day) * 86400 + t.hour * 3600 +
-                   t.minute * 60 + t.second - t.offset_seconds;
+  long long secs = days_from_civil(t.year, t.month, t.day) * 86400 + t.hour * 3600 + t.minute * 60 +
+                   t.second - t.offset_seconds;
   long long days = secs / 86400 - (secs % 86400 < 0 ? 1 : 0);
   long long rest = secs - days * 86400;
   civil_from_days(days, t.year, t.month, t.day);
@@ -263,9 +267,8 @@ PyObject* dec_timestamp_any(std::uint32_t oid, const char* s, std::size_t n, boo
     return dec_slow(oid, s, n);
   if (aware && t.has_offset && t.offset_seconds != 0) to_utc(t);
   if (t.year > 9999) return dec_slow(oid, s, n);  // not a datetime: as the slow path decides
-  return PyDateTimeAPI->DateTime_FromDateAndTime(t.year, t.month, t.day, t.hour, t.minute,
-                                                 t.second, t.usec,
-                                                 aware ? PyDateTime_TimeZone_UTC : Py_None,
+  return PyDateTimeAPI->DateTime_FromDateAndTime(t.year, t.month, t.day, t.hour, t.minute, t.second,
+                                                 t.usec, aware ? PyDateTime_TimeZone_UTC : Py_None,
                                                  PyDateTimeAPI->DateTimeType);
 }
 
@@ -276,60 +279,104 @@ PyObject* dec_timestamptz(std::uint32_t oid, const char* s, std::size_t n) {
   return dec_timestamp_any(oid, s, n, true);
 }
 
-// ---- type table -------------------------------------------------------------------------------------
+// ---- type table
+// -------------------------------------------------------------------------------------
 
 Decoder scalar_decoder(std::uint32_t oid) {
   switch (oid) {
-    case 16: return dec_bool;
-    case 17: return dec_bytea;
-    case 20: case 21: case 23: case 26: case 28: return dec_int;  // int8 int2 int4 oid xid
-    case 700: return dec_float4;
-    case 701: return dec_float8;
-    case 1700: return dec_numeric;
-    case 2950: return dec_uuid;
-    case 1082: return dec_date;
-    case 1083: return dec_time;
-    case 1114: return dec_timestamp;
-    case 1184: return dec_timestamptz;
+    case 16:
+      return dec_bool;
+    case 17:
+      return dec_bytea;
+    case 20:
+    case 21:
+    case 23:
+    case 26:
+    case 28:
+      return dec_int;  // int8 int2 int4 oid xid
+    case 700:
+      return dec_float4;
+    case 701:
+      return dec_float8;
+    case 1700:
+      return dec_numeric;
+    case 2950:
+      return dec_uuid;
+    case 1082:
+      return dec_date;
+    case 1083:
+      return dec_time;
+    case 1114:
+      return dec_timestamp;
+    case 1184:
+      return dec_timestamptz;
     case 1186:  // interval
     case 1266:  // timetz
     case 869:   // inet
     case 650:   // cidr
       return dec_slow;
-    default: return dec_text;  // text, varchar, json, jsonb, enums, and every unknown type
+    default:
+      return dec_text;  // text, varchar, json, jsonb, enums, and every unknown type
   }
 }
 
 /// Element type of an array type, 0 when `oid` is not a known array type.
 std::uint32_t array_element(std::uint32_t oid) {
   switch (oid) {
-    case 1000: return 16;
-    case 1001: return 17;
-    case 1002: return 18;
-    case 1003: return 19;
-    case 1005: return 21;
-    case 1007: return 23;
-    case 1009: return 25;
-    case 1014: return 1042;
-    case 1015: return 1043;
-    case 1016: return 20;
-    case 1021: return 700;
-    case 1022: return 701;
-    case 1028: return 26;
-    case 1115: return 1114;
-    case 1182: return 1082;
-    case 1183: return 1083;
-    case 1185: return 1184;
-    case 1187: return 1186;
-    case 1231: return 1700;
-    case 1270: return 1266;
-    case 2951: return 2950;
-    case 199: return 114;
-    case 3807: return 3802;
-    case 1041: return 869;
-    case 651: return 650;
-    case 143: return 142;
-    default: return 0;
+    case 1000:
+      return 16;
+    case 1001:
+      return 17;
+    case 1002:
+      return 18;
+    case 1003:
+      return 19;
+    case 1005:
+      return 21;
+    case 1007:
+      return 23;
+    case 1009:
+      return 25;
+    case 1014:
+      return 1042;
+    case 1015:
+      return 1043;
+    case 1016:
+      return 20;
+    case 1021:
+      return 700;
+    case 1022:
+      return 701;
+    case 1028:
+      return 26;
+    case 1115:
+      return 1114;
+    case 1182:
+      return 1082;
+    case 1183:
+      return 1083;
+    case 1185:
+      return 1184;
+    case 1187:
+      return 1186;
+    case 1231:
+      return 1700;
+    case 1270:
+      return 1266;
+    case 2951:
+      return 2950;
+    case 199:
+      return 114;
+    case 3807:
+      return 3802;
+    case 1041:
+      return 869;
+    case 651:
+      return 650;
+    case 143:
+      return 142;
+    default:
+      return 0;
   }
 }
 
@@ -417,7 +464,8 @@ struct Columns {
     cols.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
       const char* name = enrich_completion_column_name(c, i);
-      cols[i].name = PyUnicode_DecodeUTF8(name, static_cast<Py_ssize_t>(std::strlen(name)), "replace");
+      cols[i].name =
+          PyUnicode_DecodeUTF8(name, static_cast<Py_ssize_t>(std::strlen(name)), "replace");
       if (!cols[i].name) throw py::error_already_set();
       PyUnicode_InternInPlace(&cols[i].name);
       cols[i].oid = enrich_completion_column_type(c, i);
@@ -500,7 +548,8 @@ py::object decode_completion(enrich_completion* c, Kind kind) {
   switch (kind) {
     case Kind::rows:
     case Kind::one:
-    case Kind::value: return decode_rows(c, kind);
+    case Kind::value:
+      return decode_rows(c, kind);
     case Kind::execute: {
       const char* tag = enrich_completion_command_tag(c);
       return py::str(tag ? tag : "");
@@ -531,7 +580,8 @@ py::object decode_completion(enrich_completion* c, Kind kind) {
       if (!tx->handle) raise_error(ENRICH_ERR_INTERNAL, "transaction completion without a handle");
       return py::cast(tx);
     }
-    case Kind::tx_end: return py::none();
+    case Kind::tx_end:
+      return py::none();
   }
   return py::none();
 }

@@ -51,8 +51,10 @@ void Params::add(py::handle value, std::size_t index) {
     if (!u) throw py::error_already_set();
   } else if (PyFloat_Check(v)) {
     double d = PyFloat_AS_DOUBLE(v);
-    if (std::isnan(d)) s = "NaN";
-    else if (std::isinf(d)) s = d > 0 ? "Infinity" : "-Infinity";
+    if (std::isnan(d))
+      s = "NaN";
+    else if (std::isinf(d))
+      s = d > 0 ? "Infinity" : "-Infinity";
     else {
       char* r = PyOS_double_to_string(d, 'r', 0, 0, nullptr);  // repr(), shortest round trip
       if (!r) throw py::error_already_set();

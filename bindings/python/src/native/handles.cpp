@@ -56,13 +56,20 @@ Op make_query_op(ClientPtr client, TxPtr tx, std::string sql, py::handle args, K
 namespace {
 const char* what(Op::Type t) {
   switch (t) {
-    case Op::Type::query: return "query";
-    case Op::Type::tx_query: return "transaction query";
-    case Op::Type::tx_begin: return "transaction";
-    case Op::Type::tx_commit: return "commit";
-    case Op::Type::tx_rollback: return "rollback";
-    case Op::Type::http: return "HTTP request";
-    case Op::Type::plan: return "plan run";
+    case Op::Type::query:
+      return "query";
+    case Op::Type::tx_query:
+      return "transaction query";
+    case Op::Type::tx_begin:
+      return "transaction";
+    case Op::Type::tx_commit:
+      return "commit";
+    case Op::Type::tx_rollback:
+      return "rollback";
+    case Op::Type::http:
+      return "HTTP request";
+    case Op::Type::plan:
+      return "plan run";
   }
   return "operation";
 }
@@ -80,16 +87,22 @@ enrich_op_id start(Op& op, enrich_queue* queue, void* user_data) {
   OpenClient client(*op.client);
   switch (op.type) {
     case Op::Type::query:
-      s = enrich_query(client.handle, queue, op.sql.c_str(), op.params.data(), op.params.size(),
-                       &o, user_data, &id);
+      s = enrich_query(client.handle, queue, op.sql.c_str(), op.params.data(), op.params.size(), &o,
+                       user_data, &id);
       break;
     case Op::Type::tx_query:
-      s = enrich_tx_query(tx_handle(op), queue, op.sql.c_str(), op.params.data(),
-                          op.params.size(), &o, user_data, &id);
+      s = enrich_tx_query(tx_handle(op), queue, op.sql.c_str(), op.params.data(), op.params.size(),
+                          &o, user_data, &id);
       break;
-    case Op::Type::tx_begin: s = enrich_tx_begin(client.handle, queue, &o, user_data, &id); break;
-    case Op::Type::tx_commit: s = enrich_tx_commit(tx_handle(op), queue, user_data, &id); break;
-    case Op::Type::tx_rollback: s = enrich_tx_rollback(tx_handle(op), queue, user_data, &id); break;
+    case Op::Type::tx_begin:
+      s = enrich_tx_begin(client.handle, queue, &o, user_data, &id);
+      break;
+    case Op::Type::tx_commit:
+      s = enrich_tx_commit(tx_handle(op), queue, user_data, &id);
+      break;
+    case Op::Type::tx_rollback:
+      s = enrich_tx_rollback(tx_handle(op), queue, user_data, &id);
+      break;
     case Op::Type::http: {
       std::vector<enrich_header> headers;
       headers.reserve(op.headers.size());
@@ -115,8 +128,8 @@ enrich_op_id start(Op& op, enrich_queue* queue, void* user_data) {
       break;
   }
   if (s != ENRICH_OK) {
-    std::string msg = std::string("could not start the ") + what(op.type) + ": " +
-                      enrich_status_name(s);
+    std::string msg =
+        std::string("could not start the ") + what(op.type) + ": " + enrich_status_name(s);
     if (s == ENRICH_ERR_CLOSED && op.tx) msg = "the transaction is finished";
     raise_error(s, msg);
   }

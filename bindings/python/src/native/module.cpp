@@ -11,7 +11,8 @@
 namespace enrich_py {
 namespace {
 
-// ---- clients ---------------------------------------------------------------------------------------
+// ---- clients
+// ---------------------------------------------------------------------------------------
 
 /// The process-wide queue that every client's log events go to (options.log_queue), drained by
 /// the enrich-log thread (enrich._logging). Never destroyed: clients may log until they close.
@@ -97,7 +98,8 @@ bool cancel(NativeClient& client, enrich_op_id id) {
   return enrich_cancel(client.handle, id) == ENRICH_OK;
 }
 
-// ---- plans -------------------------------------------------------------------------------------------
+// ---- plans
+// -------------------------------------------------------------------------------------------
 
 PlanPtr plan_made(enrich_status s, enrich_plan* handle, enrich_error* error) {
   if (s != ENRICH_OK) {
@@ -122,12 +124,13 @@ PlanPtr plan_from_json(const std::string& json, py::object variables_json) {
   std::string vars = variables_json.is_none() ? "" : variables_json.cast<std::string>();
   enrich_plan* handle = nullptr;
   enrich_error* error = nullptr;
-  enrich_status s = enrich_plan_from_json(&handle, json.data(), json.size(),
-                                          variables_json.is_none() ? nullptr : vars.c_str(), &error);
+  enrich_status s = enrich_plan_from_json(
+      &handle, json.data(), json.size(), variables_json.is_none() ? nullptr : vars.c_str(), &error);
   return plan_made(s, handle, error);
 }
 
-// ---- logs ---------------------------------------------------------------------------------------------
+// ---- logs
+// ---------------------------------------------------------------------------------------------
 
 py::list log_poll(std::size_t max) {
   py::list out;
@@ -148,12 +151,14 @@ py::list log_poll(std::size_t max) {
   return out;
 }
 
-// ---- benchmark helper ----------------------------------------------------------------------------------
+// ---- benchmark helper
+// ----------------------------------------------------------------------------------
 
 /// The native baseline for bench/python_bridge.py: `n` statements through the C API with at
 /// most `window` in flight, completions drained from a queue in batches by this (non-Python)
 /// thread. Returns the elapsed seconds. The GIL is released throughout.
-double bench_native(NativeClient& client, const std::string& sql, std::size_t n, std::size_t window) {
+double bench_native(NativeClient& client, const std::string& sql, std::size_t n,
+                    std::size_t window) {
   OpenClient c(client);
   py::gil_scoped_release nogil;
   enrich_queue* q = nullptr;
@@ -181,7 +186,8 @@ double bench_native(NativeClient& client, const std::string& sql, std::size_t n,
   clock_gettime(CLOCK_MONOTONIC, &t1);
   enrich_queue_destroy(q);
   if (failed) return -1;
-  return static_cast<double>(t1.tv_sec - t0.tv_sec) + static_cast<double>(t1.tv_nsec - t0.tv_nsec) / 1e9;
+  return static_cast<double>(t1.tv_sec - t0.tv_sec) +
+         static_cast<double>(t1.tv_nsec - t0.tv_nsec) / 1e9;
 }
 
 }  // namespace
@@ -195,7 +201,8 @@ PYBIND11_MODULE(_native, m) {
 
   m.def("version", &enrich_version);
   m.def("version_string", &enrich_version_string);
-  m.def("status_name", [](int s) { return std::string(enrich_status_name(static_cast<enrich_status>(s))); });
+  m.def("status_name",
+        [](int s) { return std::string(enrich_status_name(static_cast<enrich_status>(s))); });
   m.def("set_hooks", [](py::object error_factory, py::object slow_decode, py::object slow_encode) {
     auto& r = refs();
     r.error_factory = std::move(error_factory);
@@ -206,25 +213,26 @@ PYBIND11_MODULE(_native, m) {
   });
 
   py::class_<NativeClient, ClientPtr>(m, "NativeClient")
-      .def_property_readonly("closed", [](NativeClient& c) {
-        std::shared_lock lock(c.mu);
-        return c.handle == nullptr;
-      })
+      .def_property_readonly("closed",
+                             [](NativeClient& c) {
+                               std::shared_lock lock(c.mu);
+                               return c.handle == nullptr;
+                             })
       .def("close", &NativeClient::close)
       .def("cancel", &cancel)
       .def("stats", &stats);
   m.def("create_client", &create_client, py::arg("options"), py::arg("queue_logs") = true);
 
   py::class_<NativePlan, PlanPtr>(m, "NativePlan")
-      .def_property_readonly("name", [](const NativePlan& p) { return std::string(enrich_plan_name(p.handle)); });
+      .def_property_readonly(
+          "name", [](const NativePlan& p) { return std::string(enrich_plan_name(p.handle)); });
   m.def("plan_load", &plan_load);
   m.def("plan_from_json", &plan_from_json);
 
-  py::class_<NativeTx, TxPtr>(m, "NativeTx")
-      .def("free", [](NativeTx& t) {
-        if (t.handle) enrich_tx_free(t.handle);
-        t.handle = nullptr;
-      });
+  py::class_<NativeTx, TxPtr>(m, "NativeTx").def("free", [](NativeTx& t) {
+    if (t.handle) enrich_tx_free(t.handle);
+    t.handle = nullptr;
+  });
 
   m.def("log_fd", [] { return enrich_queue_fd(log_queue()); });
   m.def("log_poll", &log_poll, py::arg("max") = 256);

@@ -90,7 +90,8 @@ void bind_sync(py::module_& m) {
   });
   m.def("sync_http", [](const ClientPtr& client, std::string method, std::string url,
                         py::handle headers, py::handle body, std::int64_t timeout_ms, bool retry) {
-    Op op = make_http_op(client, std::move(method), std::move(url), headers, body, timeout_ms, retry);
+    Op op =
+        make_http_op(client, std::move(method), std::move(url), headers, body, timeout_ms, retry);
     return run_sync(op);
   });
   m.def("sync_plan", [](const ClientPtr& client, const PlanPtr& plan, std::string inputs_json,
