@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from typing import Any, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 from . import _native
 
@@ -71,7 +71,7 @@ def sweep() -> None:
         bridge.close()
 
 
-def all_stats() -> List[dict]:
+def all_stats() -> List[Dict[str, Any]]:
     """Counters of the live bridges (for benchmarks and tests)."""
     with _lock:
         bridges = [b() for _, b in _registry]

@@ -8,6 +8,7 @@ import os
 import weakref
 from typing import (
     Any,
+    cast,
     Dict,
     Iterable,
     List,
@@ -196,7 +197,7 @@ class Plan:
 
     @property
     def name(self) -> str:
-        return self._h.name
+        return cast("str", self._h.name)
 
     def __repr__(self) -> str:
         return f"<enrich.Plan {self.name!r}>"
@@ -269,7 +270,7 @@ class Client:
         """Pool counters: connections, idle, in_transaction, in_flight, waiting, connects,
         connect_failures, cancels_sent, pending_operations."""
         _bridge.sweep()
-        return _json.loads(self._h.stats())
+        return cast("Dict[str, Any]", _json.loads(self._h.stats()))
 
     def __repr__(self) -> str:
         return f"<enrich.Client {'closed' if self.closed else 'open'}>"
@@ -283,11 +284,11 @@ class Client:
 
     async def fetch(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:
         """All rows, each a dict of column name -> value."""
-        return await self._query(sql, args, _ROWS, timeout)
+        return cast("List[Record]", await self._query(sql, args, _ROWS, timeout))
 
     async def fetch_one(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Optional[Record]:
         """The first row, or None."""
-        return await self._query(sql, args, _ONE, timeout)
+        return cast("Optional[Record]", await self._query(sql, args, _ONE, timeout))
 
     async def fetch_value(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Any:
         """The first column of the first row, or None."""
@@ -295,7 +296,7 @@ class Client:
 
     async def execute(self, sql: str, *args: Any, timeout: Optional[float] = None) -> str:
         """Runs a statement; returns its command tag ("INSERT 0 1")."""
-        return await self._query(sql, args, _EXECUTE, timeout)
+        return cast("str", await self._query(sql, args, _EXECUTE, timeout))
 
     def transaction(self, *, timeout: Optional[float] = None) -> "Transaction":
         """``async with client.transaction() as tx:`` commits on success and rolls back on an
@@ -350,8 +351,8 @@ class Client:
         caller's deadline in seconds (the plan's own deadline also applies)."""
         inputs_json = _inputs_json(inputs, kw_inputs)
         prof, ms = _profile(profile), _ms(timeout)
-        return await _native_call(
-            self._h, lambda b, fut: b.plan(self._h, plan._h, fut, inputs_json, prof, ms))
+        return cast("bytes", await _native_call(
+            self._h, lambda b, fut: b.plan(self._h, plan._h, fut, inputs_json, prof, ms)))
 
     async def run(
         self,
@@ -364,23 +365,23 @@ class Client:
         **kw_inputs: Any,
     ) -> Dict[str, Any]:
         """Runs ``plan`` and returns its document parsed (``json.loads``) into a dict."""
-        return _json.loads(
+        return cast("Dict[str, Any]", _json.loads(
             await self.run_json(plan, inputs, profile=profile, timeout=timeout, **kw_inputs)
-        )
+        ))
 
     # ---- blocking variants (release the GIL while waiting) ------------------------------------
 
     def fetch_sync(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:
-        return _native.sync_query(self._h, None, sql, args, _ROWS, _ms(timeout))
+        return cast("List[Record]", _native.sync_query(self._h, None, sql, args, _ROWS, _ms(timeout)))
 
     def fetch_one_sync(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Optional[Record]:
-        return _native.sync_query(self._h, None, sql, args, _ONE, _ms(timeout))
+        return cast("Optional[Record]", _native.sync_query(self._h, None, sql, args, _ONE, _ms(timeout)))
 
     def fetch_value_sync(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Any:
         return _native.sync_query(self._h, None, sql, args, _VALUE, _ms(timeout))
 
     def execute_sync(self, sql: str, *args: Any, timeout: Optional[float] = None) -> str:
-        return _native.sync_query(self._h, None, sql, args, _EXECUTE, _ms(timeout))
+        return cast("str", _native.sync_query(self._h, None, sql, args, _EXECUTE, _ms(timeout)))
 
     def transaction_sync(self, *, timeout: Optional[float] = None) -> "SyncTransaction":
         """``with client.transaction_sync() as tx:`` (blocking)."""
@@ -433,7 +434,7 @@ class Client:
         timeout: Optional[float] = None,
         **kw_inputs: Any,
     ) -> Dict[str, Any]:
-        return _json.loads(self.run_json_sync(plan, inputs, profile=profile, timeout=timeout, **kw_inputs))
+        return cast("Dict[str, Any]", _json.loads(self.run_json_sync(plan, inputs, profile=profile, timeout=timeout, **kw_inputs)))
 
 
 class Transaction:
@@ -525,16 +526,16 @@ class Transaction:
         return await _native_call(h, lambda b, fut: b.tx_query(h, tx, fut, sql, args, kind, ms))
 
     async def fetch(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:
-        return await self._query(sql, args, _ROWS, timeout)
+        return cast("List[Record]", await self._query(sql, args, _ROWS, timeout))
 
     async def fetch_one(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Optional[Record]:
-        return await self._query(sql, args, _ONE, timeout)
+        return cast("Optional[Record]", await self._query(sql, args, _ONE, timeout))
 
     async def fetch_value(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Any:
         return await self._query(sql, args, _VALUE, timeout)
 
     async def execute(self, sql: str, *args: Any, timeout: Optional[float] = None) -> str:
-        return await self._query(sql, args, _EXECUTE, timeout)
+        return cast("str", await self._query(sql, args, _EXECUTE, timeout))
 
     def __repr__(self) -> str:
         return f"<enrich.Transaction {self._state}>"
@@ -594,13 +595,13 @@ class SyncTransaction:
         return _native.sync_query(self._client._h, self._tx, sql, args, kind, _ms(timeout))
 
     def fetch(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:
-        return self._query(sql, args, _ROWS, timeout)
+        return cast("List[Record]", self._query(sql, args, _ROWS, timeout))
 
     def fetch_one(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Optional[Record]:
-        return self._query(sql, args, _ONE, timeout)
+        return cast("Optional[Record]", self._query(sql, args, _ONE, timeout))
 
     def fetch_value(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Any:
         return self._query(sql, args, _VALUE, timeout)
 
     def execute(self, sql: str, *args: Any, timeout: Optional[float] = None) -> str:
-        return self._query(sql, args, _EXECUTE, timeout)
+        return cast("str", self._query(sql, args, _EXECUTE, timeout))

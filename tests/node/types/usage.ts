@@ -1,0 +1,45 @@
+// Typed use of the Node binding's declarations (scripts/test: tsc --noEmit -p tests/node/types).
+// What a Fastify + TypeScript user writes must type-check against index.d.ts and fastify.d.ts.
+import Fastify from 'fastify';
+import * as enrich from 'enrich';
+import enrichPlugin from 'enrich/fastify';
+
+interface UserRow {
+  id: string;
+  email: string;
+}
+
+async function queries(client: enrich.Client): Promise<void> {
+  const result = await client.query<UserRow>('SELECT id, email FROM users WHERE id = $1', [42]);
+  const first: UserRow | undefined = result.rows[0];
+  const one: UserRow | null = await client.queryOne<UserRow>('SELECT * FROM users LIMIT 1');
+  const n: number | null = await client.queryValue<number>('SELECT 1');
+  const changed: number = await client.execute('UPDATE users SET name = name WHERE false');
+  const total: number = await client.transaction(async (tx) => (await tx.execute('SELECT 1')) + 1);
+  console.log(first, one, n, changed, total);
+  try {
+    await client.query('INSERT INTO t VALUES (1)', [], { timeoutMs: 500, signal: AbortSignal.timeout(1000) });
+  } catch (err) {
+    if (err instanceof enrich.QueryError) {
+      const code: string = err.code; // the SQLSTATE, as node-postgres
+      const fields: Array<string | undefined> = [err.sqlstate, err.table, err.constraint, err.column, err.detail];
+      console.log(code, err.kind, fields, err.retriable);
+    } else if (err instanceof enrich.EnrichError) {
+      console.log(err.code, err.kind, enrich.httpStatusFor(err));
+    }
+  }
+}
+
+async function server(): Promise<void> {
+  const plan = enrich.Plan.load('examples/plans/user_enriched.json', { ANALYTICS_URL: 'http://127.0.0.1:8081' });
+  const app = Fastify();
+  await app.register(enrichPlugin, { connectionString: 'postgresql://localhost/db?statement_cache=off' });
+  app.get<{ Params: { userId: string } }>('/api/users/:userId/enriched', async (request, reply) => {
+    const body: Buffer = await app.enrich.runJson(plan, { userId: request.params.userId });
+    return reply.type('application/json').send(body);
+  });
+  await queries(app.enrich);
+  await app.close();
+}
+
+void server;

@@ -1,0 +1,43 @@
+"""Type-checked use of the public API (scripts/test runs mypy --strict on it and on the package):
+what a user's code looks like must type-check against enrich's annotations. Not a pytest file."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, List, Optional
+
+import enrich
+
+
+async def endpoint(client: enrich.Client, plan: enrich.Plan, user_id: int) -> bytes:
+    try:
+        body: bytes = await client.run_json(plan, user_id=user_id, include_analytics=False)
+    except enrich.NotFoundError:
+        raise
+    except (enrich.ConnectionFailedError, enrich.OperationTimeoutError, enrich.PoolQueueFullError):
+        raise
+    return body
+
+
+async def queries(client: enrich.Client) -> None:
+    rows: List[enrich.Record] = await client.fetch("SELECT $1::int AS n", 1)
+    one: Optional[enrich.Record] = await client.fetch_one("SELECT 1 AS n")
+    value: Any = await client.fetch_value("SELECT 1")
+    tag: str = await client.execute("SELECT 1")
+    doc: Dict[str, Any] = await client.run(enrich.Plan.load("plan.json"), user_id=1)
+    print(rows, one, value, tag, doc)
+    try:
+        await client.execute("INSERT INTO t VALUES (1)")
+    except enrich.UniqueViolationError as e:
+        fields: List[str] = [e.sqlstate, e.table_name, e.constraint_name, e.detail, e.severity]
+        print(fields, e.retriable)
+    except enrich.QueryError as e:
+        print(e.sqlstate, e.position, e.context)
+    stats: Dict[str, Any] = client.stats()
+    print(stats)
+    await client.aclose()
+
+
+def main() -> None:
+    client = enrich.Client("postgresql://localhost/db?statement_cache=off", max_connections=4)
+    asyncio.run(queries(client))
