@@ -64,33 +64,32 @@ std::uintptr_t HandleTable::add(HandleKind kind, void* object) {
   return static_cast<std::uintptr_t>(generation << 32 | (std::uint64_t{index} + 1));
 }
 
-void* HandleTable::get(std::uintptr_t handle, HandleKind kind) const {
+HandleTable::Slot* HandleTable::find(std::uintptr_t handle, HandleKind kind,
+                                     std::uint64_t& live_state) const {
   auto low = static_cast<std::uint32_t>(handle);
   std::uint64_t generation = static_cast<std::uint64_t>(handle) >> 32;
-  if (low == 0 || generation == 0) return nullptr;
-  std::uint32_t index = low - 1;
-  if (index >= next_index_.load(std::memory_order_acquire)) return nullptr;
-  const Slot* s = slot(index);
-  if (!s) return nullptr;
-  if (s->state.load(std::memory_order_acquire) !=
-      (generation << 8 | static_cast<std::uint8_t>(kind)))
+  if (low == 0 || generation == 0 || low - 1 >= next_index_.load(std::memory_order_acquire))
     return nullptr;
+  live_state = generation << 8 | static_cast<std::uint8_t>(kind);
+  return slot(low - 1);  // null for a made-up index whose chunk was never allocated
+}
+
+void* HandleTable::get(std::uintptr_t handle, HandleKind kind) const {
+  std::uint64_t live = 0;
+  const Slot* s = find(handle, kind, live);
+  if (!s || s->state.load(std::memory_order_acquire) != live) return nullptr;
   return s->object.load(std::memory_order_acquire);
 }
 
 void* HandleTable::remove(std::uintptr_t handle, HandleKind kind) {
-  auto low = static_cast<std::uint32_t>(handle);
-  std::uint64_t generation = static_cast<std::uint64_t>(handle) >> 32;
-  if (low == 0 || generation == 0) return nullptr;
-  std::uint32_t index = low - 1;
-  if (index >= next_index_.load(std::memory_order_acquire)) return nullptr;
-  Slot* s = slot(index);
-  if (!s) return nullptr;
-  std::uint64_t live = generation << 8 | static_cast<std::uint8_t>(kind);
-  if (!s->state.compare_exchange_strong(live, generation << 8, std::memory_order_acq_rel))
-    return nullptr;  // not live: destroyed already, or another kind
+  std::uint64_t live = 0;
+  Slot* s = find(handle, kind, live);
+  // Live -> free, keeping the generation (the next add moves past it): exactly one caller wins.
+  if (!s || !s->state.compare_exchange_strong(live, live & ~std::uint64_t{0xff},
+                                              std::memory_order_acq_rel))
+    return nullptr;
   void* object = s->object.exchange(nullptr, std::memory_order_acq_rel);
-  free_slot(index);
+  free_slot(static_cast<std::uint32_t>(handle) - 1);
   return object;
 }
 

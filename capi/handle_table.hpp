@@ -38,6 +38,9 @@ class HandleTable {
   /// The slot of `index`, or nullptr if its chunk does not exist (a made-up handle).
   Slot* slot(std::uint32_t index) const;
   Slot& existing_slot(std::uint32_t index) const;
+  /// The slot a handle names and the state it has while that handle is live; nullptr for a
+  /// handle that cannot be one of ours.
+  Slot* find(std::uintptr_t handle, HandleKind kind, std::uint64_t& live_state) const;
   std::uint32_t take_slot();
   void free_slot(std::uint32_t index);
 

@@ -172,22 +172,18 @@ void Connection::on_connected() {
     // (PgBouncer, Odyssey, ...) answers the startup with a cancel key of its own, whose process
     // id is not the server backend's: ask the backend for its pid before the first statement.
     // Still under the connect timeout.
-    auto probe = std::make_shared<QueryOp>();
-    probe->sql = "SELECT pg_backend_pid()";
-    probe->internal = probe->probe = probe->completed = true;
-    probe->commands_left = 1;
-    if (PQsendQueryParams(conn_, probe->sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) !=
-            1 ||
-        PQpipelineSync(conn_) != 1) {
+    if (!send_internal("SELECT pg_backend_pid()", /*probe=*/true)) {
       fail(connection_error("could not send to server"));
       return;
     }
-    probe->state = QueryOp::State::sent;
-    in_flight_.push_back(std::move(probe));
     state_ = State::probing;
     flush();
     return;
   }
+  become_ready();
+}
+
+void Connection::become_ready() {
   if (connect_timer_) loop_.cancel_timer(connect_timer_);
   connect_timer_ = 0;
   state_ = State::ready;
@@ -208,12 +204,7 @@ void Connection::on_probe_result(QueryOp& probe) {
     if (!settings_.statements->forced_on)
       stop_named_statements("a connection pooler is between enrich and the server");
   }
-  if (connect_timer_) loop_.cancel_timer(connect_timer_);
-  connect_timer_ = 0;
-  state_ = State::ready;
-  last_active = Clock::now();
-  update_watch();
-  owner_.on_ready(*this);
+  become_ready();
 }
 
 bool Connection::named_statements() const {
@@ -310,17 +301,19 @@ void Connection::deallocate(const std::vector<std::string>& names) {
   for (const auto& name : names) send_internal("DEALLOCATE " + name);
 }
 
-void Connection::send_internal(std::string sql) {
+bool Connection::send_internal(std::string sql, bool probe) {
   auto op = std::make_shared<QueryOp>();
   op->sql = std::move(sql);
   op->internal = true;
+  op->probe = probe;
   op->completed = true;  // nobody waits for it
   op->commands_left = 1;
-  if (PQsendQueryParams(conn_, op->sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1 &&
-      PQpipelineSync(conn_) == 1) {
-    op->state = QueryOp::State::sent;
-    in_flight_.push_back(std::move(op));
-  }
+  if (PQsendQueryParams(conn_, op->sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1 ||
+      PQpipelineSync(conn_) != 1)
+    return false;
+  op->state = QueryOp::State::sent;
+  in_flight_.push_back(std::move(op));
+  return true;
 }
 
 void Connection::flush() {

@@ -109,6 +109,8 @@ class Connection {
   void continue_connect();
   void on_connected();
   void on_probe_result(QueryOp& probe);
+  /// Connected (and probed): takes work from now on.
+  void become_ready();
   /// Named statements off for the whole client, for good (logged once, with `reason`).
   void stop_named_statements(std::string_view reason);
   bool named_statements() const;
@@ -121,7 +123,9 @@ class Connection {
   bool enqueue(QueryOpPtr op, bool sync, std::vector<std::string>& evicted);
   bool send_statement(QueryOp& op, bool sync, std::vector<std::string>& evicted);
   void deallocate(const std::vector<std::string>& names);
-  void send_internal(std::string sql);
+  /// Sends a statement of the connection's own (DEALLOCATE, or the pooler probe); false if libpq
+  /// could not queue it.
+  bool send_internal(std::string sql, bool probe = false);
   bool in_head_segment(const QueryOp& op) const;
   QueryOp* cancel_target_in_head_segment() const;
   void cancel_abandoned_in_head_segment();

@@ -28,6 +28,12 @@ class PreparedStatementTest : public test::PgTest {
     return test::connect(opts);
   }
 
+  /// How many prepared statements of this session have exactly this text.
+  static Result<std::int64_t> prepared_count(Client& c, const std::string& sql) {
+    return test::scalar_int(c, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1",
+                            {sql});
+  }
+
   static std::string prepared_statements_listing(Client& c) {
     auto r = test::run(c, "SELECT name, statement FROM pg_prepared_statements ORDER BY name");
     if (!r.ok()) return r.error().to_string();
@@ -65,8 +71,7 @@ TEST_F(PreparedStatementTest, StatementIsPreparedOncePerConnectionAndReused) {
     auto r = test::run(*client, sql, {i});
     ASSERT_OK(r);
   }
-  auto n = test::scalar_int(
-      *client, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", {sql});
+  auto n = prepared_count(*client, sql);
   ASSERT_OK(n);
   EXPECT_EQ(*n, 1) << prepared_statements_listing(*client);
 }
@@ -263,8 +268,7 @@ TEST_F(PreparedStatementTest, StatementGoneFromTheServerSwitchesToUnnamedAndRetr
   // Unnamed from now on: a new statement is not prepared on the session.
   const std::string fresh = "SELECT $1::int8 + 1 AS after_switch";
   ASSERT_OK(test::run(*client, fresh, {std::int64_t{1}}));
-  auto n = test::scalar_int(
-      *client, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", {fresh});
+  auto n = prepared_count(*client, fresh);
   ASSERT_OK(n);
   EXPECT_EQ(*n, 0) << prepared_statements_listing(*client);
 }
@@ -311,8 +315,7 @@ TEST_F(PreparedStatementTest, UsersOwnPrepareErrorsDoNotTurnNamedStatementsOff) 
   for (const auto& e : log->events()) EXPECT_NE(e.name, "pg.named_statements_off");
   const std::string sql = "SELECT $1::int4 AS still_named";
   ASSERT_OK(test::run(*client, sql, {1}));
-  auto n = test::scalar_int(
-      *client, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", {sql});
+  auto n = prepared_count(*client, sql);
   ASSERT_OK(n);
   EXPECT_EQ(*n, 1) << prepared_statements_listing(*client);
 }

@@ -26,17 +26,15 @@ export DATABASE_URL="$ENRICH_FIXTURE_DSN"
 export ENRICH_THROUGH_PGBOUNCER=1
 
 # PgBouncer must be up before, and still up after: a crash of it is a failure that names itself.
-port="${ENRICH_PGBOUNCER_PORT:-54339}"
-log="/tmp/enrich-pgbouncer-$port/pgbouncer.log"
-alive() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
-if ! alive; then
-  echo "FAIL: PgBouncer is not listening on 127.0.0.1:$port (scripts/pgbouncer start)" >&2
-  tail -n 5 "$log" >&2 2>/dev/null || true
+pgbouncer="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/pgbouncer"
+log="/tmp/enrich-pgbouncer-${ENRICH_PGBOUNCER_PORT:-54339}/pgbouncer.log"
+if ! "$pgbouncer" status >/dev/null; then
+  echo "FAIL: PgBouncer is not running (scripts/pgbouncer start)" >&2
   exit 1
 fi
 status=0
 "$@" || status=$?
-if ! alive; then
+if ! "$pgbouncer" status >/dev/null; then
   echo "FAIL: PgBouncer died during this test; the end of its log:" >&2
   tail -n 5 "$log" >&2 2>/dev/null || true
   exit 1
