@@ -28,6 +28,14 @@ namespace enrich::capi {
 enrich_status to_status(ErrorCode code);
 enrich_error* new_error(const Error& error);
 
+/// C levels are the C++ ones shifted by one: 0 is ENRICH_LOG_DEFAULT in the C API.
+inline LogLevel to_core_level(enrich_log_level level) {
+  return static_cast<LogLevel>(static_cast<int>(level) - 1);
+}
+inline enrich_log_level to_c_level(LogLevel level) {
+  return static_cast<enrich_log_level>(static_cast<int>(level) + 1);
+}
+
 /// The shared state of a queue: alive while the user's handle or any pending operation needs it.
 struct QueueCore {
   std::mutex mu;

@@ -143,11 +143,12 @@ ENRICH_API void enrich_free(void* buffer);
  */
 
 typedef enum enrich_log_level {
-  ENRICH_LOG_DEBUG = 0,
-  ENRICH_LOG_INFO = 1,
-  ENRICH_LOG_WARNING = 2,
-  ENRICH_LOG_ERROR = 3,
-  ENRICH_LOG_OFF = 4
+  ENRICH_LOG_DEFAULT = 0, /**< in options: the default (WARNING); never the level of an event */
+  ENRICH_LOG_DEBUG = 1,
+  ENRICH_LOG_INFO = 2,
+  ENRICH_LOG_WARNING = 3,
+  ENRICH_LOG_ERROR = 4,
+  ENRICH_LOG_OFF = 5
 } enrich_log_level;
 
 /**
@@ -183,11 +184,16 @@ ENRICH_API enrich_status enrich_queue_set_notify(enrich_queue* queue, void (*not
 /* ---- clients -----------------------------------------------------------------------------------
  */
 
-#define ENRICH_CLIENT_OPTIONS_VERSION 1
+#define ENRICH_CLIENT_OPTIONS_VERSION 2
 
 /**
- * Client options. Zero means "the default" for every numeric field, so ENRICH_CLIENT_OPTIONS_INIT
- * plus a DSN is a working configuration. Later versions only append fields.
+ * Client options. Zero means "the default" for every field, so ENRICH_CLIENT_OPTIONS_INIT plus a
+ * DSN is a working configuration. Later versions only append fields; a struct of an older
+ * version (its `version` field says which) is still accepted.
+ *
+ * The fields are shortcuts for the most used options. Every option (the full list, with types
+ * and defaults, is enrich_client_options_schema()) can be set by name in `config_json`, which is
+ * applied after the fields. Durations are milliseconds throughout the C API.
  */
 typedef struct enrich_client_options {
   unsigned version; /**< ENRICH_CLIENT_OPTIONS_VERSION */
@@ -218,24 +224,38 @@ typedef struct enrich_client_options {
   void* log_payload;
   /** If set, log events arrive on this queue as completions of kind ENRICH_COMPLETION_LOG. */
   enrich_queue* log_queue;
-  enrich_log_level log_level; /**< minimum level; default (0 = DEBUG) is raised to WARNING */
-  int log_level_set;          /**< 1: use log_level as given, even DEBUG */
+  enrich_log_level log_level; /**< least level delivered; ENRICH_LOG_DEFAULT (0): WARNING */
+  int log_level_set;          /**< version 1 only (where 0 meant DEBUG); ignored from version 2 */
+  /* ---- version 2 ---- */
+  /** NULL, or a JSON object of options by name ({"http2": false, "health_check_interval": 10000}),
+   *  applied after the fields above. An unknown name fails and lists the valid ones. */
+  const char* config_json;
 } enrich_client_options;
 
 /* Every field spelled out, so that C and C++ callers compiling with -Wextra get no warning. */
 #define ENRICH_CLIENT_OPTIONS_INIT                                                                \
   {                                                                                               \
     ENRICH_CLIENT_OPTIONS_VERSION, NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, \
-        0, NULL, NULL, NULL, ENRICH_LOG_DEBUG, 0                                                  \
+        0, NULL, NULL, NULL, ENRICH_LOG_DEFAULT, 0, NULL                                          \
   }
+
+/**
+ * Every client option as a JSON array, in the one list all front ends use: [{"name":
+ * "acquire_timeout", "type": "duration", "default": 5000, "doc": "..."}, ...]. Types: "count"
+ * (non-negative integer), "duration" (positive milliseconds; a default of null means none),
+ * "boolean", "ratio" (0 to 1), "text", "log_level" ("debug", "info", "warning", "error", "off").
+ * A static string: do not free it.
+ */
+ENRICH_API const char* enrich_client_options_schema(void);
 
 /** Creates a client. On failure *out is NULL and *error (if error is not NULL) says why. */
 ENRICH_API enrich_status enrich_client_create(enrich_client** out,
                                               const enrich_client_options* options,
                                               enrich_error** error);
 /**
- * Creates a client from a JSON object: {"dsn": "...", "io_threads": 1, "pool": {"max_connections":
- * 8, ...}, "http": {"timeout_ms": ...}, "log_level": "warning"} (names as in the C++ options).
+ * Creates a client from a JSON object of options by name, durations in milliseconds: {"dsn":
+ * "...", "max_connections": 8, "acquire_timeout": 2000, "log_level": "info"} (names and types:
+ * enrich_client_options_schema()). Log events go to stderr as JSON lines.
  */
 ENRICH_API enrich_status enrich_client_create_json(enrich_client** out, const char* config_json,
                                                    enrich_error** error);
@@ -247,6 +267,9 @@ ENRICH_API enrich_status enrich_client_create_json(enrich_client** out, const ch
 ENRICH_API void enrich_client_destroy(enrich_client* client);
 /** Pool counters as a JSON object in a buffer freed with enrich_free. */
 ENRICH_API enrich_status enrich_client_stats(enrich_client* client, char** out_json);
+/** The options the client runs with, every one by name as in enrich_client_options_schema()
+ *  (the DSN's password redacted), as a JSON object in a buffer freed with enrich_free. */
+ENRICH_API enrich_status enrich_client_options_json(enrich_client* client, char** out_json);
 
 /* ---- operations
  * ---------------------------------------------------------------------------------- */

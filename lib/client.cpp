@@ -144,16 +144,16 @@ Result<std::unique_ptr<Client>> Client::create(ClientOptions options) {
   if (!params.ok()) return std::move(params).error();
   const auto& pool = options.pool;
   if (options.io_threads == 0 || options.io_threads > 64)
-    return Error{ErrorCode::invalid_argument, "io_threads must be between 1 and 64"};
+    return Error{ErrorCode::invalid_argument, "option io_threads must be between 1 and 64"};
   if (pool.max_connections < options.io_threads)
     return Error{ErrorCode::invalid_argument,
-                 "pool.max_connections must be at least io_threads (one connection per thread)"};
+                 "option max_connections must be at least io_threads (one connection per thread)"};
   if (pool.min_connections > pool.max_connections)
-    return Error{ErrorCode::invalid_argument, "pool.min_connections exceeds max_connections"};
+    return Error{ErrorCode::invalid_argument, "option min_connections exceeds max_connections"};
   if (pool.max_pipeline_depth == 0)
-    return Error{ErrorCode::invalid_argument, "pool.max_pipeline_depth must be at least 1"};
+    return Error{ErrorCode::invalid_argument, "option max_pipeline_depth must be at least 1"};
   if (pool.lifetime_jitter < 0 || pool.lifetime_jitter >= 1)
-    return Error{ErrorCode::invalid_argument, "pool.lifetime_jitter must be in [0, 1)"};
+    return Error{ErrorCode::invalid_argument, "option lifetime_jitter must be in [0, 1)"};
 
   auto impl = std::make_unique<Impl>();
   impl->options = options;
@@ -302,6 +302,10 @@ Future<PlanOutput> Client::run_json(const Plan& plan, std::string_view inputs_js
   auto inputs = parse_inputs_json(inputs_json);
   if (!inputs.ok()) return make_error_future<PlanOutput>(std::move(inputs).error());
   return run(plan, std::move(inputs).value(), std::move(options));
+}
+
+const ClientOptions& Client::options() const {
+  return impl_->options;
 }
 
 PoolStats Client::stats() const {

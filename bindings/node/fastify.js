@@ -2,7 +2,7 @@
 // Fastify plugin: `fastify.register(require('enrich/fastify'), options)` decorates the instance
 // with `fastify.enrich` (a Client) and closes that client when Fastify closes.
 //
-// options: the Client options (connectionString, maxConnections, http, ...), plus
+// options: the Client options (connectionString, maxConnections, httpTimeoutMs, ...), plus
 //   client     an existing Client to decorate with instead (then it is closed on close only
 //              when closeClient is true)
 //   decorate   the decorator's name (default 'enrich')

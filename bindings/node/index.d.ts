@@ -5,54 +5,106 @@
 export declare const version: string;
 export declare const versionHex: number;
 
-/** Options of `new Client(options)`. Zero or absent numbers mean the core's defaults. */
+/**
+ * Options of `new Client(options)`: the core's one option list (`OPTIONS` at run time), named in
+ * camelCase, durations in milliseconds (`...Ms`). Absent, undefined or null: the default. An
+ * unknown name throws InvalidArgumentError listing the valid ones.
+ */
 export interface ClientOptions {
-  /** libpq connection string or URI; absent: libpq's defaults (PGHOST, PGUSER, ...). */
+  /** libpq connection string or URI (node-postgres' name); absent: libpq's defaults (PGHOST, ...). */
   connectionString?: string;
-  /** Same as connectionString. */
-  dsn?: string;
-  /** I/O threads (each with its own event loop and share of the pool). Default 1. */
-  ioThreads?: number;
-  minConnections?: number;
-  /** Default 4: statements are pipelined, so few connections carry many requests. */
-  maxConnections?: number;
   /** pg.Pool's name for maxConnections. */
   max?: number;
-  /** Statements in flight on one connection before another one (or the wait queue) is used. */
+  /** Same as connectionString. */
+  dsn?: string;
+  /** I/O threads, each with its own event loop and share of the pool. Default 1. */
+  ioThreads?: number;
+  /** Connections opened at start and kept open. Default 0. */
+  minConnections?: number;
+  /** Most connections to Postgres (over all I/O threads). Default 4. */
+  maxConnections?: number;
+  /** Queries in flight on one shared connection before another one is used. Default 64. */
   maxPipelineDepth?: number;
-  /** How long a statement may wait for room on a connection (PoolTimeoutError). Default 5000. */
+  /** How long a query may wait for room on a connection (pool_timeout after). Default 5000. */
   acquireTimeoutMs?: number;
-  /** Requests allowed to wait; one more fails at once (PoolQueueFullError). */
+  /** Queries allowed to wait for a connection (pool_queue_full after). Default 100000. */
   maxWaiting?: number;
+  /** Time to open and set up a connection. Default 5000. */
   connectTimeoutMs?: number;
+  /** Connections above min_connections idle this long are closed. Default 60000. */
   idleTimeoutMs?: number;
+  /** Connections are retired after this long, once idle. Default 1800000. */
   maxLifetimeMs?: number;
-  /** Default timeout of a statement (none by default); cancels it on the server. */
-  queryTimeoutMs?: number;
-  /** Named prepared statements (default true). A pooler such as PgBouncer is detected and turns them off; `statement_cache=on|off` in the connection string wins (docs/deploy.md). */
+  /** Max_lifetime varies by this fraction, so that connections do not all retire at once. Default 0.2. */
+  lifetimeJitter?: number;
+  /** Idle connections unused this long are pinged before reuse. Default 30000. */
+  healthCheckIntervalMs?: number;
+  /** Wait after a failed connect, doubled per failure. Default 100. */
+  reconnectBackoffInitialMs?: number;
+  /** Longest wait between connect attempts. Default 5000. */
+  reconnectBackoffMaxMs?: number;
+  /** Named prepared statements (the DSN's statement_cache=on|off wins; docs/deploy.md). Default true. */
   preparedStatements?: boolean;
+  /** Prepared statements kept per connection. Default 256. */
   statementCacheSize?: number;
-  http?: {
-    timeoutMs?: number;
-    connectTimeoutMs?: number;
-    maxConnectionsPerHost?: number;
-    maxResponseBytes?: number;
-    /** false turns TLS verification off. */
-    verifyTls?: boolean;
-    breakerFailureThreshold?: number;
-    breakerCoolDownMs?: number;
-    /** false disables the per-host circuit breaker. */
-    breaker?: boolean;
-  };
+  /** Timeout of a query whose call gives none (default: none). */
+  queryTimeoutMs?: number;
+  /** Timeout of an HTTP request whose call gives none. Default 10000. */
+  httpTimeoutMs?: number;
+  /** Time to connect to an HTTP server (TLS included). Default 2000. */
+  httpConnectTimeoutMs?: number;
+  /** HTTP connections per host. Default 32. */
+  httpMaxConnectionsPerHost?: number;
+  /** HTTP connections in all. Default 256. */
+  httpMaxTotalConnections?: number;
+  /** Larger response bodies fail the request. Default 8388608. */
+  httpMaxResponseBytes?: number;
+  /** Verify HTTPS servers' certificates. Default true. */
+  httpVerifyTls?: boolean;
+  /** Negotiate HTTP/2 where the server offers it. Default true. */
+  http2?: boolean;
+  /** Redirects followed. Default 5. */
+  httpMaxRedirects?: number;
+  /** User-Agent header. Default "enrich/0.1". */
+  httpUserAgent?: string;
+  /** Attempts of an HTTP request that asks for retries, the first included. Default 3. */
+  retryMaxAttempts?: number;
+  /** Wait before the first retry, doubled per attempt (with full jitter). Default 50. */
+  retryBackoffInitialMs?: number;
+  /** Longest wait between retries. Default 1000. */
+  retryBackoffMaxMs?: number;
+  /** Retries allowed as a fraction of recent requests. Default 0.1. */
+  retryBudgetRatio?: number;
+  /** Retries always allowed per second. Default 10. */
+  retryBudgetMinPerSecond?: number;
+  /** A circuit breaker per HTTP host. Default true. */
+  breaker?: boolean;
+  /** Consecutive failures that open a host's breaker. Default 5. */
+  breakerFailureThreshold?: number;
+  /** An open breaker lets one probe through after this long. Default 5000. */
+  breakerCoolDownMs?: number;
   /**
    * A pino-compatible logger: core events (pg.connection_lost, plan.optional_step_failed, ...)
    * are forwarded as `logger[level]({ event, ...fields }, event)` on the JS thread. Without one,
    * they are JSON lines on stderr.
    */
   logger?: Logger;
-  /** Minimum level of core events. Default: the logger's level, else 'warn'. */
+  /** Least level of core events. Default: the logger's level, else 'warn'. */
   logLevel?: 'debug' | 'trace' | 'info' | 'warn' | 'warning' | 'error' | 'fatal' | 'off' | 'silent';
 }
+
+/** One entry of OPTIONS. */
+export interface OptionInfo {
+  /** The core's name (the same in Python and the C API). */
+  readonly name: string;
+  readonly type: 'count' | 'duration' | 'boolean' | 'ratio' | 'text' | 'log_level';
+  /** Milliseconds for durations; null: none. */
+  readonly default: number | boolean | string | null;
+  readonly doc: string;
+}
+
+/** Every client option by its JS name. */
+export declare const OPTIONS: Readonly<Record<string, OptionInfo>>;
 
 export interface Logger {
   level?: string;
@@ -66,8 +118,8 @@ export interface Logger {
 export interface CallOptions {
   /** Aborting rejects the promise with AbortError and cancels the native operation. */
   signal?: AbortSignal;
-  /** Timeout of this call in ms (includes waiting for a connection). */
-  timeoutMs?: number;
+  /** Timeout of this call in ms (includes waiting for a connection); absent or null: the client's default; 0 is an error. */
+  timeoutMs?: number | null;
   /** The caller's deadline, this many ms from now. */
   deadlineMs?: number;
 }
@@ -178,6 +230,8 @@ export declare class Client implements Queryable {
   /** Runs a plan; resolves with its JSON document as UTF-8 bytes (reply.type('application/json').send(buf)). */
   runJson(plan: Plan, inputs?: Record<string, unknown>, options?: RunOptions): Promise<Buffer>;
   stats(): ClientStats | null;
+  /** The options the client runs with, by JS name (durations in ms; the DSN's password redacted); null once closed. */
+  options(): Record<string, number | boolean | string | null> | null;
   /** Operations not settled yet. */
   readonly pending: number;
   readonly closed: boolean;

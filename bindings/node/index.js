@@ -5,7 +5,7 @@
 const native = require('./lib/native');
 const errors = require('./lib/errors');
 const values = require('./lib/values');
-const { Client, Transaction, Plan } = require('./lib/client');
+const { Client, Transaction, Plan, OPTIONS } = require('./lib/client');
 const { HttpResponse } = require('./lib/http');
 
 module.exports = {
@@ -13,6 +13,8 @@ module.exports = {
   Transaction,
   Plan,
   HttpResponse,
+  /** Every client option by JS name: { name, type, default, doc } (the core's one list). */
+  OPTIONS,
   QueryResult: values.QueryResult,
   /** pg-types as used to decode rows (the same package and version as pg 8): setTypeParser. */
   types: values.types,

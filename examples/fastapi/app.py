@@ -21,7 +21,7 @@ Never a traceback in a response.
 
 Environment: DATABASE_URL, ANALYTICS_URL (default http://127.0.0.1:8081), PORT (8000), HOST
 (127.0.0.1), ENRICH_MODE, ENRICH_PLAN (the plan file), ENRICH_MAX_CONNECTIONS (8),
-ENRICH_ACQUIRE_TIMEOUT_MS (2000). Run after scripts/build and ``. scripts/env.sh``:
+ENRICH_ACQUIRE_TIMEOUT (2.0 seconds). Run after scripts/build and ``. scripts/env.sh``:
 ``python examples/fastapi/app.py``.
 """
 
@@ -74,7 +74,7 @@ def _client() -> enrich.Client:
     return enrich.Client(
         DATABASE_URL,
         max_connections=int(os.environ.get("ENRICH_MAX_CONNECTIONS", "8")),
-        acquire_timeout_ms=int(os.environ.get("ENRICH_ACQUIRE_TIMEOUT_MS", "2000")),
+        acquire_timeout=float(os.environ.get("ENRICH_ACQUIRE_TIMEOUT", "2.0")),
     )
 
 

@@ -153,6 +153,9 @@ class ENRICH_EXPORT Client {
 
   PoolStats stats() const;
 
+  /// The options this client runs with.
+  const ClientOptions& options() const;
+
   /// Stops accepting work, cancels what is queued or running, closes connections and joins the
   /// I/O threads. Called by the destructor; safe to call twice.
   void close();

@@ -321,15 +321,25 @@ static void test_client_create_json(const char* dsn, enrich_queue* q) {
   CHECK_STATUS(enrich_client_create_json(&client, "{\"bogus_key\": 1}", &error),
                ENRICH_ERR_INVALID_ARGUMENT);
   CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "bogus_key");
-  CHECK_STATUS(enrich_client_create_json(&client, "{\"pool\": {\"max_conections\": 4}}", &error),
+  /* An unknown name lists the valid ones. */
+  CHECK_STATUS(enrich_client_create_json(&client, "{\"max_conections\": 4}", &error),
                ENRICH_ERR_INVALID_ARGUMENT);
-  CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "pool.max_conections");
-  CHECK_STATUS(enrich_client_create_json(&client, "{\"http\": {\"timeout_ms\": -5}}", &error),
+  CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "valid options: dsn, io_threads");
+  CHECK_STATUS(enrich_client_create_json(&client, "{\"http_timeout\": -5}", &error),
                ENRICH_ERR_INVALID_ARGUMENT);
-  CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "timeout_ms");
+  CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "http_timeout must be a positive duration");
+  CHECK_STATUS(enrich_client_create_json(&client, "{\"query_timeout\": 0}", &error),
+               ENRICH_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "query_timeout");
+  CHECK_STATUS(enrich_client_create_json(&client, "{\"http2\": 1}", &error),
+               ENRICH_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "http2 must be true or false");
+  CHECK_STATUS(enrich_client_create_json(&client, "{\"max_connections\": 2.5}", &error),
+               ENRICH_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "max_connections must be a non-negative integer");
   CHECK_STATUS(enrich_client_create_json(&client, "{\"log_level\": \"loud\"}", &error),
                ENRICH_ERR_INVALID_ARGUMENT);
-  CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "loud");
+  CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "log_level");
   CHECK_STATUS(enrich_client_create_json(&client, "{\"io_threads\": 0}", &error),
                ENRICH_ERR_INVALID_ARGUMENT);
   CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "io_threads");
@@ -339,8 +349,8 @@ static void test_client_create_json(const char* dsn, enrich_queue* q) {
   char config[1024];
   snprintf(config, sizeof config,
            "{\"dsn\": \"%s\", \"io_threads\": 1, \"log_level\": \"off\", "
-           "\"pool\": {\"max_connections\": 2, \"acquire_timeout_ms\": 5000}, "
-           "\"http\": {\"timeout_ms\": 1000, \"breaker\": true}}",
+           "\"max_connections\": 2, \"acquire_timeout\": 5000, "
+           "\"http_timeout\": 1000, \"breaker\": true, \"health_check_interval\": 1234.5}",
            dsn);
   if (!CHECK_STATUS(enrich_client_create_json(&client, config, &error), ENRICH_OK)) {
     fprintf(stderr, "  %s\n", enrich_error_message(error));
@@ -351,7 +361,61 @@ static void test_client_create_json(const char* dsn, enrich_queue* q) {
   char* v = query_text(client, q, "SELECT 40 + 2");
   CHECK_STR(v, "42");
   free(v);
+  /* The client runs with what was asked (fractions of a millisecond rounded up). */
+  char* effective = NULL;
+  CHECK_STATUS(enrich_client_options_json(client, &effective), ENRICH_OK);
+  CHECK(effective && strstr(effective, "\"max_connections\":2,"));
+  CHECK(effective && strstr(effective, "\"acquire_timeout\":5000,"));
+  CHECK(effective && strstr(effective, "\"health_check_interval\":1235,"));
+  CHECK(effective && strstr(effective, "\"query_timeout\":null,"));
+  CHECK(effective && strstr(effective, "\"log_level\":\"off\""));
+  enrich_free(effective);
+  CHECK_STATUS(enrich_client_options_json(NULL, &effective), ENRICH_ERR_INVALID_ARGUMENT);
   enrich_client_destroy(client);
+}
+
+/* The struct's fields and its config_json go through the same option list. */
+static void test_client_options_struct(const char* dsn, enrich_queue* q) {
+  enrich_client* client = NULL;
+  enrich_error* error = NULL;
+  enrich_client_options o = ENRICH_CLIENT_OPTIONS_INIT;
+  o.dsn = dsn;
+  o.log_level = ENRICH_LOG_OFF;
+  o.acquire_timeout_ms = -1;
+  CHECK_STATUS(enrich_client_create(&client, &o, &error), ENRICH_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "acquire_timeout");
+  o.acquire_timeout_ms = 0;
+  o.config_json = "{\"htp2\": false}";
+  CHECK_STATUS(enrich_client_create(&client, &o, &error), ENRICH_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "unknown option \"htp2\"");
+  o.config_json = "{\"http2\": false, \"retry_max_attempts\": 5, \"max_connections\": 3}";
+  o.max_connections = 2; /* config_json comes after the fields */
+  o.log_level = (enrich_log_level)9;
+  CHECK_STATUS(enrich_client_create(&client, &o, &error), ENRICH_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "log_level");
+  o.log_level = ENRICH_LOG_OFF;
+  if (!CHECK_STATUS(enrich_client_create(&client, &o, &error), ENRICH_OK)) {
+    fprintf(stderr, "  %s\n", enrich_error_message(error));
+    enrich_error_free(error);
+    return;
+  }
+  char* effective = NULL;
+  CHECK_STATUS(enrich_client_options_json(client, &effective), ENRICH_OK);
+  CHECK(effective && strstr(effective, "\"http2\":false"));
+  CHECK(effective && strstr(effective, "\"retry_max_attempts\":5,"));
+  CHECK(effective && strstr(effective, "\"max_connections\":3,"));
+  CHECK(effective && strstr(effective, "\"password\"") == NULL);
+  enrich_free(effective);
+  char* v = query_text(client, q, "SELECT 6 * 7");
+  CHECK_STR(v, "42");
+  free(v);
+  enrich_client_destroy(client);
+
+  /* The schema names every option once. */
+  const char* schema = enrich_client_options_schema();
+  CHECK(schema && schema[0] == '[');
+  CHECK(strstr(schema, "{\"name\":\"acquire_timeout\",\"type\":\"duration\",\"default\":5000,"));
+  CHECK(strstr(schema, "{\"name\":\"http2\",\"type\":\"boolean\",\"default\":true,"));
 }
 
 static void test_operation_arguments(enrich_client* client, enrich_queue* q) {
@@ -1325,6 +1389,7 @@ int main(int argc, char** argv) {
       enrich_client_destroy(client);
     }
     RUN(test_client_create_json(dsn, q));
+    RUN(test_client_options_struct(dsn, q));
     RUN(test_log_fn(dsn, q));
 
     enrich_client* fixture_client = connect_client(fixture);

@@ -235,7 +235,6 @@ TEST_F(CapiTest, LogQueueDestroyedBeforeTheClient) {
   ClientPtr client = make_client(bad, [&](enrich_client_options& o) {
     o.log_queue = log_queue;
     o.log_level = ENRICH_LOG_DEBUG;
-    o.log_level_set = 1;
     o.acquire_timeout_ms = 500;
   });
   ASSERT_TRUE(client);
@@ -256,7 +255,7 @@ TEST_F(CapiTest, LogEventsArriveOnTheLogQueueWithoutThePassword) {
   std::string bad = enrich::test::dsn_with_password(dsn_, password);
   ClientPtr client = make_client(bad, [&](enrich_client_options& o) {
     o.log_queue = log_queue.get();
-    o.log_level = ENRICH_LOG_DEBUG;  // 0: without log_level_set this means "the default"
+    o.log_level = ENRICH_LOG_DEFAULT;  // warning
     o.max_connections = 1;
     o.connect_timeout_ms = 2000;
     o.acquire_timeout_ms = 2000;
@@ -307,46 +306,111 @@ TEST_F(CapiTest, LogEventsArriveOnTheLogQueueWithoutThePassword) {
 }
 
 /// The events a client logs while it runs a statement that raises a NOTICE (a debug event).
-std::vector<std::string> events_logged_for_a_notice(const std::string& dsn, bool debug_set) {
-  auto log_queue = make_queue();
+std::vector<std::string> events_logged_for_a_notice(enrich_client* raw_client) {
+  ClientPtr client(raw_client);
   auto q = make_queue();
-  ClientPtr client = make_client(dsn, [&](enrich_client_options& o) {
-    o.log_queue = log_queue.get();
-    o.log_level = ENRICH_LOG_DEBUG;
-    o.log_level_set = debug_set ? 1 : 0;
-  });
-  if (!client) return {};
   EXPECT_EQ(enrich_query(client.get(), q.get(), "DO $$ BEGIN RAISE NOTICE 'capi notice'; END $$",
                          nullptr, 0, nullptr, nullptr, nullptr),
             ENRICH_OK);
   auto c = next(q.get());
   EXPECT_TRUE(c && enrich_completion_status(c.get()) == ENRICH_OK);
   client.reset();  // flushes: no more events after this
+  return {};
+}
+
+std::vector<std::string> drain_events(enrich_queue* log_queue) {
   std::vector<std::string> events;
   enrich_completion* batch[16];
-  while (std::size_t n = enrich_queue_poll(log_queue.get(), batch, 16)) {
+  while (std::size_t n = enrich_queue_poll(log_queue, batch, 16)) {
     for (std::size_t i = 0; i < n; ++i) {
       CompletionPtr e(batch[i]);
       enrich_log_level level;
       const char* event = nullptr;
       const char* fields = nullptr;
       EXPECT_EQ(enrich_completion_log(e.get(), &level, &event, &fields), ENRICH_OK);
+      EXPECT_GE(level, ENRICH_LOG_DEBUG);
+      EXPECT_LE(level, ENRICH_LOG_ERROR);
       events.push_back(std::string(event) + " " + fields);
     }
   }
   return events;
 }
 
-TEST_F(CapiTest, DebugLogLevelNeedsLogLevelSet) {
-  auto with_debug = events_logged_for_a_notice(dsn_, true);
-  bool notice = false;
-  for (auto& e : with_debug)
-    if (e.rfind("pg.notice ", 0) == 0 && e.find("capi notice") != std::string::npos) notice = true;
-  EXPECT_TRUE(notice) << "log_level_set=1 with ENRICH_LOG_DEBUG delivers debug events";
+bool has_notice(const std::vector<std::string>& events) {
+  for (auto& e : events)
+    if (e.rfind("pg.notice ", 0) == 0 && e.find("capi notice") != std::string::npos) return true;
+  return false;
+}
 
-  // log_level 0 without log_level_set means "the default" (warning): no debug events.
-  for (auto& e : events_logged_for_a_notice(dsn_, false))
-    EXPECT_NE(e.rfind("pg.notice ", 0), 0u) << e;
+std::vector<std::string> events_at_level(const std::string& dsn, enrich_log_level level) {
+  auto log_queue = make_queue();
+  ClientPtr client = make_client(dsn, [&](enrich_client_options& o) {
+    o.log_queue = log_queue.get();
+    o.log_level = level;
+  });
+  if (!client) return {};
+  events_logged_for_a_notice(client.release());
+  return drain_events(log_queue.get());
+}
+
+TEST_F(CapiTest, LogLevelZeroIsTheDefaultAndDebugIsOne) {
+  EXPECT_TRUE(has_notice(events_at_level(dsn_, ENRICH_LOG_DEBUG)))
+      << "ENRICH_LOG_DEBUG delivers debug events";
+  EXPECT_FALSE(has_notice(events_at_level(dsn_, ENRICH_LOG_DEFAULT)))
+      << "ENRICH_LOG_DEFAULT (0) means warning: no debug events";
+  EXPECT_FALSE(has_notice(events_at_level(dsn_, ENRICH_LOG_INFO)));
+}
+
+// The version 1 layout of enrich_client_options, as a program compiled against 0.1 passes it.
+struct ClientOptionsV1 {
+  unsigned version;
+  const char* dsn;
+  size_t io_threads, min_connections, max_connections, max_pipeline_depth;
+  int64_t acquire_timeout_ms;
+  size_t max_waiting;
+  int64_t connect_timeout_ms, idle_timeout_ms, max_lifetime_ms, query_timeout_ms;
+  int disable_prepared_statements;
+  size_t statement_cache_size;
+  int64_t http_timeout_ms, http_connect_timeout_ms;
+  size_t http_max_connections_per_host, http_max_response_bytes;
+  int http_insecure_skip_verify, breaker_failure_threshold;
+  int64_t breaker_cool_down_ms;
+  int disable_breaker;
+  enrich_log_fn log_fn;
+  void* log_payload;
+  enrich_queue* log_queue;
+  int log_level;  // 0 debug .. 4 off
+  int log_level_set;
+};
+
+std::vector<std::string> events_with_v1_options(const std::string& dsn, int level, int level_set) {
+  auto log_queue = make_queue();
+  // Heap-allocated with exactly the v1 size, so that ASan sees any read past its end.
+  auto v1 = std::make_unique<ClientOptionsV1>();
+  *v1 = ClientOptionsV1{};
+  v1->version = 1;
+  v1->dsn = dsn.c_str();
+  v1->log_queue = log_queue.get();
+  v1->log_level = level;
+  v1->log_level_set = level_set;
+  enrich_client* client = nullptr;
+  enrich_error* error = nullptr;
+  EXPECT_EQ(
+      enrich_client_create(&client, reinterpret_cast<enrich_client_options*>(v1.get()), &error),
+      ENRICH_OK)
+      << (error ? enrich_error_message(error) : "");
+  enrich_error_free(error);
+  if (!client) return {};
+  events_logged_for_a_notice(client);
+  return drain_events(log_queue.get());
+}
+
+TEST_F(CapiTest, VersionOneOptionsAreStillAccepted) {
+  EXPECT_TRUE(has_notice(events_with_v1_options(dsn_, 0, 1)))
+      << "v1: log_level_set=1 with level 0 (then DEBUG) delivers debug events";
+  EXPECT_FALSE(has_notice(events_with_v1_options(dsn_, 0, 0)))
+      << "v1: level 0 without log_level_set means the default (warning)";
+  EXPECT_FALSE(has_notice(events_with_v1_options(dsn_, 1, 0))) << "v1: 1 was INFO";
 }
 
 // A transaction driven by callbacks only: begin, query, commit (each completion arrives on an

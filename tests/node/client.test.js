@@ -4,6 +4,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const { createRequire } = require('node:module');
 const path = require('node:path');
 const { requireEnv, TEST_DSN, FIXTURE_DSN, EXAMPLES, ROOT, enrich, startStub } = require('./helpers');
@@ -253,8 +254,66 @@ test('close settles everything and later calls reject with ClosedError', { skip:
 });
 
 test('options are validated', () => {
-  assert.throws(() => new enrich.Client({ nope: 1 }), enrich.InvalidArgumentError);
-  assert.throws(() => new enrich.Client({ maxConnections: -1 }), enrich.InvalidArgumentError);
-  assert.throws(() => new enrich.Client({ http: { whatever: true } }), enrich.InvalidArgumentError);
-  assert.throws(() => new enrich.Client({ logLevel: 'loud' }), enrich.InvalidArgumentError);
+  const invalid = (options, re) =>
+    assert.throws(() => new enrich.Client(options), (e) => e instanceof enrich.InvalidArgumentError && re.test(e.message), JSON.stringify(options));
+  invalid({ nope: 1 }, /unknown option nope \(valid options: dsn, ioThreads, .*acquireTimeoutMs/);
+  invalid({ acquireTimeout: 2 }, /unknown option acquireTimeout/);
+  invalid({ http: { timeoutMs: 5 } }, /unknown option http/);
+  invalid({ maxConnections: -1 }, /maxConnections must be a non-negative integer/);
+  invalid({ acquireTimeoutMs: 0 }, /acquireTimeoutMs must be a positive number of milliseconds/);
+  invalid({ http2: 'no' }, /http2 must be true or false/);
+  invalid({ lifetimeJitter: 3 }, /lifetimeJitter must be a number from 0 to 1/);
+  invalid({ logLevel: 'loud' }, /logLevel/);
+  // The core's own checks arrive the same way.
+  invalid({ maxConnections: 1, ioThreads: 2 }, /max_connections must be at least io_threads/);
+});
+
+test('every core option can be set from Node (milliseconds) and reads back', async () => {
+  for (const name of ['healthCheckIntervalMs', 'http2', 'httpMaxTotalConnections', 'retryMaxAttempts']) assert.ok(name in enrich.OPTIONS, name);
+  const wanted = {};
+  for (const [js, o] of Object.entries(enrich.OPTIONS)) {
+    if (o.name === 'dsn') continue;
+    if (o.type === 'count') wanted[js] = o.default + 1;
+    else if (o.type === 'duration') wanted[js] = o.default === null ? 1500 : o.default + 1000;
+    else if (o.type === 'boolean') wanted[js] = !o.default;
+    else if (o.type === 'ratio') wanted[js] = 0.5;
+    else if (o.type === 'log_level') wanted[js] = 'error';
+    else if (o.type === 'text') wanted[js] = 'ua-test/1';
+    else assert.fail(`no test value for ${js} (${o.type})`);
+  }
+  const client = new enrich.Client({ connectionString: TEST_DSN, ...wanted });
+  try {
+    const got = client.options();
+    assert.deepStrictEqual(Object.fromEntries(Object.keys(wanted).map((k) => [k, got[k]])), wanted);
+    assert.ok(!/:enrich@/.test(got.dsn), 'the password is redacted');
+    assert.strictEqual(await client.queryValue('SELECT 1'), 1);
+  } finally {
+    await client.close();
+  }
+  const pg = new enrich.Client({ connectionString: TEST_DSN, max: 3, logLevel: 'off' });
+  assert.strictEqual(pg.options().maxConnections, 3, "pg.Pool's max");
+  await pg.close();
+});
+
+test('index.d.ts declares exactly the core options', () => {
+  const dts = fs.readFileSync(path.join(ROOT, 'bindings', 'node', 'index.d.ts'), 'utf8');
+  const body = dts.slice(dts.indexOf('export interface ClientOptions {'));
+  const block = body.slice(0, body.indexOf('\n}\n'));
+  const declared = [...block.matchAll(/^ {2}(\w+)\?:/gm)].map((m) => m[1]).filter((n) => !['connectionString', 'max', 'logger'].includes(n));
+  assert.deepStrictEqual(declared.sort(), Object.keys(enrich.OPTIONS).sort());
+});
+
+test('a per-call timeout of 0 is rejected; undefined and null are the default', async () => {
+  const client = new enrich.Client({ connectionString: TEST_DSN, logLevel: 'off' });
+  try {
+    assert.strictEqual(await client.queryValue('SELECT 1', [], { timeoutMs: undefined }), 1);
+    assert.strictEqual(await client.queryValue('SELECT 1', [], { timeoutMs: null }), 1);
+    for (const bad of [0, -1, NaN, Infinity, '100']) {
+      await assert.rejects(client.queryValue('SELECT 1', [], { timeoutMs: bad }), enrich.InvalidArgumentError);
+      await assert.rejects(client.httpGet('http://127.0.0.1:1/', { timeoutMs: bad }), enrich.InvalidArgumentError);
+      await assert.rejects(client.transaction(async () => {}, { timeoutMs: bad }), enrich.InvalidArgumentError);
+    }
+  } finally {
+    await client.close();
+  }
 });

@@ -170,7 +170,9 @@ test('HttpError, CircuitOpenError and HTTP timeouts', async () => {
   const stub = await startStub();
   const client = new enrich.Client({
     connectionString: TEST_DSN || 'host=127.0.0.1',
-    http: { maxResponseBytes: 1000, breakerFailureThreshold: 2, breakerCoolDownMs: 60000 },
+    httpMaxResponseBytes: 1000,
+    breakerFailureThreshold: 2,
+    breakerCoolDownMs: 60000,
     logLevel: 'off',
   });
   try {
@@ -220,4 +222,21 @@ test('InternalError and NoMemoryError map from their statuses', () => {
   assert.equal(enrich.httpStatusFor(new enrich.PoolTimeoutError('x')), 503);
   assert.equal(enrich.httpStatusFor(new enrich.TimeoutError('x')), 504);
   assert.equal(enrich.httpStatusFor(new Error('x')), 500);
+});
+
+test('HTTP retries are off unless a call asks for them', async () => {
+  const stub = await startStub();
+  const client = new enrich.Client({ connectionString: TEST_DSN, breaker: false, retryBackoffInitialMs: 1, logLevel: 'off' });
+  const url = `${stub.url}/users/1/summary`;
+  try {
+    await stub.control('healthy', undefined, { flaky: '1' });
+    assert.strictEqual((await client.httpGet(url)).status, 503);
+    await stub.control('healthy', undefined, { flaky: '1' });
+    assert.strictEqual((await client.httpRequest({ url })).status, 503);
+    await stub.control('healthy', undefined, { flaky: '1' });
+    assert.strictEqual((await client.httpGet(url, { retry: true })).status, 200);
+  } finally {
+    await client.close();
+    await stub.stop();
+  }
 });

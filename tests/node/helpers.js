@@ -23,7 +23,7 @@ const STUB = process.env.ENRICH_ANALYTICS_STUB || '';
 
 const enrich = require(PACKAGE);
 
-/** Starts the analytics stub on a free port: { url, control(mode, delayMs), stop() }. */
+/** Starts the analytics stub on a free port: { url, control(mode, delayMs, extra), stop() }. */
 async function startStub() {
   if (!STUB) throw new Error('ENRICH_ANALYTICS_STUB is not set');
   const child = spawn(STUB, ['--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -43,8 +43,8 @@ async function startStub() {
   return {
     url,
     port,
-    async control(mode, delayMs) {
-      const q = new URLSearchParams({ mode });
+    async control(mode, delayMs, extra = {}) {
+      const q = new URLSearchParams({ mode, ...extra });
       if (delayMs !== undefined) q.set('delay_ms', String(delayMs));
       const r = await fetch(`${url}/__control?${q}`, { method: 'POST' });
       if (!r.ok) throw new Error(`stub control failed: ${r.status}`);

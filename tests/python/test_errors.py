@@ -150,7 +150,7 @@ def test_timeouts_are_builtin_timeouts():
 
 def test_pool_timeout_and_queue_full():
     async def main():
-        async with enrich.Client(TEST_DSN, max_connections=1, acquire_timeout_ms=300, max_waiting=1) as c:
+        async with enrich.Client(TEST_DSN, max_connections=1, acquire_timeout=0.3, max_waiting=1) as c:
             tx = await c.transaction().start()  # holds the only connection
             waiting = asyncio.ensure_future(c.fetch_value("SELECT 1"))
             await asyncio.sleep(0.02)
@@ -168,7 +168,7 @@ def test_pool_timeout_and_queue_full():
 
 def test_connection_error_on_a_dead_database():
     async def main():
-        async with enrich.Client(DEAD_DSN, acquire_timeout_ms=3000) as c:
+        async with enrich.Client(DEAD_DSN, acquire_timeout=0.30) as c:
             with pytest.raises(ConnectionError) as e:  # the builtin
                 await c.fetch_value("SELECT 1")
             assert isinstance(e.value, enrich.ConnectionFailedError) and e.value.retriable
@@ -198,7 +198,7 @@ def test_http_errors(stub):
                 await c.http_get(url, retry=False)
             with pytest.raises(enrich.ConnectionFailedError):
                 await c.http_get("http://127.0.0.1:1/", retry=False)
-        async with enrich.Client(TEST_DSN, breaker_failure_threshold=2, breaker_cool_down_ms=60000) as c:
+        async with enrich.Client(TEST_DSN, breaker_failure_threshold=2, breaker_cool_down=60.0) as c:
             stub.control("close")
             for _ in range(2):
                 with pytest.raises(enrich.ConnectionFailedError):
@@ -231,3 +231,28 @@ def test_closed_and_cancelled():
             c.fetch_value_sync("SELECT 1")
 
     run(main)
+
+
+def test_http_retries_are_off_unless_asked_for(stub):
+    """Retries are opt-in in every function (as in the core): a 503 comes back as it is unless
+    the call says retry=True, which then gets the next attempt's 200."""
+    url = f"{stub.url}/users/1/summary"
+
+    async def main():
+        async with enrich.Client(TEST_DSN, breaker=False, retry_backoff_initial=0.001) as c:
+            stub.control("healthy", flaky=1)
+            assert (await c.http_get(url)).status == 503
+            stub.control("healthy", flaky=1)
+            assert (await c.http_request("GET", url)).status == 503
+            stub.control("healthy", flaky=1)
+            assert (await c.http_get(url, retry=True)).status == 200
+        with enrich.Client(TEST_DSN, breaker=False, retry_backoff_initial=0.001) as c:
+            stub.control("healthy", flaky=1)
+            assert c.http_get_sync(url).status == 503
+            stub.control("healthy", flaky=1)
+            assert c.http_get_sync(url, retry=True).status == 200
+
+    try:
+        run(main)
+    finally:
+        stub.control("healthy")

@@ -374,10 +374,18 @@ def test_core_log_events_reach_logging(caplog, healthy_stub):
 
 
 def test_client_options():
-    with pytest.raises(enrich.InvalidArgumentError, match="unknown client option"):
+    with pytest.raises(enrich.InvalidArgumentError, match=r"unknown option 'max_conections' \(valid options: dsn, io_threads, "):
         enrich.Client(TEST_DSN, max_conections=3)
-    with pytest.raises(enrich.InvalidArgumentError):
+    with pytest.raises(enrich.InvalidArgumentError, match="unknown option 'acquire_timeout_ms'"):
+        enrich.Client(TEST_DSN, acquire_timeout_ms=2000)  # seconds in Python: acquire_timeout=2.0
+    with pytest.raises(enrich.InvalidArgumentError, match="max_connections must be a non-negative integer"):
         enrich.Client(TEST_DSN, max_connections=-1)
+    with pytest.raises(enrich.InvalidArgumentError, match="acquire_timeout must be a positive duration"):
+        enrich.Client(TEST_DSN, acquire_timeout=0)
+    with pytest.raises(enrich.InvalidArgumentError, match="number of seconds"):
+        enrich.Client(TEST_DSN, acquire_timeout="2s")
+    with pytest.raises(enrich.InvalidArgumentError, match="http2 must be True or False"):
+        enrich.Client(TEST_DSN, http2=1)
     with pytest.raises(enrich.InvalidArgumentError):
         enrich.Client(TEST_DSN, log_level="loud")
     c = enrich.Client(
@@ -386,17 +394,84 @@ def test_client_options():
         max_connections=3,
         min_connections=1,
         max_pipeline_depth=8,
-        acquire_timeout_ms=2000,
-        query_timeout_ms=5000,
+        acquire_timeout=2.0,
+        query_timeout=5,
         prepared_statements=False,
-        http_timeout_ms=1000,
+        http_timeout=0.25,
+        health_check_interval=0.0101,  # rounded up to whole milliseconds
+        http2=False,
+        retry_max_attempts=5,
         breaker=False,
         log_level="error",
     )
     try:
         assert c.fetch_value_sync("SELECT 7") == 7
         assert not c.closed
+        o = c.options()
+        assert o["acquire_timeout"] == 2.0 and o["query_timeout"] == 5.0
+        assert o["http_timeout"] == 0.25 and o["health_check_interval"] == 0.011
+        assert o["http2"] is False and o["retry_max_attempts"] == 5 and o["io_threads"] == 2
+        assert o["log_level"] == "error"
+        assert ":enrich@" not in o["dsn"], "the password is redacted"
     finally:
         c.close()
     assert c.closed
     c.close()  # idempotent
+
+
+def test_every_core_option_can_be_set_from_python():
+    """enrich.OPTIONS is the core's list: each option, set to something other than its default
+    (durations in seconds), is what the client runs with."""
+    assert {"health_check_interval", "http2", "http_max_total_connections", "retry_max_attempts"} <= set(enrich.OPTIONS)
+    wanted: dict = {}
+    for name, info in enrich.OPTIONS.items():
+        kind, default = info["type"], info["default"]
+        if name == "dsn":
+            continue
+        if kind == "count":
+            wanted[name] = default + 1
+        elif kind == "duration":
+            wanted[name] = 1.5 if default is None else default + 1.0
+        elif kind == "boolean":
+            wanted[name] = not default
+        elif kind == "ratio":
+            wanted[name] = 0.5
+        elif kind == "log_level":
+            wanted[name] = "error"
+        elif kind == "text":
+            wanted[name] = "ua-test/1"
+        else:
+            raise AssertionError(f"no test value for {name} ({kind})")
+    with enrich.Client(TEST_DSN, **wanted) as c:
+        got = c.options()
+        assert {k: got[k] for k in wanted} == wanted
+        assert c.fetch_value_sync("SELECT 1") == 1
+
+
+def test_timeout_none_is_the_default_and_zero_is_rejected():
+    async def main():
+        async with enrich.Client(TEST_DSN) as c:
+            assert await c.fetch_value("SELECT 1", timeout=None) == 1
+            for bad in (0, -1, 0.0, float("nan"), float("inf"), True):
+                with pytest.raises(enrich.InvalidArgumentError, match="timeout"):
+                    await c.fetch_value("SELECT 1", timeout=bad)
+                with pytest.raises(enrich.InvalidArgumentError, match="timeout"):
+                    await c.http_get("http://127.0.0.1:1/", timeout=bad)
+                with pytest.raises(enrich.InvalidArgumentError, match="timeout"):
+                    c.transaction(timeout=bad)
+            with pytest.raises(enrich.InvalidArgumentError, match="timeout"):
+                c.fetch_value_sync("SELECT 1", timeout=0)
+            assert c.fetch_value_sync("SELECT 2", timeout=None) == 2
+
+    run(main)
+
+
+def test_docs_list_every_option():
+    """docs/options.md documents the core's list: every option, with its Node name."""
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "options.md").read_text()
+    for name, info in enrich.OPTIONS.items():
+        node = re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), name) + ("Ms" if info["type"] == "duration" else "")
+        assert f"| `{name}` | `{node}` | {info['type']} |" in text, name

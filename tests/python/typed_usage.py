@@ -39,5 +39,9 @@ async def queries(client: enrich.Client) -> None:
 
 
 def main() -> None:
-    client = enrich.Client("postgresql://localhost/db?statement_cache=off", max_connections=4)
+    client = enrich.Client(
+        "postgresql://localhost/db?statement_cache=off", max_connections=4, acquire_timeout=2.0, http2=False
+    )
+    options: Dict[str, Any] = client.options()
+    print(options["acquire_timeout"], enrich.OPTIONS["acquire_timeout"]["default"])
     asyncio.run(queries(client))

@@ -16,79 +16,81 @@ const kToken = Symbol('enrich.token');
 
 // ---- options -----------------------------------------------------------------------------------
 
-// JS option -> field of enrich_client_options.
-const NUMERIC_OPTIONS = {
-  ioThreads: 'io_threads',
-  minConnections: 'min_connections',
-  maxConnections: 'max_connections',
-  max: 'max_connections', // pg.Pool's name
-  maxPipelineDepth: 'max_pipeline_depth',
-  acquireTimeoutMs: 'acquire_timeout_ms',
-  maxWaiting: 'max_waiting',
-  connectTimeoutMs: 'connect_timeout_ms',
-  idleTimeoutMs: 'idle_timeout_ms',
-  maxLifetimeMs: 'max_lifetime_ms',
-  queryTimeoutMs: 'query_timeout_ms',
-  statementCacheSize: 'statement_cache_size',
-};
-const HTTP_NUMERIC_OPTIONS = {
-  timeoutMs: 'http_timeout_ms',
-  connectTimeoutMs: 'http_connect_timeout_ms',
-  maxConnectionsPerHost: 'http_max_connections_per_host',
-  maxResponseBytes: 'http_max_response_bytes',
-  breakerFailureThreshold: 'breaker_failure_threshold',
-  breakerCoolDownMs: 'breaker_cool_down_ms',
-};
-const LOG_LEVELS = { debug: 0, trace: 0, info: 1, warn: 2, warning: 2, error: 3, fatal: 3, off: 4, silent: 4 };
-const LOGGER_METHODS = ['debug', 'info', 'warn', 'error'];
+// The core's one list of client options (enrich_client_options_schema). JS names are its names
+// in camelCase, with `Ms` on durations: milliseconds everywhere, as in node-postgres.
+const SCHEMA = JSON.parse(native.optionsSchema);
+const camel = (name) => name.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
+const OPTION_BY_JS_NAME = new Map();
+for (const o of SCHEMA) OPTION_BY_JS_NAME.set(camel(o.name) + (o.type === 'duration' ? 'Ms' : ''), o);
+// node-postgres' names for the same things.
+const PG_ALIASES = { connectionString: 'dsn', max: 'maxConnections' };
+
+/** Every client option: JS name -> { name (the core's), type, default (ms for durations), doc }. */
+const OPTIONS = Object.freeze(
+  Object.fromEntries([...OPTION_BY_JS_NAME].map(([js, o]) => [js, Object.freeze({ ...o })])),
+);
+
+// Core levels by name; the logger methods for the levels of events (enrich_log_level 1..4).
+const LOG_LEVELS = { debug: 'debug', trace: 'debug', info: 'info', warn: 'warning', warning: 'warning', error: 'error', fatal: 'error', off: 'off', silent: 'off' };
+const LOGGER_METHODS = [undefined, 'debug', 'info', 'warn', 'error'];
 const PROFILES = { default: 0, postgres: 1, node: 2, python: 3 };
 
 function bad(message) {
   return new InvalidArgumentError(message);
 }
 
-function count(value, name) {
-  if (!Number.isSafeInteger(value) || value < 0) throw bad(`option ${name} must be a non-negative integer, got ${value}`);
-  return value;
+/** One option's JS value, checked, in the core's type (durations stay milliseconds). */
+function optionValue(jsName, option, value) {
+  switch (option.type) {
+    case 'count':
+      if (!Number.isSafeInteger(value) || value < 0) throw bad(`option ${jsName} must be a non-negative integer, got ${value}`);
+      return value;
+    case 'duration':
+      if (typeof value !== 'number' || !Number.isFinite(value) || !(value > 0)) throw bad(`option ${jsName} must be a positive number of milliseconds, got ${value}`);
+      return value;
+    case 'boolean':
+      if (typeof value !== 'boolean') throw bad(`option ${jsName} must be true or false, got ${value}`);
+      return value;
+    case 'ratio':
+      if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw bad(`option ${jsName} must be a number from 0 to 1, got ${value}`);
+      return value;
+    case 'log_level':
+      if (!(value in LOG_LEVELS)) throw bad(`unknown ${jsName} "${value}" (debug, info, warn, error, off)`);
+      return LOG_LEVELS[value];
+    default:
+      if (typeof value !== 'string') throw bad(`option ${jsName} must be a string`);
+      return value;
+  }
 }
 
-function nativeOptions(options) {
+function configJson(options) {
   if (options === undefined || options === null) options = {};
   if (typeof options === 'string') options = { connectionString: options };
   if (typeof options !== 'object') throw bad('options must be an object or a connection string');
   const out = {};
   for (const [key, value] of Object.entries(options)) {
-    if (value === undefined) continue;
-    if (key === 'connectionString' || key === 'dsn') {
-      if (typeof value !== 'string') throw bad(`option ${key} must be a string`);
-      out.dsn = value;
-    } else if (key in NUMERIC_OPTIONS) {
-      out[NUMERIC_OPTIONS[key]] = count(value, key);
-    } else if (key === 'preparedStatements') {
-      out.disable_prepared_statements = !value;
-    } else if (key === 'http') {
-      if (typeof value !== 'object' || value === null) throw bad('option http must be an object');
-      for (const [k, v] of Object.entries(value)) {
-        if (v === undefined) continue;
-        if (k in HTTP_NUMERIC_OPTIONS) out[HTTP_NUMERIC_OPTIONS[k]] = count(v, `http.${k}`);
-        else if (k === 'verifyTls') out.http_insecure_skip_verify = !v;
-        else if (k === 'breaker') out.disable_breaker = !v;
-        else throw bad(`unknown option http.${k}`);
-      }
-    } else if (key === 'logLevel') {
-      if (!(value in LOG_LEVELS)) throw bad(`unknown logLevel "${value}" (debug, info, warn, error, off)`);
-      out.log_level = LOG_LEVELS[value];
-    } else if (key === 'logger') {
-      if (value !== null && typeof value !== 'object' && typeof value !== 'function') throw bad('option logger must be a logger object');
-    } else {
-      throw bad(`unknown option ${key}`);
+    if (value === undefined || value === null) continue;
+    if (key === 'logger') {
+      if (typeof value !== 'object' && typeof value !== 'function') throw bad('option logger must be a logger object');
+      continue;
     }
+    const jsName = PG_ALIASES[key] ?? key;
+    const option = OPTION_BY_JS_NAME.get(jsName);
+    if (!option) throw bad(`unknown option ${key} (valid options: ${[...OPTION_BY_JS_NAME.keys(), 'logger'].join(', ')})`);
+    out[option.name] = optionValue(key, option, value);
   }
   // A pino logger carries its level: forward what it would print.
   const logger = options.logger;
   if (logger && out.log_level === undefined && typeof logger.level === 'string' && logger.level in LOG_LEVELS) {
     out.log_level = LOG_LEVELS[logger.level];
   }
+  return JSON.stringify(out);
+}
+
+/** The core's option values with JS names. */
+function jsOptions(values) {
+  const out = {};
+  for (const [js, o] of OPTION_BY_JS_NAME) out[js] = values[o.name];
   return out;
 }
 
@@ -114,9 +116,10 @@ function callOptions(options) {
   return options;
 }
 
+/** A per-call duration: undefined or null is the default (0 for the core); 0 is an error. */
 function ms(value, name) {
   if (value === undefined || value === null) return 0;
-  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) throw bad(`${name} must be a non-negative number of milliseconds`);
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw bad(`${name} must be a positive number of milliseconds (undefined: the default), got ${value}`);
   return Math.ceil(value);
 }
 
@@ -220,8 +223,8 @@ class Client extends Queryable {
    */
   constructor(options) {
     super();
-    const o = nativeOptions(options);
-    this[kNative] = new native.NativeClient(o, logForwarder(options && options.logger));
+    const config = configJson(options);
+    this[kNative] = new native.NativeClient(config, logForwarder(options && options.logger));
   }
 
   _cancel(id) {
@@ -351,6 +354,12 @@ class Client extends Queryable {
     return text ? JSON.parse(text) : null;
   }
 
+  /** The options this client runs with, by JS name (durations in ms; the DSN's password redacted). */
+  options() {
+    const text = this[kNative].options();
+    return text ? jsOptions(JSON.parse(text)) : null;
+  }
+
   /** Operations of this client not settled yet. */
   get pending() {
     return this[kNative].pending;
@@ -424,4 +433,4 @@ class Plan {
   }
 }
 
-module.exports = { Client, Transaction, Plan };
+module.exports = { Client, Transaction, Plan, OPTIONS };

@@ -51,6 +51,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("shutdown", Napi::Function::New(env, &shutdown, "shutdown"));
   exports.Set("bridgeStats", Napi::Function::New(env, &bridge_stats, "bridgeStats"));
   exports.Set("statusName", Napi::Function::New(env, &status_name, "statusName"));
+  exports.Set("optionsSchema", Napi::String::New(env, enrich_client_options_schema()));
   exports.Set("version", Napi::String::New(env, enrich_version_string()));
   exports.Set("versionHex", Napi::Number::New(env, enrich_version()));
   exports.Set("headerVersionHex", Napi::Number::New(env, ENRICH_VERSION_HEX));

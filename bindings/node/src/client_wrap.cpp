@@ -81,18 +81,6 @@ Mode query_mode(const Napi::CallbackInfo& info, std::size_t i) {
   return static_cast<Mode>(m);
 }
 
-/// Numeric client option (0 or absent: the default).
-template <class T>
-void option(Napi::Object o, const char* key, T& out) {
-  Napi::Value v = o.Get(key);
-  if (v.IsNumber()) {
-    double d = v.As<Napi::Number>().DoubleValue();
-    if (d > 0) out = static_cast<T>(d);
-  } else if (v.IsBoolean()) {
-    out = static_cast<T>(v.As<Napi::Boolean>().Value() ? 1 : 0);
-  }
-}
-
 }  // namespace
 
 // ---- ClientWrap ------------------------------------------------------------------------------
@@ -103,51 +91,24 @@ Napi::Function ClientWrap::define(Napi::Env env) {
       {InstanceMethod<&ClientWrap::query>("query"), InstanceMethod<&ClientWrap::http>("http"),
        InstanceMethod<&ClientWrap::run>("run"), InstanceMethod<&ClientWrap::tx_begin>("txBegin"),
        InstanceMethod<&ClientWrap::cancel>("cancel"), InstanceMethod<&ClientWrap::close>("close"),
-       InstanceMethod<&ClientWrap::stats>("stats"),
+       InstanceMethod<&ClientWrap::stats>("stats"), InstanceMethod<&ClientWrap::options>("options"),
        InstanceAccessor<&ClientWrap::pending>("pending"),
        InstanceAccessor<&ClientWrap::closed>("closed")});
 }
 
-// new NativeClient(options, onLog?) with options as the C struct's field names (lib/client.js
-// maps the camelCase JS options onto them).
+// new NativeClient(configJson, onLog?): the options as one JSON object with the core's names and
+// units (lib/client.js maps the camelCase JS options onto them, reading the core's option list
+// from optionsSchema(); there is no second list here).
 ClientWrap::ClientWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ClientWrap>(info) {
   Napi::Env env = info.Env();
   bridge_ = Bridge::of(env);
   if (!bridge_ || bridge_->torn_down())
     throw Napi::Error::New(env, "enrich: the environment is shutting down");
-  if (info.Length() < 1 || !info[0].IsObject())
-    throw Napi::TypeError::New(env, "options must be an object");
-  auto o = info[0].As<Napi::Object>();
+  if (info.Length() < 1 || !info[0].IsString())
+    throw Napi::TypeError::New(env, "options must be a JSON string");
+  std::string config = info[0].As<Napi::String>().Utf8Value();
   enrich_client_options c = ENRICH_CLIENT_OPTIONS_INIT;
-  std::string dsn;
-  if (o.Get("dsn").IsString()) {
-    dsn = o.Get("dsn").As<Napi::String>().Utf8Value();
-    c.dsn = dsn.c_str();
-  }
-  option(o, "io_threads", c.io_threads);
-  option(o, "min_connections", c.min_connections);
-  option(o, "max_connections", c.max_connections);
-  option(o, "max_pipeline_depth", c.max_pipeline_depth);
-  option(o, "acquire_timeout_ms", c.acquire_timeout_ms);
-  option(o, "max_waiting", c.max_waiting);
-  option(o, "connect_timeout_ms", c.connect_timeout_ms);
-  option(o, "idle_timeout_ms", c.idle_timeout_ms);
-  option(o, "max_lifetime_ms", c.max_lifetime_ms);
-  option(o, "query_timeout_ms", c.query_timeout_ms);
-  option(o, "disable_prepared_statements", c.disable_prepared_statements);
-  option(o, "statement_cache_size", c.statement_cache_size);
-  option(o, "http_timeout_ms", c.http_timeout_ms);
-  option(o, "http_connect_timeout_ms", c.http_connect_timeout_ms);
-  option(o, "http_max_connections_per_host", c.http_max_connections_per_host);
-  option(o, "http_max_response_bytes", c.http_max_response_bytes);
-  option(o, "http_insecure_skip_verify", c.http_insecure_skip_verify);
-  option(o, "breaker_failure_threshold", c.breaker_failure_threshold);
-  option(o, "breaker_cool_down_ms", c.breaker_cool_down_ms);
-  option(o, "disable_breaker", c.disable_breaker);
-  if (o.Get("log_level").IsNumber()) {
-    c.log_level = static_cast<enrich_log_level>(o.Get("log_level").As<Napi::Number>().Int32Value());
-    c.log_level_set = 1;
-  }
+  c.config_json = config.c_str();
   if (info.Length() > 1 && info[1].IsFunction()) {
     // Log events become completions on a queue of this client, drained on the JS thread by the
     // same tsfn as everything else, and handed to the JS logger there.
@@ -419,6 +380,16 @@ Napi::Value ClientWrap::stats(const Napi::CallbackInfo& info) {
   if (!client_) return env.Null();
   char* json = nullptr;
   if (enrich_client_stats(client_, &json) != ENRICH_OK || !json) return env.Null();
+  Napi::String text = Napi::String::New(env, json);
+  enrich_free(json);
+  return text;
+}
+
+Napi::Value ClientWrap::options(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!client_) return env.Null();
+  char* json = nullptr;
+  if (enrich_client_options_json(client_, &json) != ENRICH_OK || !json) return env.Null();
   Napi::String text = Napi::String::New(env, json);
   enrich_free(json);
   return text;

@@ -49,6 +49,7 @@ class ClientWrap : public Napi::ObjectWrap<ClientWrap> {
   Napi::Value cancel(const Napi::CallbackInfo& info);
   Napi::Value close(const Napi::CallbackInfo& info);
   Napi::Value stats(const Napi::CallbackInfo& info);
+  Napi::Value options(const Napi::CallbackInfo& info);
   Napi::Value pending(const Napi::CallbackInfo& info);
   Napi::Value closed(const Napi::CallbackInfo& info);
 

@@ -9,6 +9,14 @@ interface UserRow {
   email: string;
 }
 
+function makeClient(): enrich.Client {
+  const client = new enrich.Client({ connectionString: 'postgresql://localhost/db', max: 8, acquireTimeoutMs: 2000, http2: false, healthCheckIntervalMs: 10_000 });
+  const options = client.options();
+  const info: enrich.OptionInfo | undefined = enrich.OPTIONS['acquireTimeoutMs'];
+  console.log(options?.acquireTimeoutMs, info?.default);
+  return client;
+}
+
 async function queries(client: enrich.Client): Promise<void> {
   const result = await client.query<UserRow>('SELECT id, email FROM users WHERE id = $1', [42]);
   const first: UserRow | undefined = result.rows[0];

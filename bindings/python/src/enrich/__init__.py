@@ -29,7 +29,7 @@ from ._types import HttpResponse, decode_text as _decode_text
 
 _native.set_hooks(_from_native, _decode_text, _encode)
 
-from ._client import Client, Plan, Record, SyncTransaction, Transaction  # noqa: E402
+from ._client import OPTIONS, Client, Plan, Record, SyncTransaction, Transaction  # noqa: E402
 
 __version__ = _native.version_string()
 
@@ -39,6 +39,7 @@ __all__ = [
     "Transaction",
     "SyncTransaction",
     "Record",
+    "OPTIONS",
     "HttpResponse",
     *_errors.__all__,
     "__version__",

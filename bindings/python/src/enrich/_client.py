@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json as _json
+import math
 import os
 import weakref
 from typing import (
@@ -23,7 +24,7 @@ from . import _bridge, _errors, _logging, _native
 from ._params import json_default
 from ._types import HttpResponse
 
-__all__ = ["Client", "Transaction", "SyncTransaction", "Plan", "Record"]
+__all__ = ["Client", "Transaction", "SyncTransaction", "Plan", "Record", "OPTIONS"]
 
 #: A row: column name -> decoded value (see the package documentation for the type mapping).
 Record = Dict[str, Any]
@@ -35,34 +36,22 @@ _EXECUTE = _native.KIND_EXECUTE
 
 _PROFILES = {None: 0, "default": 0, "postgres": 1, "node": 2, "python": 3}
 
-# Option name -> kind; the names are the core's (enrich::ClientOptions / enrich_client_options).
-_INT_OPTIONS = (
-    "io_threads",
-    "min_connections",
-    "max_connections",
-    "max_pipeline_depth",
-    "acquire_timeout_ms",
-    "max_waiting",
-    "connect_timeout_ms",
-    "idle_timeout_ms",
-    "max_lifetime_ms",
-    "query_timeout_ms",
-    "statement_cache_size",
-    "http_timeout_ms",
-    "http_connect_timeout_ms",
-    "http_max_connections_per_host",
-    "http_max_response_bytes",
-    "breaker_failure_threshold",
-    "breaker_cool_down_ms",
-)
-# Booleans that the C API spells as "disable_..." / "..._skip_verify".
-_BOOL_OPTIONS = {
-    "prepared_statements": ("disable_prepared_statements", True),
-    "http_verify_tls": ("http_insecure_skip_verify", True),
-    "breaker": ("disable_breaker", True),
-    "disable_prepared_statements": ("disable_prepared_statements", False),
-    "http_insecure_skip_verify": ("http_insecure_skip_verify", False),
-    "disable_breaker": ("disable_breaker", False),
+# The core's one list of client options: name -> (type, default). Durations are milliseconds in
+# the core and seconds here (as in asyncio, asyncpg and httpx).
+_SCHEMA: List[Dict[str, Any]] = _json.loads(_native.options_schema())
+_OPTIONS: Dict[str, Tuple[str, Any]] = {o["name"]: (o["type"], o["default"]) for o in _SCHEMA}
+
+#: Every client option: name -> {"type", "default", "doc"}, defaults in Python's units (seconds;
+#: None: none). The same list as every other front end's (enrich_client_options_schema()).
+OPTIONS: Mapping[str, Mapping[str, Any]] = {
+    o["name"]: {
+        "type": o["type"],
+        "default": o["default"] / 1000.0
+        if o["type"] == "duration" and o["default"] is not None
+        else o["default"],
+        "doc": o["doc"],
+    }
+    for o in _SCHEMA
 }
 
 _get_running_loop = asyncio.get_running_loop
@@ -70,33 +59,67 @@ _bridge_for = _bridge.bridge_for
 _CancelledError = asyncio.CancelledError
 
 
-def _ms(seconds: Optional[float]) -> int:
-    """Seconds (the asyncio / asyncpg / httpx convention) to whole milliseconds, 0 = default."""
+def _ms(seconds: Optional[float], what: str = "timeout") -> int:
+    """Seconds (the asyncio / asyncpg / httpx convention) to whole milliseconds; None is the
+    default (0 for the core). Zero, negative and non-finite values are errors."""
     if seconds is None:
         return 0
-    if seconds <= 0:
-        raise _errors.InvalidArgumentError("timeout must be positive")
-    return max(1, int(round(seconds * 1000)))
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise _errors.InvalidArgumentError(f"{what} must be a number of seconds or None")
+    if not 0 < seconds < 9e9:
+        raise _errors.InvalidArgumentError(
+            f"{what} must be a positive number of seconds (None: the default), got {seconds!r}"
+        )
+    return max(1, math.ceil(seconds * 1000))
 
 
-def _native_options(dsn: Optional[str], options: Mapping[str, Any]) -> Dict[str, Any]:
-    out: Dict[str, Any] = {"dsn": dsn}
+def _option_value(name: str, kind: str, value: Any) -> Any:
+    """One option's Python value in the core's type and unit."""
+    if kind == "duration":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _errors.InvalidArgumentError(f"option {name} must be a number of seconds")
+        return value * 1000.0  # the core checks the range and rounds up to whole milliseconds
+    if kind == "count":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _errors.InvalidArgumentError(f"option {name} must be a non-negative integer")
+        return value
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise _errors.InvalidArgumentError(f"option {name} must be True or False")
+        return value
+    if kind == "ratio":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _errors.InvalidArgumentError(f"option {name} must be a number from 0 to 1")
+        return float(value)
+    if kind == "log_level":
+        return _logging.core_level(value)
+    return value  # text: the core checks the type
+
+
+def _config_json(dsn: Optional[str], options: Mapping[str, Any]) -> str:
+    """The client's options as the core's JSON config (names from the core's option list)."""
+    out: Dict[str, Any] = {}
+    if dsn is not None:
+        out["dsn"] = dsn
     for name, value in options.items():
+        if name not in _OPTIONS:
+            raise _errors.InvalidArgumentError(
+                f"unknown option {name!r} (valid options: {', '.join(_OPTIONS)})"
+            )
         if value is None:
-            continue
-        if name in _INT_OPTIONS:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise _errors.InvalidArgumentError(f"option {name} must be a non-negative integer")
-            out[name] = value
-        elif name in _BOOL_OPTIONS:
-            target, inverted = _BOOL_OPTIONS[name]
-            out[target] = int(bool(value) != inverted)
-        elif name == "log_level":
-            out["log_level"] = _logging.core_level(value)
-        else:
-            raise _errors.InvalidArgumentError(f"unknown client option {name!r}")
+            continue  # the default
+        out[name] = _option_value(name, _OPTIONS[name][0], value)
     if "log_level" not in out:
         out["log_level"] = _logging.core_level(None)
+    return _json.dumps(out)
+
+
+def _python_options(values: Mapping[str, Any]) -> Dict[str, Any]:
+    """The core's option values in Python's units (seconds)."""
+    out: Dict[str, Any] = {}
+    for name, value in values.items():
+        kind = _OPTIONS.get(name, ("", None))[0]
+        out[name] = value / 1000.0 if kind == "duration" and value is not None else value
     return out
 
 
@@ -213,14 +236,11 @@ class Client:
     """A pooled, pipelined Postgres client and HTTP client, driven by native I/O threads.
 
     ``Client(dsn, **options)`` starts the I/O thread(s) at once; connections are opened in the
-    background as needed. Options use the core's names (all optional): ``io_threads``,
-    ``min_connections``, ``max_connections``, ``max_pipeline_depth``, ``acquire_timeout_ms``,
-    ``max_waiting``, ``connect_timeout_ms``, ``idle_timeout_ms``, ``max_lifetime_ms``,
-    ``query_timeout_ms``, ``prepared_statements`` (bool), ``statement_cache_size``,
-    ``http_timeout_ms``, ``http_connect_timeout_ms``, ``http_max_connections_per_host``,
-    ``http_max_response_bytes``, ``http_verify_tls`` (bool), ``breaker`` (bool),
-    ``breaker_failure_threshold``, ``breaker_cool_down_ms``, ``log_level`` ("debug".."off" or a
-    ``logging`` level; default: the effective level of the "enrich" logger).
+    background as needed. Options are the core's (one list for every front end; see
+    :data:`enrich.OPTIONS` and docs/options.md), all optional, durations in seconds:
+    ``Client(dsn, max_connections=8, acquire_timeout=2.0, http2=False)``. ``log_level`` takes
+    "debug" .. "off" or a ``logging`` level (default: the effective level of the "enrich"
+    logger). An unknown name raises :class:`enrich.InvalidArgumentError` listing the valid ones.
 
     A client may be used from any number of event loops and threads at once. Close it with
     ``await client.aclose()``, ``client.close()``, ``async with`` / ``with``; otherwise it is
@@ -230,9 +250,9 @@ class Client:
     __slots__ = ("_h", "_finalizer", "__weakref__")
 
     def __init__(self, dsn: Optional[str] = None, **options: Any) -> None:
-        native_options = _native_options(dsn, options)
+        config = _config_json(dsn, options)
         _logging.ensure_started()
-        self._h = _native.create_client(native_options, True)
+        self._h = _native.create_client(config, True)
         self._finalizer = weakref.finalize(self, _close_native, self._h)
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -272,6 +292,11 @@ class Client:
         _bridge.sweep()
         return cast("Dict[str, Any]", _json.loads(self._h.stats()))
 
+    def options(self) -> Dict[str, Any]:
+        """The options this client runs with, every one by name (durations in seconds, None
+        for "none"; the DSN's password redacted)."""
+        return _python_options(_json.loads(self._h.options()))
+
     def __repr__(self) -> str:
         return f"<enrich.Client {'closed' if self.closed else 'open'}>"
 
@@ -279,7 +304,7 @@ class Client:
 
     async def _query(self, sql: str, args: Sequence[Any], kind: int, timeout: Optional[float]) -> Any:
         """One statement through this loop's bridge; task cancellation cancels the native op."""
-        ms = _ms(timeout) if timeout else 0
+        ms = _ms(timeout)
         return await _native_call(self._h, lambda b, fut: b.query(self._h, fut, sql, args, kind, ms))
 
     async def fetch(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:
@@ -311,9 +336,10 @@ class Client:
         *,
         headers: Union[Mapping[str, str], Iterable[Tuple[str, str]], None] = None,
         timeout: Optional[float] = None,
-        retry: bool = True,
+        retry: bool = False,
     ) -> HttpResponse:
-        """GET ``url``. ``retry``: retry within the client's retry budget (idempotent)."""
+        """GET ``url``. ``retry=True``: retry failed attempts within the client's retry budget
+        (off by default)."""
         return await self.http_request("GET", url, headers=headers, timeout=timeout, retry=retry)
 
     async def http_request(
@@ -393,7 +419,7 @@ class Client:
         *,
         headers: Union[Mapping[str, str], Iterable[Tuple[str, str]], None] = None,
         timeout: Optional[float] = None,
-        retry: bool = True,
+        retry: bool = False,
     ) -> HttpResponse:
         return self.http_request_sync("GET", url, headers=headers, timeout=timeout, retry=retry)
 

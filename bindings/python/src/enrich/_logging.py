@@ -22,35 +22,41 @@ __all__ = ["logger", "ensure_started", "flush", "core_level"]
 
 logger = logging.getLogger("enrich")
 
-_LEVELS = {0: logging.DEBUG, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR}
+# enrich_log_level: 1 debug, 2 info, 3 warning, 4 error (0 is "the default", never an event).
+_LEVELS = {1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING, 4: logging.ERROR}
 _lock = threading.Lock()
 _thread: "threading.Thread | None" = None
 
 
-def core_level(level: Any = None) -> int:
-    """The core's log level (0 debug .. 4 off) for a name, a logging level, or (None) the
+def core_level(level: Any = None) -> str:
+    """The core's log level name ("debug" .. "off") for a name, a logging level, or (None) the
     effective level of the "enrich" logger, so that the core does not even produce events the
     application would drop."""
     if level is None:
         level = logger.getEffectiveLevel()
     if isinstance(level, str):
-        names = {"debug": 0, "info": 1, "warning": 2, "warn": 2, "error": 3, "off": 4, "none": 4}
-        try:
-            return names[level.lower()]
-        except KeyError:
+        names = {"warn": "warning", "none": "off", "critical": "error"}
+        name = names.get(level.lower(), level.lower())
+        if name not in ("debug", "info", "warning", "error", "off"):
             from ._errors import InvalidArgumentError
 
-            raise InvalidArgumentError(f"unknown log_level {level!r}") from None
-    level = int(level)
+            raise InvalidArgumentError(
+                f"unknown log_level {level!r} (debug, info, warning, error, off)"
+            ) from None
+        return name
+    if isinstance(level, bool) or not isinstance(level, int):
+        from ._errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"log_level must be a name or a logging level, got {level!r}")
     if level <= logging.DEBUG:
-        return 0
+        return "debug"
     if level <= logging.INFO:
-        return 1
+        return "info"
     if level <= logging.WARNING:
-        return 2
+        return "warning"
     if level <= logging.CRITICAL:
-        return 3
-    return 4
+        return "error"
+    return "off"
 
 
 def _emit(level: int, event: str, fields_json: str) -> None:

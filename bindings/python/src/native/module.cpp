@@ -26,46 +26,11 @@ enrich_queue* log_queue() {
   return q;
 }
 
-template <class T>
-void take(py::dict& d, const char* key, T& out) {
-  if (!d.contains(key)) return;
-  py::object v = d[key];
-  if (!v.is_none()) out = v.cast<T>();
-}
-
-ClientPtr create_client(py::dict options, bool queue_logs) {
+/// Options arrive as one JSON object with the core's names and units (enrich/_client.py converts
+/// seconds to milliseconds, reading the option list from options_schema()): no second list here.
+ClientPtr create_client(const std::string& config_json, bool queue_logs) {
   enrich_client_options o = ENRICH_CLIENT_OPTIONS_INIT;
-  std::string dsn;
-  bool has_dsn = false;
-  if (options.contains("dsn") && !options["dsn"].is_none()) {
-    dsn = options["dsn"].cast<std::string>();
-    has_dsn = true;
-  }
-  if (has_dsn) o.dsn = dsn.c_str();
-  take(options, "io_threads", o.io_threads);
-  take(options, "min_connections", o.min_connections);
-  take(options, "max_connections", o.max_connections);
-  take(options, "max_pipeline_depth", o.max_pipeline_depth);
-  take(options, "acquire_timeout_ms", o.acquire_timeout_ms);
-  take(options, "max_waiting", o.max_waiting);
-  take(options, "connect_timeout_ms", o.connect_timeout_ms);
-  take(options, "idle_timeout_ms", o.idle_timeout_ms);
-  take(options, "max_lifetime_ms", o.max_lifetime_ms);
-  take(options, "query_timeout_ms", o.query_timeout_ms);
-  take(options, "disable_prepared_statements", o.disable_prepared_statements);
-  take(options, "statement_cache_size", o.statement_cache_size);
-  take(options, "http_timeout_ms", o.http_timeout_ms);
-  take(options, "http_connect_timeout_ms", o.http_connect_timeout_ms);
-  take(options, "http_max_connections_per_host", o.http_max_connections_per_host);
-  take(options, "http_max_response_bytes", o.http_max_response_bytes);
-  take(options, "http_insecure_skip_verify", o.http_insecure_skip_verify);
-  take(options, "breaker_failure_threshold", o.breaker_failure_threshold);
-  take(options, "breaker_cool_down_ms", o.breaker_cool_down_ms);
-  take(options, "disable_breaker", o.disable_breaker);
-  if (options.contains("log_level") && !options["log_level"].is_none()) {
-    o.log_level = static_cast<enrich_log_level>(options["log_level"].cast<int>());
-    o.log_level_set = 1;
-  }
+  o.config_json = config_json.c_str();
   if (queue_logs) o.log_queue = log_queue();
 
   auto client = std::make_shared<NativeClient>();
@@ -87,6 +52,16 @@ py::str stats(NativeClient& client) {
   char* json = nullptr;
   enrich_status s = enrich_client_stats(c.handle, &json);
   if (s != ENRICH_OK) raise_error(s, "could not read the client's stats");
+  py::str out(json);
+  enrich_free(json);
+  return out;
+}
+
+py::str client_options(NativeClient& client) {
+  OpenClient c(client);
+  char* json = nullptr;
+  enrich_status s = enrich_client_options_json(c.handle, &json);
+  if (s != ENRICH_OK) raise_error(s, "could not read the client's options");
   py::str out(json);
   enrich_free(json);
   return out;
@@ -220,8 +195,10 @@ PYBIND11_MODULE(_native, m) {
                              })
       .def("close", &NativeClient::close)
       .def("cancel", &cancel)
-      .def("stats", &stats);
-  m.def("create_client", &create_client, py::arg("options"), py::arg("queue_logs") = true);
+      .def("stats", &stats)
+      .def("options", &client_options);
+  m.def("create_client", &create_client, py::arg("config_json"), py::arg("queue_logs") = true);
+  m.def("options_schema", [] { return std::string(enrich_client_options_schema()); });
 
   py::class_<NativePlan, PlanPtr>(m, "NativePlan")
       .def_property_readonly(
