@@ -484,6 +484,84 @@ ENRICH_API enrich_status enrich_completion_log(const enrich_completion* c, enric
 
 ENRICH_API void enrich_completion_free(enrich_completion* c);
 
+/* ---- decoding Postgres text values
+ * --------------------------------------------------------------- The core's one type table and
+ * text decoder (what the JSON profiles use), for bindings that build their own values from
+ * enrich_completion_value (the Python binding does). Pure functions: no client needed, any thread.
+ */
+
+/** What a type OID holds (see enrich_type_kind_of). */
+typedef enum enrich_type_kind {
+  ENRICH_TYPE_OTHER = 0, /**< unknown types, enums, ...: their text */
+  ENRICH_TYPE_TEXT = 1,  /**< text, varchar, bpchar, name, char */
+  ENRICH_TYPE_BOOL = 2,
+  ENRICH_TYPE_INTEGER = 3, /**< int2, int4, int8, oid, xid */
+  ENRICH_TYPE_FLOAT4 = 4,
+  ENRICH_TYPE_FLOAT8 = 5,
+  ENRICH_TYPE_NUMERIC = 6,
+  ENRICH_TYPE_BYTEA = 7,
+  ENRICH_TYPE_DATE = 8,
+  ENRICH_TYPE_TIME = 9,
+  ENRICH_TYPE_TIMETZ = 10,
+  ENRICH_TYPE_TIMESTAMP = 11,
+  ENRICH_TYPE_TIMESTAMPTZ = 12,
+  ENRICH_TYPE_INTERVAL = 13,
+  ENRICH_TYPE_UUID = 14,
+  ENRICH_TYPE_JSON = 15,
+  ENRICH_TYPE_JSONB = 16,
+  ENRICH_TYPE_INET = 17,
+  ENRICH_TYPE_CIDR = 18,
+  ENRICH_TYPE_XML = 19
+} enrich_type_kind;
+
+/** The kind of a scalar type OID; ENRICH_TYPE_OTHER for unknown OIDs and for array types. */
+ENRICH_API enrich_type_kind enrich_type_kind_of(uint32_t oid);
+/** The element type OID of a built-in array type, or 0 when `oid` is not one. */
+ENRICH_API uint32_t enrich_array_element_type(uint32_t oid);
+
+/** A date, time or timestamp (enrich_parse_datetime). */
+typedef struct enrich_datetime {
+  int32_t year, month, day; /**< 0 for a time of day */
+  int32_t hour, minute, second;
+  int32_t microsecond;    /**< the first six fraction digits */
+  int32_t offset_seconds; /**< east of UTC (0 after to_utc) */
+  int32_t has_offset;     /**< 1 for timetz and timestamptz */
+  int32_t infinity;       /**< +1 "infinity", -1 "-infinity" (dates, timestamps); then no fields */
+} enrich_datetime;
+
+/**
+ * Parses the text of a DATE, TIME, TIMETZ, TIMESTAMP or TIMESTAMPTZ value (DateStyle ISO; years
+ * of 4 to 6 digits). With `to_utc` 1, a value with an offset is moved to UTC (its date may change,
+ * and its year may leave 1..9999). ENRICH_ERR_INVALID_ARGUMENT for a form it does not read (BC
+ * dates, other DateStyles) or another kind: fall back to the text.
+ */
+ENRICH_API enrich_status enrich_parse_datetime(enrich_type_kind kind, const char* text,
+                                               size_t length, int to_utc, enrich_datetime* out);
+
+/**
+ * Decodes a bytea's text (hex "\x..." or escape output) into `out`, which has room for `length`
+ * bytes (always enough); *out_length is the number of bytes. ENRICH_ERR_INVALID_ARGUMENT if the
+ * text is malformed.
+ */
+ENRICH_API enrich_status enrich_decode_bytea(const char* text, size_t length, char* out,
+                                             size_t* out_length);
+
+/** Receives an array literal's structure in order (enrich_parse_array). Returning non-zero from a
+ *  callback stops the walk. `text` is unescaped and not NUL-terminated; NULL for SQL NULL. */
+typedef struct enrich_array_visitor {
+  int (*begin_array)(void* payload);
+  int (*end_array)(void* payload);
+  int (*element)(void* payload, const char* text, size_t length);
+} enrich_array_visitor;
+
+/**
+ * Walks an array literal ({1,2,NULL}, {"a b","c\"d"}, {{1,2},{3,4}}; a leading "[0:1]=" bound
+ * decoration is skipped). ENRICH_ERR_INVALID_ARGUMENT if the text is not an array literal,
+ * ENRICH_ERR_CANCELLED if a callback stopped the walk.
+ */
+ENRICH_API enrich_status enrich_parse_array(const char* text, size_t length,
+                                            const enrich_array_visitor* visitor, void* payload);
+
 #ifdef __cplusplus
 }
 #endif

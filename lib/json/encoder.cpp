@@ -15,6 +15,8 @@
 #include "json/pg_array.hpp"
 #include "json/profile_json.hpp"
 #include "json/value.hpp"
+#include "types/pg_text.hpp"
+#include "types/pg_types.hpp"
 
 namespace enrich {
 
@@ -65,81 +67,16 @@ using json::append_python_float;
 
 // ---- timestamps ---------------------------------------------------------------------------------
 
-struct Timestamp {
-  int year, month, day, hour = 0, minute = 0, second = 0;
-  std::string_view fraction;  // digits after the point, may be empty
-  int offset_seconds = 0;     // east of UTC
-};
+using types::DateTime;
+using types::epoch_seconds;
 
-bool read_int(std::string_view s, std::size_t& pos, std::size_t n, int& out) {
-  if (pos + n > s.size()) return false;
-  auto [p, ec] = std::from_chars(s.data() + pos, s.data() + pos + n, out);
-  if (ec != std::errc() || p != s.data() + pos + n) return false;
-  pos += n;
-  return true;
-}
-
-// "YYYY-MM-DD[ HH:MM:SS[.ffffff]][+HH[:MM[:SS]]]" (ISO DateStyle); false for BC, infinity and
-// 5-digit years, which callers print as text.
-bool parse_timestamp(std::string_view s, bool with_time, bool with_zone, Timestamp& t) {
-  std::size_t p = 0;
-  // Years past 9999 have more digits; a timestamptz of year 10000 in a zone east of UTC can
-  // still be a year 9999 instant.
-  std::size_t year_digits = 0;
-  while (year_digits < s.size() && year_digits < 6 && s[year_digits] >= '0' &&
-         s[year_digits] <= '9')
-    ++year_digits;
-  if (year_digits < 4 || !read_int(s, p, year_digits, t.year) || p >= s.size() || s[p++] != '-' ||
-      !read_int(s, p, 2, t.month) || p >= s.size() || s[p++] != '-' || !read_int(s, p, 2, t.day))
-    return false;
-  if (!with_time) return p == s.size();
-  if (p >= s.size() || s[p++] != ' ' || !read_int(s, p, 2, t.hour) || p >= s.size() ||
-      s[p++] != ':' || !read_int(s, p, 2, t.minute) || p >= s.size() || s[p++] != ':' ||
-      !read_int(s, p, 2, t.second))
-    return false;
-  if (p < s.size() && s[p] == '.') {
-    std::size_t start = ++p;
-    while (p < s.size() && s[p] >= '0' && s[p] <= '9') ++p;
-    t.fraction = s.substr(start, p - start);
-  }
-  if (with_zone) {
-    if (p >= s.size() || (s[p] != '+' && s[p] != '-')) return false;
-    int sign = s[p++] == '-' ? -1 : 1;
-    int h = 0, m = 0, sec = 0;
-    if (!read_int(s, p, 2, h)) return false;
-    if (p < s.size() && s[p] == ':') {
-      ++p;
-      if (!read_int(s, p, 2, m)) return false;
-      if (p < s.size() && s[p] == ':') {
-        ++p;
-        if (!read_int(s, p, 2, sec)) return false;
-      }
-    }
-    t.offset_seconds = sign * (h * 3600 + m * 60 + sec);
-  }
-  return p == s.size();
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-std::int64_t days_from_civil(int y, int m, int d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(d) - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-void civil_from_days(std::int64_t z, int& y, int& m, int& d) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  y = static_cast<int>(yoe) + static_cast<int>(era) * 400 + (m <= 2);
+// The date, timestamp or timestamptz `text`; false for BC, infinity and other forms, which callers
+// print as text.
+bool parse_timestamp(std::string_view text, bool with_time, bool with_zone, DateTime& t) {
+  auto kind = !with_time  ? types::TypeKind::date
+              : with_zone ? types::TypeKind::timestamptz
+                          : types::TypeKind::timestamp;
+  return types::parse_datetime(text, kind, t) && t.infinity == 0;
 }
 
 std::int64_t floor_div(std::int64_t a, std::int64_t b) {
@@ -156,7 +93,7 @@ bool append_iso_seconds(std::string& out, std::int64_t epoch_seconds) {
   std::int64_t days = floor_div(epoch_seconds, 86400);
   std::int64_t secs = epoch_seconds - days * 86400;
   int y, m, d;
-  civil_from_days(days, y, m, d);
+  types::civil_from_days(days, y, m, d);
   if (y < 0 || y > 9999) return false;
   char buf[8];
   std::snprintf(buf, sizeof buf, "%04d", y);
@@ -174,14 +111,9 @@ bool append_iso_seconds(std::string& out, std::int64_t epoch_seconds) {
   return true;
 }
 
-std::int64_t epoch_seconds(const Timestamp& t) {
-  return days_from_civil(t.year, t.month, t.day) * 86400 + t.hour * 3600 + t.minute * 60 +
-         t.second - t.offset_seconds;
-}
-
 // node-postgres: new Date(Date.UTC(..., ms)) with ms = trunc(1000 * parseFloat("0.ffffff")),
 // then Date#toJSON().
-bool append_node_timestamp(std::string& out, const Timestamp& t) {
+bool append_node_timestamp(std::string& out, const DateTime& t) {
   int ms = 0;
   if (!t.fraction.empty()) {
     std::string frac = "0." + std::string(t.fraction);
@@ -200,7 +132,7 @@ bool append_node_timestamp(std::string& out, const Timestamp& t) {
 }
 
 // pydantic: datetime.isoformat()-like, microseconds only when non-zero, "Z" for UTC.
-bool append_python_timestamp(std::string& out, const Timestamp& t, bool aware) {
+bool append_python_timestamp(std::string& out, const DateTime& t, bool aware) {
   std::string tmp = "\"";
   if (!append_iso_seconds(tmp, epoch_seconds(t))) return false;
   if (!t.fraction.empty()) {
@@ -216,7 +148,7 @@ bool append_python_timestamp(std::string& out, const Timestamp& t, bool aware) {
 
 // row_to_json in a session with TimeZone=UTC, whatever the session's TimeZone is (a pooler may
 // not let us set it): the instant in UTC, the fraction as Postgres wrote it, "+00:00".
-bool append_postgres_utc(std::string& out, const Timestamp& t) {
+bool append_postgres_utc(std::string& out, const DateTime& t) {
   std::string tmp = "\"";
   if (!append_iso_seconds(tmp, epoch_seconds(t))) return false;
   if (!t.fraction.empty()) {
@@ -245,20 +177,10 @@ bool is_special_float(std::string_view t) {
   return t == "NaN" || t == "Infinity" || t == "-Infinity";
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
+// A bytea's bytes; its text as it is if it does not decode.
 std::string bytea_bytes(std::string_view text) {
-  std::string bytes;
-  if (!text.starts_with("\\x")) return std::string(text);
-  bytes.reserve((text.size() - 2) / 2);
-  for (std::size_t i = 2; i + 1 < text.size(); i += 2)
-    bytes += static_cast<char>(hex_digit(text[i]) << 4 | hex_digit(text[i + 1]));
-  return bytes;
+  auto bytes = types::decode_bytea(text);
+  return bytes ? std::move(*bytes) : std::string(text);
 }
 
 void append_value(std::string& out, std::string_view text, unsigned type, JsonProfile profile,
@@ -355,7 +277,7 @@ void append_value(std::string& out, std::string_view text, unsigned type, JsonPr
     case oid::timestamp:
     case oid::date: {
       bool zone = type == oid::timestamptz, time = type != oid::date;
-      Timestamp t{};
+      DateTime t{};
       if (pg && zone && parse_timestamp(text, time, zone, t) && append_postgres_utc(out, t)) return;
       if (pg || (profile == JsonProfile::python && type == oid::date)) {
         if (time)
@@ -395,7 +317,7 @@ void append_value(std::string& out, std::string_view text, unsigned type, JsonPr
       }
       return;
     default:
-      if (unsigned element = json::array_element_type(type)) {
+      if (unsigned element = types::array_element_type(type)) {
         if (auto parsed = json::parse_pg_array(text)) {
           append_array(out, *parsed, element, profile);
           return;

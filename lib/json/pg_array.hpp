@@ -1,5 +1,6 @@
 #pragma once
-// Parser for Postgres's array text form ({1,2,NULL}, {"a b","c\"d"}, {{1,2},{3,4}}).
+// Postgres's array text form ({1,2,NULL}, {"a b","c\"d"}, {{1,2},{3,4}}) as a tree, for the JSON
+// profiles. The parser itself is types::visit_pg_array (lib/types/pg_text.hpp).
 
 #include <optional>
 #include <string>
@@ -17,8 +18,5 @@ struct PgArrayItem {
 /// Parses an array literal; nullopt if it is not one this parser understands (for example one
 /// with explicit bounds "[0:1]={...}"): the caller then falls back to the plain text.
 std::optional<PgArrayItem> parse_pg_array(std::string_view text);
-
-/// Element type OID of a built-in array type OID, or 0 if `array_oid` is not one we know.
-unsigned array_element_type(unsigned array_oid);
 
 }  // namespace enrich::json

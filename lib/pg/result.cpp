@@ -7,6 +7,8 @@
 #include <cmath>
 #include <limits>
 
+#include "types/pg_text.hpp"
+
 namespace enrich {
 
 QueryResult::QueryResult(pg_result* result) : result_(result, [](pg_result* r) { PQclear(r); }) {}
@@ -104,12 +106,6 @@ bool parse_float(std::string_view text, T& out) {
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc() && ptr == text.data() + text.size();
 }
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 }  // namespace
 
 bool parse_value(std::string_view text, bool& out) {
@@ -141,14 +137,9 @@ bool parse_value(std::string_view text, std::string_view& out) {
   return true;
 }
 bool parse_value(std::string_view text, Bytes& out) {
-  if (!text.starts_with("\\x") || text.size() % 2 != 0) return false;
-  out.data.clear();
-  out.data.reserve((text.size() - 2) / 2);
-  for (std::size_t i = 2; i < text.size(); i += 2) {
-    int hi = hex_value(text[i]), lo = hex_value(text[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out.data.push_back(static_cast<std::uint8_t>(hi << 4 | lo));
-  }
+  auto bytes = types::decode_bytea(text);  // hex or escape output
+  if (!bytes) return false;
+  out.data.assign(bytes->begin(), bytes->end());
   return true;
 }
 }  // namespace detail

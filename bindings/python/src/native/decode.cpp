@@ -6,6 +6,10 @@
 // text form is in the session's TimeZone (enrich sets none: a pooler would not keep it), moved to
 // UTC here, and DateStyle ISO. Rare types (time with time zone, interval, inet, ...) go through
 // enrich._types.decode_text; anything unknown stays its Postgres text as str.
+//
+// The type table and the text parsing (dates and times, bytea, array literals) are the core's
+// (enrich_type_kind_of, enrich_parse_datetime, ...: the same code as the JSON profiles); this file
+// only builds the Python objects.
 
 // clang-format off
 #include "native.hpp"  // first: Python.h before datetime.h
@@ -80,134 +84,38 @@ PyObject* dec_slow(std::uint32_t oid, const char* s, std::size_t n) {
   return r;
 }
 
-int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 PyObject* dec_bytea(std::uint32_t, const char* s, std::size_t n) {
-  std::string out;
-  if (n >= 2 && s[0] == '\\' && s[1] == 'x') {
-    out.reserve((n - 2) / 2);
-    for (std::size_t i = 2; i + 1 < n; i += 2) {
-      int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-      if (hi < 0 || lo < 0) {
-        PyErr_SetString(PyExc_ValueError, "malformed bytea value");
-        return nullptr;
-      }
-      out.push_back(static_cast<char>(hi * 16 + lo));
-    }
-  } else {  // bytea_output = escape: \\ and \ooo octal
-    for (std::size_t i = 0; i < n; ++i) {
-      if (s[i] == '\\' && i + 1 < n && s[i + 1] == '\\') {
-        out.push_back('\\');
-        ++i;
-      } else if (s[i] == '\\' && i + 3 < n) {
-        out.push_back(
-            static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
-        i += 3;
-      } else {
-        out.push_back(s[i]);
-      }
-    }
+  PyObject* out = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(n));
+  if (!out) return nullptr;
+  std::size_t len = 0;
+  if (enrich_decode_bytea(s, n, PyBytes_AS_STRING(out), &len) != ENRICH_OK) {
+    Py_DECREF(out);
+    PyErr_SetString(PyExc_ValueError, "malformed bytea value");
+    return nullptr;
   }
-  return PyBytes_FromStringAndSize(out.data(), static_cast<Py_ssize_t>(out.size()));
+  if (_PyBytes_Resize(&out, static_cast<Py_ssize_t>(len)) < 0) return nullptr;
+  return out;
 }
 
 // ---- dates and times
 // ------------------------------------------------------------------------------
 
-struct Cursor {
-  const char* p;
-  const char* end;
-  bool digits(int count, int& out) {
-    out = 0;
-    for (int i = 0; i < count; ++i) {
-      if (p >= end || *p < '0' || *p > '9') return false;
-      out = out * 10 + (*p++ - '0');
-    }
-    return true;
-  }
-  bool lit(char c) {
-    if (p < end && *p == c) {
-      ++p;
-      return true;
-    }
-    return false;
-  }
-};
-
-struct Stamp {
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, usec = 0;
-  int offset_seconds = 0;
-  bool has_offset = false;
-};
-
-// "YYYY-MM-DD" (year may have more digits; those and BC dates are left to the slow path).
-bool parse_date(Cursor& c, Stamp& t) {
-  // Postgres writes years past 9999 with more digits; one such timestamptz can still be a year
-  // 9999 instant once moved to UTC.
-  if (!c.digits(4, t.year)) return false;
-  for (int extra = 0; c.p < c.end && *c.p >= '0' && *c.p <= '9'; ++extra) {
-    if (extra == 2) return false;
-    t.year = t.year * 10 + (*c.p++ - '0');
-  }
-  return c.lit('-') && c.digits(2, t.month) && c.lit('-') && c.digits(2, t.day);
-}
-
-// "HH:MM:SS[.ffffff]"
-bool parse_time(Cursor& c, Stamp& t) {
-  if (!(c.digits(2, t.hour) && c.lit(':') && c.digits(2, t.minute) && c.lit(':') &&
-        c.digits(2, t.second)))
-    return false;
-  if (c.lit('.')) {
-    int scale = 100000, count = 0;
-    while (c.p < c.end && *c.p >= '0' && *c.p <= '9') {
-      if (count < 6) t.usec += (*c.p - '0') * scale;
-      scale /= 10;
-      ++count;
-      ++c.p;
-    }
-    if (count == 0) return false;
-  }
-  return t.hour < 24;
-}
-
-// "+HH[:MM[:SS]]"
-bool parse_offset(Cursor& c, Stamp& t) {
-  if (c.p >= c.end) return true;
-  int sign = *c.p == '+' ? 1 : *c.p == '-' ? -1 : 0;
-  if (!sign) return false;
-  ++c.p;
-  int h = 0, m = 0, s = 0;
-  if (!c.digits(2, h)) return false;
-  if (c.lit(':') && !c.digits(2, m)) return false;
-  if (c.lit(':') && !c.digits(2, s)) return false;
-  t.offset_seconds = sign * (h * 3600 + m * 60 + s);
-  t.has_offset = true;
-  return true;
-}
-
-bool is(const char* s, std::size_t n, std::string_view word) {
-  return std::string_view(s, n) == word;
+bool parsed(enrich_type_kind kind, const char* s, std::size_t n, enrich_datetime& t) {
+  return enrich_parse_datetime(kind, s, n, 1, &t) == ENRICH_OK;
 }
 
 PyObject* dec_date(std::uint32_t oid, const char* s, std::size_t n) {
-  if (is(s, n, "infinity")) return PyDate_FromDate(9999, 12, 31);
-  if (is(s, n, "-infinity")) return PyDate_FromDate(1, 1, 1);
-  Cursor c{s, s + n};
-  Stamp t;
-  if (!parse_date(c, t) || c.p != c.end || t.year < 1 || t.year > 9999) return dec_slow(oid, s, n);
+  enrich_datetime t;
+  if (!parsed(ENRICH_TYPE_DATE, s, n, t)) return dec_slow(oid, s, n);
+  if (t.infinity) return t.infinity > 0 ? PyDate_FromDate(9999, 12, 31) : PyDate_FromDate(1, 1, 1);
+  if (t.year < 1 || t.year > 9999) return dec_slow(oid, s, n);
   return PyDate_FromDate(t.year, t.month, t.day);
 }
 
 PyObject* dec_time(std::uint32_t oid, const char* s, std::size_t n) {
-  Cursor c{s, s + n};
-  Stamp t;
-  if (!parse_time(c, t) || c.p != c.end) return dec_slow(oid, s, n);
-  return PyTime_FromTime(t.hour, t.minute, t.second, t.usec);
+  enrich_datetime t;
+  if (!parsed(ENRICH_TYPE_TIME, s, n, t) || t.hour > 23) return dec_slow(oid, s, n);
+  return PyTime_FromTime(t.hour, t.minute, t.second, t.microsecond);
 }
 
 PyObject* datetime_max(bool aware) {
@@ -220,56 +128,18 @@ PyObject* datetime_min(bool aware) {
       1, 1, 1, 0, 0, 0, 0, aware ? PyDateTime_TimeZone_UTC : Py_None, PyDateTimeAPI->DateTimeType);
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date and back (Howard Hinnant's algorithms).
-long long days_from_civil(int y, int m, int d) {
-  y -= m <= 2;
-  const long long era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(d) - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<long long>(doe) - 719468;
-}
-
-void civil_from_days(long long z, int& y, int& m, int& d) {
-  z += 719468;
-  const long long era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  y = static_cast<int>(yoe) + static_cast<int>(era) * 400 + (m <= 2);
-}
-
-// The wall clock of `t` moved to UTC (the server writes timestamptz in the session's TimeZone,
-// which enrich does not set: a pooler would not let it).
-void to_utc(Stamp& t) {
-  long long secs = days_from_civil(t.year, t.month, t.day) * 86400 + t.hour * 3600 + t.minute * 60 +
-                   t.second - t.offset_seconds;
-  long long days = secs / 86400 - (secs % 86400 < 0 ? 1 : 0);
-  long long rest = secs - days * 86400;
-  civil_from_days(days, t.year, t.month, t.day);
-  t.hour = static_cast<int>(rest / 3600);
-  t.minute = static_cast<int>(rest / 60 % 60);
-  t.second = static_cast<int>(rest % 60);
-  t.offset_seconds = 0;
-}
-
 PyObject* dec_timestamp_any(std::uint32_t oid, const char* s, std::size_t n, bool aware) {
-  // asyncpg gives the naive datetime.max / .min for +-infinity, timestamptz included.
-  if (is(s, n, "infinity")) return datetime_max(false);
-  if (is(s, n, "-infinity")) return datetime_min(false);
-  Cursor c{s, s + n};
-  Stamp t;
-  if (!parse_date(c, t) || !c.lit(' ') || !parse_time(c, t) || !parse_offset(c, t) ||
-      c.p != c.end || t.year < 1)
+  enrich_datetime t;
+  // The server writes timestamptz in the session's TimeZone (enrich sets none: a pooler would
+  // not keep it); the core moves it to UTC.
+  if (!parsed(aware ? ENRICH_TYPE_TIMESTAMPTZ : ENRICH_TYPE_TIMESTAMP, s, n, t))
     return dec_slow(oid, s, n);
-  if (aware && t.has_offset && t.offset_seconds != 0) to_utc(t);
-  if (t.year > 9999) return dec_slow(oid, s, n);  // not a datetime: as the slow path decides
-  return PyDateTimeAPI->DateTime_FromDateAndTime(t.year, t.month, t.day, t.hour, t.minute, t.second,
-                                                 t.usec, aware ? PyDateTime_TimeZone_UTC : Py_None,
-                                                 PyDateTimeAPI->DateTimeType);
+  // asyncpg gives the naive datetime.max / .min for +-infinity, timestamptz included.
+  if (t.infinity) return t.infinity > 0 ? datetime_max(false) : datetime_min(false);
+  if (t.year < 1 || t.year > 9999) return dec_slow(oid, s, n);  // as the slow path decides
+  return PyDateTimeAPI->DateTime_FromDateAndTime(
+      t.year, t.month, t.day, t.hour, t.minute, t.second, t.microsecond,
+      aware ? PyDateTime_TimeZone_UTC : Py_None, PyDateTimeAPI->DateTimeType);
 }
 
 PyObject* dec_timestamp(std::uint32_t oid, const char* s, std::size_t n) {
@@ -279,164 +149,100 @@ PyObject* dec_timestamptz(std::uint32_t oid, const char* s, std::size_t n) {
   return dec_timestamp_any(oid, s, n, true);
 }
 
-// ---- type table
-// -------------------------------------------------------------------------------------
+// ---- the core's type table -> decoders
+// -------------------------------------------------------------------------
 
 Decoder scalar_decoder(std::uint32_t oid) {
-  switch (oid) {
-    case 16:
+  switch (enrich_type_kind_of(oid)) {
+    case ENRICH_TYPE_BOOL:
       return dec_bool;
-    case 17:
+    case ENRICH_TYPE_BYTEA:
       return dec_bytea;
-    case 20:
-    case 21:
-    case 23:
-    case 26:
-    case 28:
-      return dec_int;  // int8 int2 int4 oid xid
-    case 700:
+    case ENRICH_TYPE_INTEGER:
+      return dec_int;
+    case ENRICH_TYPE_FLOAT4:
       return dec_float4;
-    case 701:
+    case ENRICH_TYPE_FLOAT8:
       return dec_float8;
-    case 1700:
+    case ENRICH_TYPE_NUMERIC:
       return dec_numeric;
-    case 2950:
+    case ENRICH_TYPE_UUID:
       return dec_uuid;
-    case 1082:
+    case ENRICH_TYPE_DATE:
       return dec_date;
-    case 1083:
+    case ENRICH_TYPE_TIME:
       return dec_time;
-    case 1114:
+    case ENRICH_TYPE_TIMESTAMP:
       return dec_timestamp;
-    case 1184:
+    case ENRICH_TYPE_TIMESTAMPTZ:
       return dec_timestamptz;
-    case 1186:  // interval
-    case 1266:  // timetz
-    case 869:   // inet
-    case 650:   // cidr
+    case ENRICH_TYPE_INTERVAL:
+    case ENRICH_TYPE_TIMETZ:
+    case ENRICH_TYPE_INET:
+    case ENRICH_TYPE_CIDR:
       return dec_slow;
     default:
-      return dec_text;  // text, varchar, json, jsonb, enums, and every unknown type
+      return dec_text;  // text, varchar, json, jsonb, xml, enums, and every unknown type
   }
 }
 
-/// Element type of an array type, 0 when `oid` is not a known array type.
-std::uint32_t array_element(std::uint32_t oid) {
-  switch (oid) {
-    case 1000:
-      return 16;
-    case 1001:
-      return 17;
-    case 1002:
-      return 18;
-    case 1003:
-      return 19;
-    case 1005:
-      return 21;
-    case 1007:
-      return 23;
-    case 1009:
-      return 25;
-    case 1014:
-      return 1042;
-    case 1015:
-      return 1043;
-    case 1016:
-      return 20;
-    case 1021:
-      return 700;
-    case 1022:
-      return 701;
-    case 1028:
-      return 26;
-    case 1115:
-      return 1114;
-    case 1182:
-      return 1082;
-    case 1183:
-      return 1083;
-    case 1185:
-      return 1184;
-    case 1187:
-      return 1186;
-    case 1231:
-      return 1700;
-    case 1270:
-      return 1266;
-    case 2951:
-      return 2950;
-    case 199:
-      return 114;
-    case 3807:
-      return 3802;
-    case 1041:
-      return 869;
-    case 651:
-      return 650;
-    case 143:
-      return 142;
-    default:
-      return 0;
-  }
-}
+// Array literals to nested lists: the core walks the text, this builds the lists.
+struct ListBuilder {
+  std::uint32_t elem;
+  Decoder dec;
+  std::vector<PyObject*> stack;  // owned
+  PyObject* result = nullptr;    // owned
 
-// Array text: {a,"b c",NULL,{nested}} with an optional "[lo:hi]=" dimension prefix.
-PyObject* parse_array(const char*& p, const char* end, std::uint32_t elem, Decoder dec) {
-  if (p >= end || *p != '{') {
-    PyErr_SetString(PyExc_ValueError, "malformed array value");
-    return nullptr;
+  ~ListBuilder() {
+    for (PyObject* o : stack) Py_DECREF(o);
+    Py_XDECREF(result);
   }
-  ++p;
-  PyObject* list = PyList_New(0);
-  if (!list) return nullptr;
-  if (p < end && *p == '}') {
-    ++p;
-    return list;
-  }
-  std::string buf;
-  for (;;) {
-    PyObject* item = nullptr;
-    if (p < end && *p == '{') {
-      item = parse_array(p, end, elem, dec);
-    } else if (p < end && *p == '"') {
-      ++p;
-      buf.clear();
-      while (p < end && *p != '"') {
-        if (*p == '\\' && p + 1 < end) ++p;
-        buf.push_back(*p++);
-      }
-      if (p < end) ++p;  // closing quote
-      item = dec(elem, buf.c_str(), buf.size());
-    } else {
-      const char* start = p;
-      while (p < end && *p != ',' && *p != '}') ++p;
-      std::string_view token(start, static_cast<std::size_t>(p - start));
-      if (token == "NULL") {
-        Py_INCREF(Py_None);
-        item = Py_None;
-      } else {
-        buf.assign(token);
-        item = dec(elem, buf.c_str(), buf.size());
-      }
-    }
-    if (!item || PyList_Append(list, item) < 0) {
-      Py_XDECREF(item);
-      Py_DECREF(list);
-      return nullptr;
-    }
+  bool append(PyObject* item) {
+    if (!item) return false;
+    int rc = PyList_Append(stack.back(), item);
     Py_DECREF(item);
-    if (p < end && *p == ',') {
-      ++p;
-      continue;
-    }
-    if (p < end && *p == '}') {
-      ++p;
-      return list;
-    }
-    Py_DECREF(list);
-    PyErr_SetString(PyExc_ValueError, "malformed array value");
-    return nullptr;
+    return rc == 0;
   }
+  static int begin(void* p) {
+    auto* b = static_cast<ListBuilder*>(p);
+    PyObject* list = PyList_New(0);
+    if (!list) return 1;
+    b->stack.push_back(list);
+    return 0;
+  }
+  static int end(void* p) {
+    auto* b = static_cast<ListBuilder*>(p);
+    PyObject* done = b->stack.back();
+    b->stack.pop_back();
+    if (b->stack.empty()) {
+      b->result = done;
+      return 0;
+    }
+    return b->append(done) ? 0 : 1;
+  }
+  static int element(void* p, const char* text, std::size_t n) {
+    auto* b = static_cast<ListBuilder*>(p);
+    if (!text) {
+      Py_INCREF(Py_None);
+      return b->append(Py_None) ? 0 : 1;
+    }
+    return b->append(b->dec(b->elem, text, n)) ? 0 : 1;
+  }
+};
+
+constexpr enrich_array_visitor kListVisitor{&ListBuilder::begin, &ListBuilder::end,
+                                            &ListBuilder::element};
+
+PyObject* parse_array(const char* s, std::size_t n, std::uint32_t elem, Decoder dec) {
+  ListBuilder b{elem, dec, {}, nullptr};
+  enrich_status st = enrich_parse_array(s, n, &kListVisitor, &b);
+  if (st == ENRICH_OK && b.result) {
+    PyObject* out = b.result;
+    b.result = nullptr;
+    return out;
+  }
+  if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "malformed array value");
+  return nullptr;
 }
 
 struct Column {
@@ -448,13 +254,7 @@ struct Column {
 
 PyObject* decode_value(const Column& col, const char* s, std::size_t n) {
   if (!col.elem) return col.dec(col.oid, s, n);
-  const char* p = s;
-  const char* end = s + n;
-  if (p < end && *p == '[') {  // non-default lower bounds: "[0:2]={...}"
-    while (p < end && *p != '=') ++p;
-    if (p < end) ++p;
-  }
-  return parse_array(p, end, col.elem, col.dec);
+  return parse_array(s, n, col.elem, col.dec);  // also with "[0:2]={...}" bounds
 }
 
 struct Columns {
@@ -469,7 +269,7 @@ struct Columns {
       if (!cols[i].name) throw py::error_already_set();
       PyUnicode_InternInPlace(&cols[i].name);
       cols[i].oid = enrich_completion_column_type(c, i);
-      cols[i].elem = array_element(cols[i].oid);
+      cols[i].elem = enrich_array_element_type(cols[i].oid);
       cols[i].dec = scalar_decoder(cols[i].elem ? cols[i].elem : cols[i].oid);
     }
   }
@@ -515,7 +315,7 @@ py::object decode_rows(const enrich_completion* c, Kind kind) {
     if (nrows == 0 || ncols == 0) return py::none();
     Column col;
     col.oid = enrich_completion_column_type(c, 0);
-    col.elem = array_element(col.oid);
+    col.elem = enrich_array_element_type(col.oid);
     col.dec = scalar_decoder(col.elem ? col.elem : col.oid);
     return steal(cell(c, col, 0, 0));
   }
