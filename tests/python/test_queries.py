@@ -34,6 +34,8 @@ SELECT 1::int2 AS i2, 2::int4 AS i4, 9007199254740993::int8 AS i8, -5::int8 AS n
        '2024-03-05 06:07:08.57+02'::timestamptz AS tstz, 'infinity'::timestamptz AS tsinf,
        '-infinity'::timestamp AS tsninf, '1999-12-31 23:59:59.999999+00'::timestamptz AS tsedge,
        '06:07:08.5'::time AS tm, '06:07:08+05:30'::timetz AS tmtz,
+       '23:59:59.999999-03:30'::timetz AS tmtzneg, '2024-03-01 00:30:00+01'::timestamptz AS tstzday,
+       '[0:1]={7,8}'::int4[] AS abounds, ARRAY['12:00:00+02'::timetz] AS atmtz,
        '1 year 2 mons 3 days 04:05:06.7'::interval AS iv, '-1 day -00:00:01'::interval AS ivneg,
        '-14 mons'::interval AS ivmon, '00:00:00'::interval AS ivzero,
        'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid AS u,

@@ -11,66 +11,19 @@ from typing import Any, Dict, List, Optional, Tuple
 
 __all__ = ["HttpResponse", "decode_text"]
 
-_UTC = _dt.timezone.utc
 
-# OIDs handled here (see decode.cpp for the others).
-_TIMESTAMPTZ = 1184
-_TIMESTAMP = 1114
-_DATE = 1082
-_TIME = 1083
-_TIMETZ = 1266
+# OIDs handled here; everything else is decoded natively (bindings/python/src/native/decode.cpp,
+# on the core's type table and text decoder).
 _INTERVAL = 1186
 _INET = 869
 _CIDR = 650
 
-_STAMP = re.compile(
-    r"^(\d{4,})-(\d\d)-(\d\d)(?: (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?)?"
-    r"(?:([+-])(\d\d)(?::(\d\d))?(?::(\d\d))?)?( BC)?$"
-)
-_TIME_RE = re.compile(r"^(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?(?:([+-])(\d\d)(?::(\d\d))?(?::(\d\d))?)?$")
 _INTERVAL_PART = re.compile(r"([+-]?\d+) (year|mon|day)s?")
 _INTERVAL_TIME = re.compile(r"([+-])?(\d+):(\d\d):(\d\d)(?:\.(\d{1,6}))?")
 
 
-def _offset(sign: Optional[str], h: Optional[str], m: Optional[str], s: Optional[str]) -> int:
-    if not sign:
-        return 0
-    seconds = int(h or 0) * 3600 + int(m or 0) * 60 + int(s or 0)
-    return -seconds if sign == "-" else seconds
-
-
 def _micro(frac: Optional[str]) -> int:
     return int((frac or "").ljust(6, "0")) if frac else 0
-
-
-def _timestamp(text: str, aware: bool) -> Any:
-    m = _STAMP.match(text)
-    if not m or m.group(12):  # BC dates are not representable: keep the text
-        return text
-    y, mo, d, hh, mi, ss, frac, sign, oh, om, os_ = m.groups()[:11]
-    try:
-        value = _dt.datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0), _micro(frac))
-    except ValueError:
-        return text
-    if not aware:
-        return value
-    tz = _dt.timezone(_dt.timedelta(seconds=_offset(sign, oh, om, os_)))
-    try:
-        return value.replace(tzinfo=tz).astimezone(_UTC)
-    except (OverflowError, ValueError):
-        return text
-
-
-def _time(text: str, aware: bool) -> Any:
-    m = _TIME_RE.match(text)
-    if not m:
-        return text
-    hh, mi, ss, frac, sign, oh, om, os_ = m.groups()
-    tz = _dt.timezone(_dt.timedelta(seconds=_offset(sign, oh, om, os_))) if aware else None
-    try:
-        return _dt.time(int(hh), int(mi), int(ss), _micro(frac), tzinfo=tz)
-    except ValueError:  # 24:00:00
-        return text
 
 
 def _interval(text: str) -> Any:
@@ -104,17 +57,6 @@ def _interval(text: str) -> Any:
 def decode_text(oid: int, text: str) -> Any:
     """Called by the native decoder for the types it leaves to Python."""
     try:
-        if oid == _TIMESTAMPTZ:
-            return _timestamp(text, True)
-        if oid == _TIMESTAMP:
-            return _timestamp(text, False)
-        if oid == _DATE:
-            v = _timestamp(text, False)
-            return v.date() if isinstance(v, _dt.datetime) else v
-        if oid == _TIME:
-            return _time(text, False)
-        if oid == _TIMETZ:
-            return _time(text, True)
         if oid == _INTERVAL:
             return _interval(text)
         if oid == _INET:

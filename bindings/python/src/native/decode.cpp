@@ -4,8 +4,9 @@
 // timestamp -> naive datetime, date, uuid.UUID, bytea -> bytes, json/jsonb -> str, arrays ->
 // (nested) lists, +-infinity dates/timestamps -> date/datetime .max/.min (naive, as asyncpg). The
 // text form is in the session's TimeZone (enrich sets none: a pooler would not keep it), moved to
-// UTC here, and DateStyle ISO. Rare types (time with time zone, interval, inet, ...) go through
-// enrich._types.decode_text; anything unknown stays its Postgres text as str.
+// UTC here, and DateStyle ISO. Rare types (interval, inet, cidr) go through
+// enrich._types.decode_text; anything unknown stays its Postgres text as str, as do dates and
+// times Python cannot hold (BC, years past 9999).
 //
 // The type table and the text parsing (dates and times, bytea, array literals) are the core's
 // (enrich_type_kind_of, enrich_parse_datetime, ...: the same code as the JSON profiles); this file
@@ -104,18 +105,34 @@ bool parsed(enrich_type_kind kind, const char* s, std::size_t n, enrich_datetime
   return enrich_parse_datetime(kind, s, n, 1, &t) == ENRICH_OK;
 }
 
+// What the core does not read as a date or time (BC dates, years past 9999, ...) has no Python
+// value: asyncpg would fail, enrich gives the text.
 PyObject* dec_date(std::uint32_t oid, const char* s, std::size_t n) {
   enrich_datetime t;
-  if (!parsed(ENRICH_TYPE_DATE, s, n, t)) return dec_slow(oid, s, n);
+  if (!parsed(ENRICH_TYPE_DATE, s, n, t)) return dec_text(oid, s, n);
   if (t.infinity) return t.infinity > 0 ? PyDate_FromDate(9999, 12, 31) : PyDate_FromDate(1, 1, 1);
-  if (t.year < 1 || t.year > 9999) return dec_slow(oid, s, n);
+  if (t.year < 1 || t.year > 9999) return dec_text(oid, s, n);
   return PyDate_FromDate(t.year, t.month, t.day);
 }
 
 PyObject* dec_time(std::uint32_t oid, const char* s, std::size_t n) {
   enrich_datetime t;
-  if (!parsed(ENRICH_TYPE_TIME, s, n, t) || t.hour > 23) return dec_slow(oid, s, n);
+  if (!parsed(ENRICH_TYPE_TIME, s, n, t) || t.hour > 23) return dec_text(oid, s, n);  // 24:00:00
   return PyTime_FromTime(t.hour, t.minute, t.second, t.microsecond);
+}
+
+PyObject* dec_timetz(std::uint32_t oid, const char* s, std::size_t n) {
+  enrich_datetime t;
+  if (!parsed(ENRICH_TYPE_TIMETZ, s, n, t) || t.hour > 23) return dec_text(oid, s, n);
+  PyObject* delta = PyDelta_FromDSU(0, t.offset_seconds, 0);
+  if (!delta) return nullptr;
+  PyObject* tz = PyTimeZone_FromOffset(delta);
+  Py_DECREF(delta);
+  if (!tz) return nullptr;
+  PyObject* out = PyDateTimeAPI->Time_FromTime(t.hour, t.minute, t.second, t.microsecond, tz,
+                                               PyDateTimeAPI->TimeType);
+  Py_DECREF(tz);
+  return out;
 }
 
 PyObject* datetime_max(bool aware) {
@@ -133,10 +150,10 @@ PyObject* dec_timestamp_any(std::uint32_t oid, const char* s, std::size_t n, boo
   // The server writes timestamptz in the session's TimeZone (enrich sets none: a pooler would
   // not keep it); the core moves it to UTC.
   if (!parsed(aware ? ENRICH_TYPE_TIMESTAMPTZ : ENRICH_TYPE_TIMESTAMP, s, n, t))
-    return dec_slow(oid, s, n);
+    return dec_text(oid, s, n);
   // asyncpg gives the naive datetime.max / .min for +-infinity, timestamptz included.
   if (t.infinity) return t.infinity > 0 ? datetime_max(false) : datetime_min(false);
-  if (t.year < 1 || t.year > 9999) return dec_slow(oid, s, n);  // as the slow path decides
+  if (t.year < 1 || t.year > 9999) return dec_text(oid, s, n);
   return PyDateTimeAPI->DateTime_FromDateAndTime(
       t.year, t.month, t.day, t.hour, t.minute, t.second, t.microsecond,
       aware ? PyDateTime_TimeZone_UTC : Py_None, PyDateTimeAPI->DateTimeType);
@@ -172,12 +189,13 @@ Decoder scalar_decoder(std::uint32_t oid) {
       return dec_date;
     case ENRICH_TYPE_TIME:
       return dec_time;
+    case ENRICH_TYPE_TIMETZ:
+      return dec_timetz;
     case ENRICH_TYPE_TIMESTAMP:
       return dec_timestamp;
     case ENRICH_TYPE_TIMESTAMPTZ:
       return dec_timestamptz;
     case ENRICH_TYPE_INTERVAL:
-    case ENRICH_TYPE_TIMETZ:
     case ENRICH_TYPE_INET:
     case ENRICH_TYPE_CIDR:
       return dec_slow;
