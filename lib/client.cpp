@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/event_loop.hpp"
+#include "core/fork_guard.hpp"
 #include "http/http_client.hpp"
 #include "pg/canceller.hpp"
 #include "pg/conn_params.hpp"
@@ -31,9 +32,18 @@ Error closed_error() {
   return Error{ErrorCode::closed, "client is closed"};
 }
 
+Error forked_error() {
+  return Error{ErrorCode::closed, forked_client_message()};
+}
+
 Deadline effective_deadline(const QueryOptions& options, Milliseconds default_timeout) {
   auto timeout = options.timeout.count() > 0 ? options.timeout : default_timeout;
   return earliest(options.deadline, Deadline::after(timeout));
+}
+
+/// Why `shard` refused a task.
+Error refused_error(const Shard& shard) {
+  return shard.loop->forked() ? forked_error() : closed_error();
 }
 
 /// Posts `op` to the shard, with a cancel hook that aborts it on the I/O thread.
@@ -45,7 +55,7 @@ Future<QueryResult> post_query(const ShardPtr& shard, pg::QueryOpPtr op) {
     });
   });
   EventLoop::Task task = [shard, op] { shard->pool->submit(op); };
-  if (!shard->loop->post(task)) op->promise.set_error(closed_error());
+  if (!shard->loop->post(task)) op->promise.set_error(refused_error(*shard));
   return future;
 }
 
@@ -133,6 +143,9 @@ struct Client::Impl {
   std::atomic<std::size_t> next_shard{0};
   std::atomic<bool> closed{false};
   std::mutex close_mu;
+  unsigned fork_generation = enrich::fork_generation();
+
+  bool forked() const { return fork_generation != enrich::fork_generation(); }
 
   const ShardPtr& pick() {
     return shards[next_shard.fetch_add(1, std::memory_order_relaxed) % shards.size()];
@@ -195,6 +208,15 @@ Client::~Client() {
 }
 
 void Client::close() {
+  if (impl_->forked()) {
+    // A child of fork(): the I/O threads are the parent's, the sockets its sessions, and
+    // close_mu may have been held at the fork. Leave everything alone (a deliberate leak).
+    if (!impl_->closed.exchange(true)) {
+      new std::vector<ShardPtr>(std::move(impl_->shards));
+      (void)impl_->canceller.release();
+    }
+    return;
+  }
   std::lock_guard lock(impl_->close_mu);
   if (impl_->closed.exchange(true)) return;
   for (auto& shard : impl_->shards) {
@@ -209,6 +231,7 @@ void Client::close() {
 }
 
 Future<QueryResult> Client::query(std::string sql, Params params, QueryOptions options) {
+  if (impl_->forked()) return make_error_future<QueryResult>(forked_error());
   if (impl_->closed) return make_error_future<QueryResult>(closed_error());
   auto op = make_op(std::move(sql), std::move(params),
                     effective_deadline(options, impl_->options.query_timeout));
@@ -216,6 +239,7 @@ Future<QueryResult> Client::query(std::string sql, Params params, QueryOptions o
 }
 
 Future<Transaction> Client::transaction(QueryOptions options) {
+  if (impl_->forked()) return make_error_future<Transaction>(forked_error());
   if (impl_->closed) return make_error_future<Transaction>(closed_error());
   const ShardPtr& shard = impl_->pick();
   auto request = std::make_shared<pg::TxRequest>();
@@ -250,11 +274,12 @@ Future<Transaction> Client::transaction(QueryOptions options) {
     });
   });
   EventLoop::Task task = [shard, request] { shard->pool->begin_transaction(request); };
-  if (!shard->loop->post(task)) promise->set_error(closed_error());
+  if (!shard->loop->post(task)) promise->set_error(refused_error(*shard));
   return future;
 }
 
 Future<HttpResponse> Client::http(HttpRequest request) {
+  if (impl_->forked()) return make_error_future<HttpResponse>(forked_error());
   if (impl_->closed) return make_error_future<HttpResponse>(closed_error());
   const ShardPtr& shard = impl_->pick();
   auto op = std::make_shared<http::HttpOp>();
@@ -266,11 +291,12 @@ Future<HttpResponse> Client::http(HttpRequest request) {
     });
   });
   EventLoop::Task task = [shard, op] { shard->http->submit(op); };
-  if (!shard->loop->post(task)) op->promise.set_error(closed_error());
+  if (!shard->loop->post(task)) op->promise.set_error(refused_error(*shard));
   return future;
 }
 
 Future<PlanOutput> Client::run(const Plan& plan, Inputs inputs, RunOptions options) {
+  if (impl_->forked()) return make_error_future<PlanOutput>(forked_error());
   if (impl_->closed) return make_error_future<PlanOutput>(closed_error());
   if (!plan.impl())
     return make_error_future<PlanOutput>(Error{ErrorCode::invalid_argument, "empty plan"});
@@ -310,6 +336,7 @@ const ClientOptions& Client::options() const {
 
 PoolStats Client::stats() const {
   PoolStats out;
+  if (impl_->forked()) return out;
   std::lock_guard lock(impl_->close_mu);
   if (impl_->closed) return out;
   for (auto& shard : impl_->shards) shard->pool->add_stats(out);

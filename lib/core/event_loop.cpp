@@ -9,9 +9,11 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "core/fork_guard.hpp"
+
 namespace enrich {
 
-EventLoop::EventLoop() {
+EventLoop::EventLoop() : fork_generation_(enrich::fork_generation()) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_fd_ < 0 || wake_fd_ < 0)
@@ -23,21 +25,31 @@ EventLoop::EventLoop() {
 }
 
 EventLoop::~EventLoop() {
+  if (forked()) {
+    // The thread is the parent's: joining or detaching it here is undefined. Leak its handle.
+    (void)thread_.release();
+    return;
+  }
   stop();
   close(wake_fd_);
   close(epoll_fd_);
 }
 
 void EventLoop::start(std::string name) {
-  thread_ = std::thread([this, name = std::move(name)] {
+  thread_ = std::make_unique<std::thread>([this, name = std::move(name)] {
     pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
     run();
   });
-  thread_id_ = thread_.get_id();
+  thread_id_ = thread_->get_id();
+}
+
+bool EventLoop::forked() const noexcept {
+  return fork_generation_ != enrich::fork_generation();
 }
 
 void EventLoop::stop(Task before_exit) {
-  if (!thread_.joinable()) return;
+  if (forked()) return;  // no loop thread here; its mutex may be held forever
+  if (!thread_ || !thread_->joinable()) return;
   {
     std::lock_guard lock(mu_);
     if (accepting_) {
@@ -50,10 +62,11 @@ void EventLoop::stop(Task before_exit) {
   }
   std::uint64_t one = 1;
   [[maybe_unused]] auto n = write(wake_fd_, &one, sizeof one);
-  thread_.join();
+  thread_->join();
 }
 
 bool EventLoop::post(Task& task) {
+  if (forked()) return false;  // before the mutex, which a parent thread may have held
   bool wake;
   {
     std::lock_guard lock(mu_);

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -41,10 +42,13 @@ class EventLoop {
   void stop(Task before_exit = nullptr);
 
   /// Queues `task` to run on the loop thread. Returns false (and leaves `task` untouched) once
-  /// the loop is stopping, so that the caller can complete its promise with an error instead.
+  /// the loop is stopping, or in a forked child (which has no loop thread), so that the caller
+  /// can complete its promise with an error instead.
   bool post(Task& task);
   bool post(Task&& task) { return post(task); }
   bool in_loop_thread() const { return std::this_thread::get_id() == thread_id_; }
+  /// True in a child forked after this loop was created: nothing of it may be used or stopped.
+  bool forked() const noexcept;
 
   // --- loop thread only ---
   void watch(int fd, std::uint32_t events, IoHandler handler);
@@ -58,6 +62,8 @@ class EventLoop {
 
  private:
   void run();
+
+  unsigned fork_generation_;
   int next_timeout_ms() const;
   void run_due_timers();
   void pop_timer_entry();
@@ -66,7 +72,7 @@ class EventLoop {
 
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
-  std::thread thread_;
+  std::unique_ptr<std::thread> thread_;  // a pointer, so that a forked child can leak it
   std::thread::id thread_id_;
   bool stopping_ = false;  // loop thread only
 
