@@ -21,8 +21,11 @@ Never a traceback in a response.
 
 Environment: DATABASE_URL, ANALYTICS_URL (default http://127.0.0.1:8081), PORT (8000), HOST
 (127.0.0.1), ENRICH_MODE, ENRICH_PLAN (the plan file), ENRICH_MAX_CONNECTIONS (8),
-ENRICH_ACQUIRE_TIMEOUT (2.0 seconds). Run after scripts/build and ``. scripts/env.sh``:
-``python examples/fastapi/app.py``.
+ENRICH_ACQUIRE_TIMEOUT (2.0 seconds), WORKERS (1). Run after scripts/build and
+``. scripts/env.sh``: ``python examples/fastapi/app.py``; with gunicorn (pinned in
+bindings/python/requirements-dev.txt, ``--preload`` is fine: the client is created per worker
+in the lifespan): ``gunicorn -w 4 -k uvicorn_worker.UvicornWorker --chdir examples/fastapi
+app:app``.
 """
 
 import asyncio
@@ -173,8 +176,13 @@ app = create_app()
 if __name__ == "__main__":
     import uvicorn
 
+    # WORKERS=N: N worker processes (uvicorn starts them fresh, so each creates its own client in
+    # the lifespan); at most N x ENRICH_MAX_CONNECTIONS connections to Postgres.
+    workers = int(os.environ.get("WORKERS", "1"))
     uvicorn.run(
-        app,
+        "app:app" if workers > 1 else app,
+        app_dir=os.path.dirname(os.path.abspath(__file__)),
+        workers=workers,
         host=os.environ.get("HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", "8000")),
         loop="uvloop",

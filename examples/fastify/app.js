@@ -12,6 +12,7 @@
 //
 // Start (after scripts/build, with `. scripts/env.sh`):
 //   DATABASE_URL=postgres://... ANALYTICS_URL=http://127.0.0.1:8081 PORT=3000 node app.js
+// WORKERS=N runs N processes (node:cluster); ENRICH_MAX_CONNECTIONS (4) is each one's pool.
 // Any database with the article's three tables works, whatever their other columns.
 // Timestamps without time zone and dates come out as node-postgres reads them in a process
 // whose TZ is UTC (the profile's rule); run the original with TZ=UTC to compare.
@@ -46,7 +47,11 @@ async function build(options = {}) {
     enrichPlugin,
     options.client
       ? { client: options.client }
-      : { connectionString: options.databaseUrl ?? process.env.DATABASE_URL, ...options.clientOptions },
+      : {
+          connectionString: options.databaseUrl ?? process.env.DATABASE_URL,
+          maxConnections: Number(process.env.ENRICH_MAX_CONNECTIONS || 4),
+          ...options.clientOptions,
+        },
   );
   const analyticsUrl = options.analyticsUrl ?? process.env.ANALYTICS_URL;
   const plan = enrich.Plan.load(PLAN_PATH, analyticsUrl ? { ANALYTICS_URL: analyticsUrl.replace(/\/+$/, '') } : undefined);
@@ -100,13 +105,32 @@ async function build(options = {}) {
   return fastify;
 }
 
-if (require.main === module) {
-  build()
+function serve() {
+  return build()
     .then((app) => app.listen({ port: Number(process.env.PORT || 3000), host: process.env.HOST || '127.0.0.1' }))
     .catch((err) => {
       console.error(err);
       process.exit(1);
     });
+}
+
+if (require.main === module) {
+  // WORKERS=N: node:cluster starts N worker processes sharing the port, each with its own client
+  // (at most N x ENRICH_MAX_CONNECTIONS connections to Postgres). A worker that dies is replaced.
+  const cluster = require('node:cluster');
+  const workers = Number(process.env.WORKERS || 1);
+  if (workers > 1 && cluster.isPrimary) {
+    for (let i = 0; i < workers; i++) cluster.fork();
+    cluster.on('exit', (worker, code, signal) => {
+      if (!process.exitCode && signal !== 'SIGTERM') cluster.fork();
+    });
+    process.on('SIGTERM', () => {
+      process.exitCode = 0;
+      for (const w of Object.values(cluster.workers)) w.kill('SIGTERM');
+    });
+  } else {
+    serve();
+  }
 }
 
 module.exports = { build };

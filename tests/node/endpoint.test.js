@@ -6,7 +6,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { requireEnv, FIXTURE_DSN, ORIGINAL_FIXTURE_DSN, STUB, EXAMPLES, rng, startStub } = require('./helpers');
+const { requireEnv, FIXTURE_DSN, ORIGINAL_FIXTURE_DSN, STUB, EXAMPLES, rng, startStub, enrich } = require('./helpers');
 
 requireEnv('ENRICH_FIXTURE_DSN', 'ENRICH_ANALYTICS_STUB');
 const USERS = 300; // random ids among the fixture's 1..2000
@@ -195,5 +195,53 @@ test('real listen on 127.0.0.1 serves the same bytes as inject', async () => {
     assert.deepStrictEqual(viaHttp, viaInject);
   } finally {
     await server.close();
+  }
+});
+
+test('WORKERS=2: node:cluster workers, each with its own client, bounded connections', async () => {
+  const { spawn, execFileSync } = require('node:child_process');
+  const net = require('node:net');
+  const stub = await startStub();
+  const port = await new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = srv.address().port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const appName = `enrich_node_workers_${process.pid}_${port}`;
+  const dsn = FIXTURE_DSN + (FIXTURE_DSN.includes('?') ? '&' : '?') + `application_name=${appName}`;
+  const child = spawn(process.execPath, [path.join(EXAMPLES, 'app.js')], {
+    env: { ...process.env, DATABASE_URL: dsn, ANALYTICS_URL: stub.url, PORT: String(port), WORKERS: '2', ENRICH_MAX_CONNECTIONS: '2', ENRICH_MODE: 'fast' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  try {
+    const base = `http://127.0.0.1:${port}/api/users`;
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      try {
+        if ((await fetch(`${base}/1/enriched`)).status === 200) break;
+      } catch {}
+      if (child.exitCode !== null || Date.now() > deadline) assert.fail(`app.js with WORKERS=2 did not start: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const ids = Array.from({ length: 200 }, (_, i) => i + 1);
+    const docs = await Promise.all(ids.map(async (id) => (await fetch(`${base}/${id}/enriched`)).json()));
+    assert.deepStrictEqual(docs.map((d) => Number(d.user.id)), ids);
+    const workers = execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).trim().split(/\s+/);
+    assert.equal(workers.length, 2, `worker processes: ${workers}`);
+    const check = new enrich.Client({ connectionString: FIXTURE_DSN, logLevel: 'off' });
+    try {
+      const n = Number(await check.queryValue('SELECT count(*) FROM pg_stat_activity WHERE application_name = $1', [appName]));
+      assert.ok(n >= 1 && n <= 4, `${n} connections for 2 workers x maxConnections 2`);
+    } finally {
+      await check.close();
+    }
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+    await stub.stop();
   }
 });

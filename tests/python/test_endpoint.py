@@ -6,6 +6,7 @@ statuses (404, 422, 503)."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib.util
 import json
 import os
@@ -15,10 +16,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 from typing import Any, List
 
 import httpx
 import pytest
+
+import enrich
 
 from conftest import DEAD_DSN, EXAMPLES, FIXTURE_DSN, ORIGINAL_FIXTURE_DSN, run
 
@@ -242,3 +246,63 @@ def test_examples_start_as_scripts(script, mode, healthy_stub):
         except subprocess.TimeoutExpired:
             proc.kill()
     assert proc.returncode in (0, -15), proc.stderr.read()
+
+
+def _children(pid: int) -> List[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+@pytest.mark.parametrize("how", ["uvicorn", "gunicorn --preload"])
+def test_several_workers_each_with_their_own_client(how, healthy_stub):
+    """WORKERS=2 (uvicorn's workers) and gunicorn -w 2 --preload with uvicorn-worker: every
+    request answered correctly, two worker processes, and at most workers x max_connections
+    connections to Postgres."""
+    port = free_port()
+    app_name = f"enrich_workers_{os.getpid()}_{port}"
+    dsn = FIXTURE_DSN + ("&" if "?" in FIXTURE_DSN else "?") + f"application_name={app_name}"
+    env = {**os.environ, "DATABASE_URL": dsn, "ANALYTICS_URL": healthy_stub.url, "PORT": str(port),
+           "ENRICH_MODE": "fast", "ENRICH_MAX_CONNECTIONS": "2", "WORKERS": "2"}
+    if how == "uvicorn":
+        cmd = [sys.executable, str(EXAMPLES / "app.py")]
+    else:
+        cmd = [sys.executable, "-m", "gunicorn", "-w", "2", "--preload", "-k", "uvicorn_worker.UvicornWorker",
+               "-b", f"127.0.0.1:{port}", "--chdir", str(EXAMPLES), "app:app"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}/api/users/%d/enriched"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(base % 1, timeout=2) as r:
+                    r.read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"{how} did not start: {proc.stderr.read() if proc.poll() is not None else ''}")
+                time.sleep(0.1)
+
+        def get(uid: int) -> dict:
+            with urllib.request.urlopen(base % uid, timeout=10) as r:
+                return json.loads(r.read())
+
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            docs = list(pool.map(get, range(1, 201)))
+        assert [d["user"]["id"] for d in docs] == list(range(1, 201))
+        workers = [c for c in _children(proc.pid) if "resource_tracker" not in Path(f"/proc/{c}/cmdline").read_text()]
+        assert len(workers) == 2, workers
+
+        async def connections() -> int:
+            async with enrich.Client(FIXTURE_DSN) as c:
+                return await c.fetch_value(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", app_name)
+
+        n = run(connections)
+        assert 1 <= n <= 2 * 2, f"{n} connections for 2 workers x max_connections 2"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
