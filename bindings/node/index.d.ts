@@ -61,6 +61,8 @@ export interface ClientOptions {
   httpMaxResponseBytes?: number;
   /** Verify HTTPS servers' certificates. Default true. */
   httpVerifyTls?: boolean;
+  /** PEM file of the CA certificates that verify HTTPS servers (default: the system's). */
+  httpCaFile?: string;
   /** Negotiate HTTP/2 where the server offers it. Default true. */
   http2?: boolean;
   /** Redirects followed. Default 5. */

@@ -27,6 +27,9 @@ struct HttpRequest {
   /// Opt-in retries with backoff and jitter, bounded by the client's retry budget. Only
   /// idempotent methods (GET, HEAD, PUT, DELETE) are ever retried.
   bool retry = false;
+  /// PEM file of the CA certificates to verify an HTTPS server with, instead of the client's
+  /// `HttpOptions::ca_file` (or the system's store). Empty: the client's.
+  std::string ca_file{};
 };
 
 /// A response. Any status is a response (a 500 is not an error); transport failures, timeouts,
@@ -72,6 +75,8 @@ struct HttpOptions {
   std::size_t max_total_connections = 256;
   std::size_t max_response_bytes = 8 * 1024 * 1024;
   bool verify_tls = true;
+  /// PEM file of the CA certificates that verify HTTPS servers; empty: the system's store.
+  std::string ca_file{};
   bool http2 = true;  ///< negotiate HTTP/2 where the server offers it (multiplexed)
   long max_redirects = 5;
   std::string user_agent = "enrich/0.1";

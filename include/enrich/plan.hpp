@@ -77,6 +77,7 @@ struct HttpStepSpec {
   std::string body{};
   Milliseconds timeout{0};
   bool retry = false;
+  std::string ca_file{};  ///< PEM CA file for HTTPS (empty: the client's http ca_file)
 };
 
 /// Variables for ${VAR} in plan files; a name missing here is read from the environment.

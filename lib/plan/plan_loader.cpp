@@ -171,7 +171,8 @@ Result<StepSpec> parse_step(const json::Value& v, std::size_t index, const PlanV
   const json::Value* h = v.find("http");
   if (!h || !h->is_object()) return invalid(fmt::format("\"http\" in {} must be an object", where));
   if (auto e = check_keys(
-          *h, {"method", "base_url", "path", "headers", "body", "timeout_ms", "retry"}, where))
+          *h, {"method", "base_url", "path", "headers", "body", "timeout_ms", "retry", "ca_file"},
+          where))
     return *e;
   TRY_ASSIGN(step.http.method, get_string(*h, "method", where, "GET"));
   std::string base;
@@ -185,6 +186,9 @@ Result<StepSpec> parse_step(const json::Value& v, std::size_t index, const PlanV
   TRY_ASSIGN(timeout, get_int(*h, "timeout_ms", where, 0));
   step.http.timeout = Milliseconds(timeout);
   TRY_ASSIGN(step.http.retry, get_bool(*h, "retry", where, false));
+  std::string ca_file;
+  TRY_ASSIGN(ca_file, get_string(*h, "ca_file", where));
+  TRY_ASSIGN(step.http.ca_file, expand(ca_file, vars, where));
   if (const json::Value* headers = h->find("headers")) {
     if (!headers->is_object())
       return invalid(fmt::format("\"headers\" in {} must be an object", where));

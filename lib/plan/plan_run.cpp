@@ -155,6 +155,7 @@ void PlanRun::launch_http(std::size_t index) {
   op->request.body = spec.http.body;
   op->request.timeout = spec.http.timeout;
   op->request.retry = spec.http.retry;
+  op->request.ca_file = spec.http.ca_file;
   op->request.deadline = deadline_;
   op->promise.get_future().subscribe([self = shared_from_this(), index](Result<HttpResponse> r) {
     self->on_http(index, std::move(r));
