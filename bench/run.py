@@ -34,8 +34,8 @@ estimated from the settings and printed first.
 Honesty: wrk's Lua script checks every response (status 200, a JSON object with the variant's
 keys, analytics present or null as the scenario demands); after each window a sample of
 responses is fetched and fully parsed (keys, the requested user's id; a floor's constant document:
-keys only). A window with any error,
-non-2xx, timeout or bad body is reported as FAILED instead of a throughput, and the run exits 1.
+keys only). A window with any error, non-2xx, timeout or bad body is reported as FAILED instead of
+a throughput, and the run exits 1.
 
 Writes <output>.md (tables, targets, versions, machine, commands), <output>.json (every pass's
 windows in "rows", the medians in "summary") and <output>.png (requests/s and p99 per variant).
