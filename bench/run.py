@@ -4,10 +4,13 @@
 This is the engine of ``scripts/bench`` (which installs, builds, starts the throwaway Postgres
 and seeds it first); run that, not this file. It measures:
 
+  Fastify floor             examples/fastify/floor.js: the same route and input validation,
+                            a constant 1 kB body (what Fastify itself costs)
   Fastify + pg              examples/fastify/original.js (the article's Node version)
   Fastify + postgres.js     examples/fastify/original_postgres.js
   Fastify + enrich compat   examples/fastify/app.js ENRICH_MODE=compat (run -> object)
   Fastify + enrich runJson  examples/fastify/app.js ENRICH_MODE=fast
+  FastAPI floor             examples/fastapi/floor.py: the same for FastAPI
   FastAPI + asyncpg         examples/fastapi/original.py (the article's Python version, an httpx
                             client per request as printed; "shared httpx" = one shared client)
   FastAPI + enrich compat   examples/fastapi/app.py ENRICH_MODE=compat (drop-in queries)
@@ -19,14 +22,23 @@ For each server: cold start (process start to the first 200), then per scenario 
 healthy analytics stub, hung stub) and per connection count (8, 64): wrk warm-up, then a
 measured window; requests/s and latency percentiles from wrk, the server's CPU time from
 /proc/PID/stat and Postgres's (all its processes) over the window, peak RSS (VmHWM) at the end.
+Every Python server runs on this interpreter (.venv's, from scripts/setup); the report names it.
+
+Passes (--passes, default 3): each pass runs every unit (each server with all its windows,
+enrich-run, pgbench) once, in an order rotated from pass to pass, so a slow minute of the shared
+machine hits different units in different passes. The report shows per window the median over
+the passes and the spread of req/s; ratios ("vs original", "vs floor", the targets) are ratios of
+the medians, with the range of the per-pass ratios beside the targets. The run's time is
+estimated from the settings and printed first.
 
 Honesty: wrk's Lua script checks every response (status 200, a JSON object with the variant's
 keys, analytics present or null as the scenario demands); after each window a sample of
-responses is fetched and fully parsed (keys, the requested user's id). A window with any error,
-non-2xx, timeout or bad body is reported as FAILED instead of a throughput, and the run exits 1.
+responses is fetched and fully parsed (keys, the requested user's id; a floor's constant document:
+keys only). A window with any error, non-2xx, timeout or bad body is reported as FAILED instead of
+a throughput, and the run exits 1.
 
-Writes <output>.md (tables, targets, versions, machine, commands), <output>.json (raw rows)
-and <output>.png (requests/s and p99 per variant).
+Writes <output>.md (tables, targets, versions, machine, commands), <output>.json (every pass's
+windows in "rows", the medians in "summary") and <output>.png (requests/s and p99 per variant).
 """
 
 from __future__ import annotations
@@ -44,6 +56,7 @@ import shlex
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -76,22 +89,32 @@ class Variant:
     baseline: str = ""  # key of the variant this one is compared with ("" = is a baseline)
     scenarios: tuple = ("none", "healthy", "hung")
     pool: str = ""  # database connections, for the report
+    floor: str = ""  # key of its framework's floor (the same route returning a constant body)
+    constant: bool = False  # a floor: one constant document, so the sample check skips the user id
 
 
 def variants(python: str) -> list[Variant]:
     node = shutil.which("node") or "node"
     fastify = ROOT / "examples" / "fastify"
     fastapi = ROOT / "examples" / "fastapi"
-    py = dict(query_flag="include_analytics", activity_key="recent_activity")
+    py = dict(query_flag="include_analytics", activity_key="recent_activity", floor="fastapi-floor")
+    js = dict(floor="fastify-floor")
+    # The floors make no analytics call, so they run without analytics only; that row is every
+    # scenario's denominator of "vs floor".
     return [
+        Variant("fastify-floor", "Fastify floor (constant 1 kB)", "node", [node, str(fastify / "floor.js")],
+                scenarios=("none",), pool="none", constant=True),
         Variant("fastify-pg", "Fastify + pg (article)", "node", [node, str(fastify / "original.js")],
-                pool="pg.Pool, 10"),
+                pool="pg.Pool, 10", **js),
         Variant("fastify-postgresjs", "Fastify + postgres.js", "node", [node, str(fastify / "original_postgres.js")],
-                baseline="fastify-pg", pool="postgres.js, 10"),
+                baseline="fastify-pg", pool="postgres.js, 10", **js),
         Variant("fastify-enrich-compat", "Fastify + enrich run()", "node", [node, str(fastify / "app.js")],
-                {"ENRICH_MODE": "compat"}, baseline="fastify-pg", pool="enrich, 8"),
+                {"ENRICH_MODE": "compat"}, baseline="fastify-pg", pool="enrich, 8", **js),
         Variant("fastify-enrich-fast", "Fastify + enrich runJson()", "node", [node, str(fastify / "app.js")],
-                {"ENRICH_MODE": "fast"}, baseline="fastify-pg", pool="enrich, 8"),
+                {"ENRICH_MODE": "fast"}, baseline="fastify-pg", pool="enrich, 8", **js),
+        Variant("fastapi-floor", "FastAPI floor (constant 1 kB)", "python", [python, str(fastapi / "floor.py")],
+                scenarios=("none",), pool="none", constant=True, query_flag="include_analytics",
+                activity_key="recent_activity"),
         Variant("fastapi-asyncpg", "FastAPI + asyncpg (article)", "python", [python, str(fastapi / "original.py")],
                 pool="asyncpg, 10", **py),
         Variant("fastapi-asyncpg-shared", "FastAPI + asyncpg, shared httpx", "python",
@@ -330,7 +353,10 @@ def check_document(v: Variant, scenario: str, user_id: int, status: int, body: b
     for key in ("user", "preferences", v.activity_key, "analytics", "meta"):
         if key not in doc:
             return f"no {key!r} in {sorted(doc)}"
-    if not isinstance(doc["user"], dict) or str(doc["user"].get("id")) != str(user_id):
+    if not isinstance(doc["user"], dict):
+        return f"user is {str(doc['user'])[:120]}"
+    # A floor answers every user with the same document (documented in its file and the report).
+    if not v.constant and str(doc["user"].get("id")) != str(user_id):
         return f"user is not user {user_id}: {str(doc['user'])[:120]}"
     if not isinstance(doc["preferences"], dict):
         return f"preferences is {doc['preferences']!r}"
@@ -369,6 +395,7 @@ class Settings:
     duration: float
     samples: int
     wrk_timeout: int
+    passes: int = 1
 
 
 def start_server(v: Variant, port: int, env: dict, logfile: Path) -> tuple[subprocess.Popen, float]:
@@ -400,10 +427,15 @@ def stop_server(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def measure_server(v: Variant, s: Settings, stub: Stub, pg: Postgres, env: dict, workdir: Path) -> list[dict]:
+def windows_of(v: Variant, s: Settings) -> list[tuple[str, int]]:
+    return [(sc, c) for sc in s.scenarios if sc in v.scenarios for c in s.connections]
+
+
+def measure_server(v: Variant, s: Settings, stub: Stub, pg: Postgres, env: dict, workdir: Path,
+                   tag: str = "") -> list[dict]:
     rows = []
     port = free_port()
-    logfile = workdir / f"{v.key}.log"
+    logfile = workdir / f"{v.key}{tag}.log"
     stub.mode("healthy")
     log(f"{v.label}: starting ({shlex.join(v.command)})")
     try:
@@ -608,7 +640,8 @@ def versions(pg: Postgres) -> dict:
         "libcurl": cmd("curl-config", "--version"),
         "Node.js": cmd("node", "--version"),
         **{f"npm {p}": npm(p) for p in ("fastify", "pg", "postgres")},
-        "Python": platform.python_version(),
+        "Python": "{} ({}, .venv made by scripts/setup)".format(
+            platform.python_version(), os.path.realpath(getattr(sys, "_base_executable", sys.executable))),
         **{f"PyPI {k}": v for k, v in py.items()},
         "wrk": cmd("wrk", "-v"),
         "pgbench": cmd("pgbench", "--version"),
@@ -628,89 +661,228 @@ def machine() -> dict:
 
 
 LABELS: dict[str, str] = {}
+NATIVE_KEYS = ["enrich-run", "pgbench-plain", "pgbench-pipeline"]
+
+
+# ---- passes: order, run time, aggregation ---------------------------------------------------------
+
+# Every metric of a window that the report shows as the median over the passes.
+METRICS = ("rps", "p50_ms", "p90_ms", "p99_ms", "server_cpu_us", "db_cpu_us", "machine_cores", "peak_rss_mb",
+           "cold_start_ms", "requests")
+
+
+def pass_order(units: list, p: int, passes: int) -> list:
+    """The order of the units (servers, enrich-run, pgbench) in pass p (0-based): the list rotated by
+    p/passes of its length, so that every unit runs early in one pass and late in another and a
+    slow minute of the machine lands on different units in different passes."""
+    if not units:
+        return []
+    k = (p * len(units)) // max(passes, 1) % len(units)
+    return units[k:] + units[:k]
+
+
+def wrk_seconds(seconds: float) -> int:
+    return max(1, round(seconds))  # wrk takes whole seconds
+
+
+# Fitted to measured runs on the 2-core machine (a one-pass full run took 637 s where the windows
+# and warm-ups alone are 618 s): process start to first 200 plus the stop, per window the sample
+# check, CPU sampling and wrk's start, enrich-run's and pgbench's start and exit.
+SERVER_OVERHEAD_S = 1.0
+WINDOW_OVERHEAD_S = 0.2
+NATIVE_OVERHEAD_S = 0.3
+FIXED_OVERHEAD_S = 5.0  # versions, stub, report and picture
+
+
+def estimate_seconds(vs: list[Variant], s: Settings, native: bool, pgbench: bool) -> float:
+    """The run's wall time from its settings (bench/run.py alone, not scripts/bench's setup)."""
+    one_pass = 0.0
+    for v in vs:
+        n = len(windows_of(v, s))
+        if n:
+            one_pass += (SERVER_OVERHEAD_S + wrk_seconds(s.first_warmup) + (n - 1) * wrk_seconds(s.warmup)
+                         + n * (wrk_seconds(s.duration) + WINDOW_OVERHEAD_S))
+    windows = len(s.scenarios) * len(s.connections)
+    if native:
+        one_pass += windows * (s.first_warmup + s.duration + NATIVE_OVERHEAD_S)
+    if pgbench:
+        one_pass += len(PGBENCH_SCRIPTS) * len(s.connections) * (round(s.first_warmup + s.duration + 1)
+                                                                 + NATIVE_OVERHEAD_S)
+    return one_pass * s.passes + FIXED_OVERHEAD_S
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def aggregate(rows: list[dict]) -> list[dict]:
+    """One row per (variant, scenario, connections) from the windows of every pass: each metric's
+    median over the passes that did not fail, with its min and max (<metric>_min, <metric>_max),
+    rps_spread (half the range between the slowest and the fastest pass, relative to the median),
+    the passes it ran in, and "failed" (with the pass numbers) if any pass's window failed: a
+    window that failed once is reported as FAILED, never as a median of the others. Pure: no
+    measuring here (tests/bench checks it)."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["variant"], r["scenario"], r["connections"]), []).append(r)
+    out = []
+    for (variant, scenario, conns), rs in groups.items():
+        rs = sorted(rs, key=lambda r: r.get("pass", 1))
+        agg: dict = dict(variant=variant, scenario=scenario, connections=conns,
+                         passes=[r.get("pass", 1) for r in rs])
+        failed = [r for r in rs if r.get("failed")]
+        if failed:
+            agg["failed"] = "; ".join(
+                (f"pass {r['pass']}: " if len(rs) > 1 and "pass" in r else "") + r["failed"] for r in failed)
+        good = [r for r in rs if not r.get("failed")]
+        for m in METRICS:
+            vals = [r[m] for r in good if r.get(m) is not None]
+            if vals:
+                agg[m], agg[f"{m}_min"], agg[f"{m}_max"] = median(vals), min(vals), max(vals)
+        if agg.get("rps"):
+            agg["rps_spread"] = (agg["rps_max"] - agg["rps_min"]) / 2 / agg["rps"]
+        agg["degraded"] = sum(r.get("degraded", 0) for r in rs)  # all passes together
+        out.append(agg)
+    return out
 
 
 def fmt_ms(v) -> str:
     return "-" if v is None else f"{v:.1f}" if v >= 10 else f"{v:.2f}"
 
 
+def fmt_spread(r: dict) -> str:
+    """'±3%': half the range of the passes' req/s relative to their median ('' for one pass)."""
+    if r.get("rps_spread") is None or len(r.get("passes", [])) < 2:
+        return ""
+    return f"±{r['rps_spread'] * 100:.0f}%" if r["rps_spread"] >= 0.01 else f"±{r['rps_spread'] * 100:.1f}%"
+
+
 def index(rows: list[dict]) -> dict:
     return {(r["variant"], r["scenario"], r["connections"]): r for r in rows}
 
 
-def ratio(rows_by: dict, a: str, b: str, scenario: str, conns: int, key: str = "rps") -> float | None:
-    ra, rb = rows_by.get((a, scenario, conns)), rows_by.get((b, scenario, conns))
+def ratio(rows_by: dict, a: str, b: str, scenario: str, conns: int, key: str = "rps",
+          b_scenario: str | None = None) -> float | None:
+    """a's value over b's (of the aggregated rows: the ratio of the medians); b's row may be of
+    another scenario (a floor runs without analytics only)."""
+    ra, rb = rows_by.get((a, scenario, conns)), rows_by.get((b, b_scenario or scenario, conns))
     if not ra or not rb or ra.get("failed") or rb.get("failed") or not rb.get(key) or ra.get(key) is None:
         return None
     return ra[key] / rb[key]
 
 
+def ratio_range(rows: list[dict], a: str, b: str, scenario: str, conns: int, key: str = "rps",
+                b_scenario: str | None = None) -> tuple[float, float] | None:
+    """The lowest and the highest of the per-pass ratios a/b (both measured in the same pass)."""
+    by_pass: dict[int, dict] = {}
+    for r in rows:
+        if r["connections"] != conns or r.get("failed") or r.get(key) is None:
+            continue
+        if r["variant"] == a and r["scenario"] == scenario:
+            by_pass.setdefault(r.get("pass", 1), {})["a"] = r[key]
+        if r["variant"] == b and r["scenario"] == (b_scenario or scenario):
+            by_pass.setdefault(r.get("pass", 1), {})["b"] = r[key]
+    ratios = [x["a"] / x["b"] for x in by_pass.values() if "a" in x and x.get("b")]
+    return (min(ratios), max(ratios)) if ratios else None
+
+
 def table(rows: list[dict], vs: list[Variant], scenario: str, conns: int) -> list[str]:
+    """The scenario's table from the aggregated rows: medians, the spread of req/s, ratios."""
     by = index(rows)
-    out = ["| variant | req/s | vs original | p50 ms | p90 ms | p99 ms | server CPU µs/req | Postgres CPU µs/req "
-           "| peak RSS MB | cold start ms | notes |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    order = [v.key for v in vs] + ["enrich-run", "pgbench-plain", "pgbench-pipeline"]
+    out = ["| variant | req/s | ± | vs original | vs floor | p50 ms | p90 ms | p99 ms | server CPU µs/req "
+           "| Postgres CPU µs/req | peak RSS MB | cold start ms | notes |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    order = [v.key for v in vs] + NATIVE_KEYS
     for key in order:
         r = by.get((key, scenario, conns))
         if not r:
             continue
         label = LABELS.get(key, key)
         if r.get("failed"):
-            out.append(f"| {label} | **FAILED** | | | | | | | | | {r['failed'][:300]} |")
+            out.append(f"| {label} | **FAILED** | | | | | | | | | | | {r['failed'][:300]} |")
             continue
         v = next((x for x in vs if x.key == key), None)
         base = baseline_for(v, scenario) if v else ("pgbench-pipeline" if key == "enrich-run" else "")
         rt = ratio(by, key, base, scenario, conns) if base else None
+        rf = ratio(by, key, v.floor, scenario, conns, b_scenario="none") if v and v.floor else None
         notes = []
         if r.get("degraded"):
-            notes.append(f"{r['degraded']} responses with analytics null (timed out)")
+            notes.append(f"{r['degraded']} responses with analytics null (timed out), all passes")
+        if v and v.constant:
+            notes.append("the framework's floor: same route and validation, constant body")
         if key == "enrich-run":
             notes.append("no web server; client CPU")
         if key.startswith("pgbench"):
             notes.append("3 queries, no JSON; client CPU")
-        out.append("| {} | {:,.0f} | {} | {} | {} | {} | {:,.0f} | {} | {} | {} | {} |".format(
-            label, r["rps"], f"{rt:.2f}x" if rt else "", fmt_ms(r.get("p50_ms")), fmt_ms(r.get("p90_ms")),
-            fmt_ms(r.get("p99_ms")), r["server_cpu_us"],
+        out.append("| {} | {:,.0f} | {} | {} | {} | {} | {} | {} | {:,.0f} | {} | {} | {} | {} |".format(
+            label, r["rps"], fmt_spread(r), f"{rt:.2f}x" if rt else "", f"{rf:.2f}" if rf else "",
+            fmt_ms(r.get("p50_ms")), fmt_ms(r.get("p90_ms")), fmt_ms(r.get("p99_ms")), r["server_cpu_us"],
             f"{r['db_cpu_us']:,.0f}" if r.get("db_cpu_us") is not None else "-",
             f"{r['peak_rss_mb']:.0f}" if r.get("peak_rss_mb") else "-",
             f"{r['cold_start_ms']:,.0f}" if r.get("cold_start_ms") else "-", "; ".join(notes)))
     return out
 
 
-def targets(rows: list[dict], conns: int) -> list[tuple[str, str, bool | None]]:
+def floor_table(rows: list[dict], per_pass: list[dict], vs: list[Variant], scenarios: list[str],
+                conns: int) -> list[str]:
+    """Each server's median req/s (rows: aggregated) as a share of its framework's floor (the
+    floor's no-analytics row), per scenario, with the range of the per-pass ratios (per_pass)."""
     by = index(rows)
+    floored = [v for v in vs if v.floor and any((v.key, sc, conns) in by for sc in scenarios)]
+    if not floored:
+        return []
+    out = ["| variant | floor | " + " | ".join(SCENARIOS[sc] for sc in scenarios) + " |",
+           "|---|---|" + "---:|" * len(scenarios)]
+    for v in floored:
+        cells = []
+        for sc in scenarios:
+            x = ratio(by, v.key, v.floor, sc, conns, b_scenario="none")
+            rr = ratio_range(per_pass, v.key, v.floor, sc, conns, b_scenario="none")
+            cells.append("" if x is None else f"{x:.2f}" + (f" ({rr[0]:.2f}–{rr[1]:.2f})" if rr and rr[0] != rr[1]
+                                                             else ""))
+        out.append(f"| {v.label} | {LABELS.get(v.floor, v.floor)} | " + " | ".join(cells) + " |")
+    return out
+
+
+def targets(rows: list[dict], conns: int, per_pass: list[dict] | None = None
+            ) -> list[tuple[str, str, str, bool | None]]:
+    """(target, measured median, per-pass range, met) at `conns` connections, from the aggregated
+    rows; per_pass (every pass's windows) gives the range of the per-pass ratios."""
+    by = index(rows)
+    per_pass = per_pass or []
     res = []
 
-    def r_(a, b, sc, key="rps"):
-        return ratio(by, a, b, sc, conns, key)
+    def add(name, value, ok, rng=None, fmt="{:.2f}x"):
+        res.append((name, value, "" if not rng or rng[0] == rng[1] else
+                    f"{fmt.format(rng[0])}–{fmt.format(rng[1])}", ok))
 
-    def add(name, value, ok):
-        res.append((name, value, ok))
+    def check_ratio(name, a, b, sc, met, key="rps", b_scenario=None, fmt="{:.2f}x"):
+        x = ratio(by, a, b, sc, conns, key, b_scenario)
+        rng = ratio_range(per_pass, a, b, sc, conns, key, b_scenario)
+        add(name, "-" if x is None else fmt.format(x), None if x is None else met(x), rng, fmt)
 
-    def check_ratio(name, a, b, sc, want):
-        x = r_(a, b, sc)
-        add(name, "-" if x is None else f"{x:.2f}x", None if x is None else x >= want)
+    def at_least(want):
+        return lambda x: x >= want
 
     check_ratio("FastAPI + enrich run_json ≥ 4x FastAPI + asyncpg, no analytics", "fastapi-enrich-fast",
-                "fastapi-asyncpg", "none", 4)
+                "fastapi-asyncpg", "none", at_least(4))
     check_ratio("FastAPI + enrich run_json ≥ 8x FastAPI (shared httpx), healthy analytics", "fastapi-enrich-fast",
-                "fastapi-asyncpg-shared", "healthy", 8)
+                "fastapi-asyncpg-shared", "healthy", at_least(8))
+    check_ratio("FastAPI + enrich run_json ≥ 70% of the FastAPI floor's req/s, no analytics",
+                "fastapi-enrich-fast", "fastapi-floor", "none", at_least(0.7), fmt="{:.2f}")
     for sc, base in (("none", "fastapi-asyncpg"), ("healthy", "fastapi-asyncpg-shared")):
-        x = r_("fastapi-enrich-fast", base, sc, "p99_ms")
-        add(f"FastAPI + enrich run_json p99 ≤ ½ of the original's, {SCENARIOS[sc]}", "-" if x is None else f"{x:.2f}x",
-            None if x is None else x <= 0.5)
-        x = r_("fastapi-enrich-fast", base, sc, "server_cpu_us")
-        add(f"FastAPI + enrich run_json uses less CPU/request, {SCENARIOS[sc]}", "-" if x is None else f"{x:.2f}x",
-            None if x is None else x < 1)
+        check_ratio(f"FastAPI + enrich run_json p99 ≤ ½ of the original's, {SCENARIOS[sc]}", "fastapi-enrich-fast",
+                    base, sc, lambda x: x <= 0.5, key="p99_ms")
+        check_ratio(f"FastAPI + enrich run_json uses less CPU/request, {SCENARIOS[sc]}", "fastapi-enrich-fast",
+                    base, sc, lambda x: x < 1, key="server_cpu_us")
     check_ratio("Fastify + enrich runJson ≥ 3x Fastify + pg, no analytics", "fastify-enrich-fast", "fastify-pg",
-                "none", 3)
+                "none", at_least(3))
     check_ratio("Fastify + enrich runJson ≥ 4x Fastify + pg, healthy analytics", "fastify-enrich-fast",
-                "fastify-pg", "healthy", 4)
+                "fastify-pg", "healthy", at_least(4))
     for sc in ("none", "healthy"):
         check_ratio(f"Fastify + enrich runJson ahead of Fastify + postgres.js, {SCENARIOS[sc]}",
-                    "fastify-enrich-fast", "fastify-postgresjs", sc, 1)
-    check_ratio("enrich-run ≥ pgbench pipelined (same three queries)", "enrich-run", "pgbench-pipeline", "none", 1)
+                    "fastify-enrich-fast", "fastify-postgresjs", sc, at_least(1))
+    check_ratio("enrich-run ≥ pgbench pipelined (same three queries)", "enrich-run", "pgbench-pipeline", "none", at_least(1))
     # At 64 connections a CPU-bound server's p99 is mostly its queue (Little's law: 64 requests
     # in flight / throughput), so the hung-stub target is shown at 8 connections too.
     for key in ("fastify-enrich-fast", "fastapi-enrich-fast", "enrich-run"):
@@ -718,7 +890,7 @@ def targets(rows: list[dict], conns: int) -> list[tuple[str, str, bool | None]]:
             r = by.get((key, "hung", c))
             if r and not r.get("failed"):
                 add(f"hung analytics: {LABELS.get(key, key)} p99 < 20 ms, {c} connections", f"{r['p99_ms']:.1f} ms",
-                    r["p99_ms"] < 20)
+                    r["p99_ms"] < 20, (r["p99_ms_min"], r["p99_ms_max"]), "{:.1f} ms")
     for a, b in (("fastify-enrich-fast", "fastify-pg"), ("fastify-enrich-compat", "fastify-pg"),
                  ("fastapi-enrich-fast", "fastapi-asyncpg"), ("fastapi-enrich-compat", "fastapi-asyncpg")):
         ra = next((r for r in rows if r["variant"] == a and r.get("peak_rss_mb")), None)
@@ -729,7 +901,25 @@ def targets(rows: list[dict], conns: int) -> list[tuple[str, str, bool | None]]:
     return res
 
 
+def passes_table(rows: list[dict], vs: list[Variant], scenario: str, conns: int, passes: int) -> list[str]:
+    """req/s of every pass (and where in its pass the unit ran) for one scenario."""
+    cell: dict[tuple[str, int], str] = {}
+    for r in rows:
+        if r["scenario"] == scenario and r["connections"] == conns:
+            val = "FAILED" if r.get("failed") else f"{r['rps']:,.0f}"
+            cell[(r["variant"], r.get("pass", 1))] = f"{val} (#{r['position']})" if r.get("position") else val
+    keys = [k for k in [v.key for v in vs] + NATIVE_KEYS if any((k, p + 1) in cell for p in range(passes))]
+    if not keys:
+        return []
+    out = ["| variant | " + " | ".join(f"pass {p + 1}" for p in range(passes)) + " |",
+           "|---|" + "---:|" * passes]
+    for k in keys:
+        out.append(f"| {LABELS.get(k, k)} | " + " | ".join(cell.get((k, p + 1), "") for p in range(passes)) + " |")
+    return out
+
+
 def plot(rows: list[dict], vs: list[Variant], s: Settings, path: Path) -> bool:
+    """The aggregated rows: bars are medians, whiskers the range of the passes."""
     try:
         import matplotlib
 
@@ -739,31 +929,38 @@ def plot(rows: list[dict], vs: list[Variant], s: Settings, path: Path) -> bool:
         log("matplotlib not installed: no picture (scripts/setup --bench installs it)")
         return False
     by = index(rows)
-    keys = [v.key for v in vs] + ["enrich-run", "pgbench-plain", "pgbench-pipeline"]
+    keys = [v.key for v in vs] + NATIVE_KEYS
     colors = {"node": "#3c873a", "python": "#3572a5", "native": "#b5522b"}
     fam = {v.key: v.family for v in vs}
-    fig, axes = plt.subplots(2, len(s.scenarios), figsize=(5.2 * len(s.scenarios) + 1.5, 9), squeeze=False)
+    fig, axes = plt.subplots(2, len(s.scenarios), figsize=(6.6 * len(s.scenarios) + 0.5, 9.5), squeeze=False)
     for col, sc in enumerate(s.scenarios):
         present = [k for k in keys if any((k, sc, c) in by for c in s.connections)]
         for row_i, (metric, title) in enumerate((("rps", "requests/s"), ("p99_ms", "p99 latency, ms (log)"))):
             ax = axes[row_i][col]
             width = 0.8 / len(s.connections)
             for ci, conns in enumerate(s.connections):
-                vals, hatch = [], ["", "//"][ci % 2]
+                vals, lo, hi, hatch = [], [], [], ["", "//"][ci % 2]
                 for k in present:
                     r = by.get((k, sc, conns))
-                    vals.append(0 if not r or r.get("failed") or r.get(metric) is None else r[metric])
+                    ok = r and not r.get("failed") and r.get(metric) is not None
+                    vals.append(r[metric] if ok else 0)
+                    lo.append(r[metric] - r.get(f"{metric}_min", r[metric]) if ok else 0)
+                    hi.append(r.get(f"{metric}_max", r[metric]) - r[metric] if ok else 0)
                 xs = [i + (ci - (len(s.connections) - 1) / 2) * width for i in range(len(present))]
                 bars = ax.barh(xs, vals, height=width, hatch=hatch, edgecolor="white",
                                color=[colors[fam.get(k, "native")] for k in present],
+                               xerr=[lo, hi] if s.passes > 1 else None,
+                               error_kw=dict(elinewidth=0.8, capsize=1.5, ecolor="#333333"),
                                label=f"{conns} connections")
-                for b, val, k in zip(bars, vals, present):
+                for b, val, k, h in zip(bars, vals, present, hi):
                     r = by.get((k, sc, conns))
                     text = "FAILED" if r and r.get("failed") else (f"{val:,.0f}" if metric == "rps" else f"{val:.1f}")
                     if r:
-                        ax.text(b.get_width(), b.get_y() + b.get_height() / 2, " " + text, va="center", fontsize=7)
+                        ax.text(b.get_width() + h, b.get_y() + b.get_height() / 2, " " + text, va="center",
+                                fontsize=7)
             ax.set_yticks(range(len(present)))
-            ax.set_yticklabels([LABELS.get(k, k) for k in present] if col == 0 else [""] * len(present), fontsize=8)
+            # Every column names its rows: the floors are in the no-analytics column only.
+            ax.set_yticklabels([LABELS.get(k, k) for k in present], fontsize=8)
             ax.invert_yaxis()
             if metric == "p99_ms":
                 ax.set_xscale("log")
@@ -772,46 +969,85 @@ def plot(rows: list[dict], vs: list[Variant], s: Settings, path: Path) -> bool:
             ax.margins(x=0.18)
         axes[0][col].legend(fontsize=7, loc="lower right")
     fig.suptitle("GET /api/users/:id/enriched on one 2-core machine (wrk, random users of 100,000)\n"
-                 "green: Node, blue: Python, orange: native (no web server)"
+                 f"median of {s.passes} interleaved passes" + (", whiskers: slowest to fastest pass"
+                                                              if s.passes > 1 else "")
+                 + "; green: Node, blue: Python, orange: native (no web server)"
                  + ("; hatched: 64 connections" if len(s.connections) > 1 else ""), fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return True
 
 
-def write_report(rows, vs, s, args, meta, out: Path, picture: bool) -> None:
+def command_line(args) -> str:
+    parts = ["scripts/bench"]
+    if args.quick:
+        parts.append("--quick")
+    for flag, val in (("--passes", args.passes), ("--duration", args.duration), ("--warmup", args.warmup),
+                      ("--first-warmup", args.first_warmup), ("--only", args.only)):
+        if val not in (None, "") and not (flag == "--passes" and val == 3):
+            parts += [flag, f"{val:g}" if isinstance(val, float) else str(val)]
+    return " ".join(parts)
+
+
+def write_report(rows, summary_rows, vs, s, args, meta, out: Path, picture: bool) -> None:
+    """rows: every pass's windows; summary_rows: aggregate(rows)."""
+    py = meta["python"]
     lines = [f"# Benchmark: the article's endpoint, every implementation, one run",
              "",
-             f"Generated by `scripts/bench{' --quick' if args.quick else ''}` on {meta['date']} in "
-             f"{meta['elapsed_s'] / 60:.1f} min. Each server ran alone on 127.0.0.1, loaded by wrk (1 thread) "
-             f"with random user ids of {USERS:,} (scripts/seed: their preferences, 2,000,000 activity rows): "
-             f"cold start, then per scenario and connection count {s.warmup:g} s of warm-up "
+             f"Generated by `{command_line(args)}` on {meta['date']} in {meta['elapsed_s'] / 60:.1f} min "
+             f"(estimated {meta['estimated_s'] / 60:.1f}). Each server ran alone on 127.0.0.1, loaded by wrk "
+             f"(1 thread) with random user ids of {USERS:,} (scripts/seed: their preferences, 2,000,000 activity "
+             f"rows): cold start, then per scenario and connection count {s.warmup:g} s of warm-up "
              f"({s.first_warmup:g} s for a server's first window) and a {s.duration:g} s measured window. "
+             f"**{s.passes} passes**: each pass starts every server (and runs enrich-run and pgbench) once, in an "
+             "order rotated from pass to pass (each pass's order is below), so a slow minute of the machine "
+             "hits different variants in different passes. Every figure is the **median over the passes**; "
+             "**±** is half the range between the slowest and the fastest pass's req/s, relative to the "
+             "median. A window that failed in any pass is FAILED. "
              "CPU figures are per request over the measured window: the server process (all its threads), and "
-             "all Postgres processes. Ratios compare with the article's version of the same language "
-             "(with analytics: FastAPI's shared-client form; enrich-run: pgbench pipelined).",
+             "all Postgres processes. \"vs original\" compares with the article's version of the same language "
+             "(with analytics: FastAPI's shared-client form; enrich-run: pgbench pipelined), \"vs floor\" with "
+             "the same framework's floor (the same route and input validation returning a constant 1 kB body, "
+             "examples/fastapi/floor.py and examples/fastify/floor.js; it makes no analytics call, so its "
+             "no-analytics row is the denominator in every scenario). Both are ratios of the medians.",
+             "",
+             f"Python: every Python server ran on `{py['venv']}` → {py['base']} (Python {py['version']}), "
+             "the interpreter scripts/setup chose (ENRICH_PYTHON, else Debian's /usr/bin/python3).",
              ""]
-    if any(r.get("failed") for r in rows):
+    if any(r.get("failed") for r in summary_rows):
         lines += ["> **THIS RUN HAD ERRORS.** Rows marked FAILED report no throughput; see their notes.", ""]
     if picture:
         lines += [f"![requests/s and p99 per variant]({out.stem}.png)", ""]
     tgt_conns = 64 if 64 in s.connections else s.connections[-1]
-    tg = targets(rows, tgt_conns)
+    tg = targets(summary_rows, tgt_conns, rows)
     if tg:
-        lines += [f"## Targets ({tgt_conns} connections)", "", "| target | measured | met |", "|---|---:|---|"]
-        lines += [f"| {n} | {v} | {'yes' if ok else 'n/a' if ok is None else '**no**'} |" for n, v, ok in tg]
+        lines += [f"## Targets ({tgt_conns} connections; medians, and the lowest and highest pass)", "",
+                  "| target | measured | passes | met |", "|---|---:|---:|---|"]
+        lines += [f"| {n} | {v} | {rng} | {'yes' if ok else 'n/a' if ok is None else '**no**'} |"
+                  for n, v, rng, ok in tg]
         lines.append("")
+    ft = floor_table(summary_rows, rows, vs, s.scenarios, tgt_conns)
+    if ft:
+        lines += [f"## Share of the framework's floor ({tgt_conns} connections)", "",
+                  "Median req/s over the floor's median req/s (no analytics), and the range of the per-pass "
+                  "ratios.", ""] + ft + [""]
     for conns in sorted(s.connections, reverse=True):
         for sc in s.scenarios:
-            lines += [f"## {SCENARIOS[sc]}, {conns} connections", ""] + table(rows, vs, sc, conns) + [""]
+            lines += [f"## {SCENARIOS[sc]}, {conns} connections", ""] + table(summary_rows, vs, sc, conns) + [""]
+    pt = passes_table(rows, vs, s.scenarios[0], tgt_conns, s.passes)
+    if s.passes > 1 and pt:
+        lines += [f"## Passes ({SCENARIOS[s.scenarios[0]]}, {tgt_conns} connections)", "",
+                  "req/s of each pass, and (#n) the unit's place in that pass's order:", ""] + pt + [""]
+        lines += [f"- pass {i + 1}: {', '.join(order)}" for i, order in enumerate(meta["orders"])] + [""]
     lines += ["## Variants", "", "| variant | command | database pool |", "|---|---|---|"]
     for v in vs:
         env = " ".join(f"{k}={val}" for k, val in v.env.items())
         lines.append(f"| {v.label} | `{(env + ' ') if env else ''}{shlex.join(v.command).replace(str(ROOT) + '/', '')}` "
                      f"| {v.pool} |")
     lines += ["", "Servers get DATABASE_URL, ANALYTICS_URL (the stub), PORT, HOST=127.0.0.1; Node servers log at "
-              "warn (Fastify's default here), the Python ones log with structlog as the article's code does, "
-              "uvicorn with uvloop, one worker, no access log.", ""]
+              "warn (Fastify's default here), the Python ones log with structlog as the article's code does "
+              "(the floors do not log), uvicorn with uvloop, one worker, no access log. The floors' documents "
+              "are constant, so their sample check checks the document's shape but not the user id.", ""]
     lines += ["## Versions", "", "| component | version |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in meta["versions"].items()]
     m = meta["machine"]
@@ -820,15 +1056,36 @@ def write_report(rows, vs, s, args, meta, out: Path, picture: bool) -> None:
               f"run {m['load_before'][0]:.2f}. Postgres, the server under test, wrk and the analytics stub share the "
               "cores, as in the article's measurements.", "",
               "## Commands", "", "```"]
-    lines += [f"scripts/bench{' --quick' if args.quick else ''}   # all of the below"]
+    lines += [f"{command_line(args)}   # all of the below"]
     cmds = []
     for r in rows:
         c = r.get("command")
         if c and c not in cmds:
             cmds.append(c)
     lines += cmds[:3] + (["..."] if len(cmds) > 3 else []) + ["```", "",
-              f"Every command is in `{out.stem}.json` (one row per window)."]
+              f"Every command is in `{out.stem}.json`: `rows` holds every pass's windows (with `pass` and "
+              "`position`), `summary` the medians, minima and maxima."]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+
+
+def settings_for(quick: bool, passes: int = 3, duration: float | None = None, warmup: float | None = None,
+                 first_warmup: float | None = None) -> Settings:
+    """The run's settings. Budget on 2 cores with 3 passes (estimate_seconds; tests/bench checks
+    it): the full run (every scenario, 8 and 64 connections, 8 s windows) about 34 minutes, under
+    40 with scripts/bench's own checks; --quick (no analytics, 64 connections, 3 s windows after a
+    2 s warm-up) under 4, under 5 with scripts/bench's checks."""
+    if quick:
+        return Settings(["none"], [64], first_warmup=first_warmup or 2, warmup=warmup or 2,
+                        duration=duration or 3, samples=10, wrk_timeout=10, passes=passes)
+    return Settings(["none", "healthy", "hung"], [8, 64], first_warmup=first_warmup or 5, warmup=warmup or 2,
+                    duration=duration or 8, samples=10, wrk_timeout=10, passes=passes)
+
+
+def python_info() -> dict:
+    base = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+    venv = sys.executable.replace(str(ROOT) + "/", "")
+    return {"executable": sys.executable, "venv": venv, "base": base, "version": platform.python_version(),
+            "sys_version": sys.version}
 
 
 def main() -> int:
@@ -837,9 +1094,14 @@ def main() -> int:
     p.add_argument("--only", default="", help="comma-separated variant keys (and enrich-run, pgbench)")
     p.add_argument("--output", default="", help="report path without suffix (default bench/results/latest"
                    " or bench/results/quick)")
-    p.add_argument("--duration", type=float)
-    p.add_argument("--warmup", type=float)
+    p.add_argument("--passes", type=int, default=3, help="interleaved passes over every variant (default 3)")
+    p.add_argument("--duration", type=float, help="measured window, s (default 8; --quick 3)")
+    p.add_argument("--warmup", type=float, help="warm-up before a server's later windows, s (default 2)")
+    p.add_argument("--first-warmup", type=float, help="warm-up before a server's first window, s (default 5;"
+                   " --quick 2)")
     args = p.parse_args()
+    if args.passes < 1:
+        p.error("--passes must be at least 1")
 
     dsn = os.environ.get("DATABASE_URL")
     if not dsn:
@@ -851,11 +1113,7 @@ def main() -> int:
     enrich_run = str(build / "bin" / "enrich-run")
     stub_bin = str(build / "examples" / "stub" / "enrich-analytics-stub")
 
-    if args.quick:
-        s = Settings(["none"], [64], first_warmup=5, warmup=2, duration=args.duration or 5, samples=10, wrk_timeout=10)
-    else:
-        s = Settings(["none", "healthy", "hung"], [8, 64], first_warmup=5, warmup=args.warmup or 2,
-                     duration=args.duration or 8, samples=10, wrk_timeout=10)
+    s = settings_for(args.quick, args.passes, args.duration, args.warmup, args.first_warmup)
     out = Path(args.output) if args.output else ROOT / "bench" / "results" / ("quick" if args.quick else "latest")
     out.parent.mkdir(parents=True, exist_ok=True)
 
@@ -865,42 +1123,65 @@ def main() -> int:
     LABELS.update({"enrich-run": "enrich-run (native, no server)", "pgbench-plain": "pgbench -M prepared",
                    "pgbench-pipeline": "pgbench -M prepared, pipelined"})
     only = set(filter(None, args.only.split(",")))
+    unknown = only - {v.key for v in vs} - {"enrich-run", "pgbench"}
+    if unknown:
+        raise SystemExit(f"unknown --only key(s) {', '.join(sorted(unknown))}; keys: "
+                         + ", ".join([v.key for v in vs] + ["enrich-run", "pgbench"]))
     if only:
         vs = [v for v in vs if v.key in only]
+    vs = [v for v in vs if windows_of(v, s)]  # e.g. the shared-httpx original has no no-analytics row
+    native = not only or "enrich-run" in only
+    bench_pg = not only or "pgbench" in only
+
+    py = python_info()
+    log(f"Python servers run on {py['venv']} -> {py['base']} (Python {py['version']})")
+    estimate = estimate_seconds(vs, s, native, bench_pg)
+    log(f"{s.passes} pass(es) of {len(vs) + native + bench_pg} units, {s.duration:g} s windows: "
+        f"estimated {estimate / 60:.1f} min")
 
     started = time.monotonic()
     pg = Postgres(dsn)
     meta = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
-            "versions": versions(pg), "quick": args.quick}
+            "versions": versions(pg), "quick": args.quick, "python": py, "estimated_s": estimate, "orders": []}
     stub = Stub(stub_bin)
     env = {**os.environ, "DATABASE_URL": dsn, "ANALYTICS_URL": stub.url, "HOST": "127.0.0.1"}
     env.pop("LOG_LEVEL", None)
     rows: list[dict] = []
     workdir = Path(tempfile.mkdtemp(prefix="enrich-bench-"))
+    units: list[tuple[str, object]] = [
+        (v.key, lambda n, v=v: measure_server(v, s, stub, pg, env, workdir, tag=f"-pass{n}")) for v in vs]
+    if native:
+        units.append(("enrich-run", lambda n: run_enrich_native(s, stub, pg, dsn, enrich_run)))
+    if bench_pg:
+        units.append(("pgbench", lambda n: run_pgbench(s, pg, dsn, workdir)))
     try:
-        for v in vs:
-            rows += measure_server(v, s, stub, pg, env, workdir)
-        if not only or "enrich-run" in only:
-            rows += run_enrich_native(s, stub, pg, dsn, enrich_run)
-        if not only or "pgbench" in only:
-            rows += run_pgbench(s, pg, dsn, workdir)
+        for i in range(s.passes):
+            order = pass_order(units, i, s.passes)
+            meta["orders"].append([key for key, _ in order])
+            log(f"pass {i + 1} of {s.passes}: {', '.join(key for key, _ in order)}")
+            for pos, (key, run) in enumerate(order):
+                for row in run(i + 1):
+                    row["pass"], row["position"] = i + 1, pos + 1
+                    rows.append(row)
     finally:
         stub.stop()
     meta["elapsed_s"] = time.monotonic() - started
-    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "settings": s.__dict__, "rows": rows}, indent=1,
-                                                   default=str) + "\n")
-    picture = plot(rows, vs, s, out.with_suffix(".png"))
-    write_report(rows, vs, s, args, meta, out, picture)
+    summary_rows = aggregate(rows)
+    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "settings": s.__dict__, "rows": rows,
+                                                    "summary": summary_rows}, indent=1, default=str) + "\n")
+    picture = plot(summary_rows, vs, s, out.with_suffix(".png"))
+    write_report(rows, summary_rows, vs, s, args, meta, out, picture)
     print(out.with_suffix(".md").read_text())
     failed = [r for r in rows if r.get("failed")]
     if failed:
         print("\n" + "!" * 78 + f"\n!!! {len(failed)} WINDOW(S) HAD ERRORS: their throughput is not reported.\n"
-              + "\n".join(f"!!!   {r['variant']} / {r['scenario']} / {r['connections']}: {r['failed'][:200]}"
-                          for r in failed) + "\n" + "!" * 78, file=sys.stderr)
+              + "\n".join(f"!!!   pass {r['pass']}: {r['variant']} / {r['scenario']} / {r['connections']}: "
+                          f"{r['failed'][:200]}" for r in failed) + "\n" + "!" * 78, file=sys.stderr)
         log(f"server logs and wrk scripts kept in {workdir}")
         return 1
     shutil.rmtree(workdir, ignore_errors=True)
-    log(f"wrote {out.with_suffix('.md')}, .json, .png in {meta['elapsed_s'] / 60:.1f} min")
+    log(f"wrote {out.with_suffix('.md')}, .json, .png in {meta['elapsed_s'] / 60:.1f} min "
+        f"(estimated {estimate / 60:.1f})")
     return 0
 
 
