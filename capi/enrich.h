@@ -18,8 +18,10 @@
  *   thread-local "last error".
  *
  * Threads: every function may be called from any thread. Callbacks (notify, completion, log)
- * run on an I/O thread of the client: they must be quick and must not call
- * enrich_client_destroy.
+ * run on an I/O thread of the client, never inside the enrich_* call that started the operation
+ * (also when it fails at once, e.g. on bad plan inputs): they must be quick and must not call
+ * enrich_client_destroy. (The one exception: a client created before fork() used in the child,
+ * which has no I/O thread; its operations fail at once with ENRICH_ERR_CLOSED.)
  *
  * Ownership (each handle says how it is freed):
  *   enrich_client      enrich_client_destroy
@@ -56,16 +58,16 @@ extern "C" {
 /* ---- version -------------------------------------------------------------------------------- */
 
 #define ENRICH_VERSION_MAJOR 0
-#define ENRICH_VERSION_MINOR 1
+#define ENRICH_VERSION_MINOR 2
 #define ENRICH_VERSION_PATCH 0
 /** 0xMMmmpp: compare with < and >. */
 #define ENRICH_VERSION_HEX \
   ((ENRICH_VERSION_MAJOR << 16) | (ENRICH_VERSION_MINOR << 8) | ENRICH_VERSION_PATCH)
-#define ENRICH_VERSION_STRING "0.1.0"
+#define ENRICH_VERSION_STRING "0.2.0"
 
 /** The version of the library actually loaded, as ENRICH_VERSION_HEX. */
 ENRICH_API int enrich_version(void);
-/** "0.1.0" */
+/** "0.2.0" */
 ENRICH_API const char* enrich_version_string(void);
 
 /* ---- status codes ---------------------------------------------------------------------------- */

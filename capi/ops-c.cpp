@@ -1,7 +1,10 @@
 // Asynchronous operations: queries, HTTP requests, plan runs and transactions. Each one gets an
 // id in the client's cancel registry and delivers exactly one completion to its target.
 
+#include <thread>
+
 #include "capi_internal.hpp"
+#include "core/access.hpp"
 #include "enrich/json.hpp"
 
 using namespace enrich;
@@ -70,7 +73,7 @@ enrich_status launch(const std::shared_ptr<ClientCore>& core, Target target,
   // subscribe() below, so end(id) always follows begin().
   enrich_op_id id = core->begin(future.canceller());
   if (out_id) *out_id = id;
-  future.subscribe([core, target = std::move(target), kind, id, user_data, fill](Result<T> r) {
+  auto complete = [core, target = std::move(target), kind, id, user_data, fill](Result<T> r) {
     core->end(id);
     auto* c = new_completion(kind, id, user_data);
     try {
@@ -82,6 +85,26 @@ enrich_status launch(const std::shared_ptr<ClientCore>& core, Target target,
       c->error.reset(new_error(Error{ErrorCode::internal, "failed to build the completion"}));
     }
     target.deliver(c);
+  };
+  // A future that is complete already (bad input, a closed client, or a very fast result) runs
+  // its continuation inside subscribe(), on this thread. Callbacks and notify hooks must run on
+  // an I/O thread (enrich.h), never inside the caller's enrich_* call: hand such a completion to
+  // one. Only when none is left (a client closing, a forked child) is it delivered here.
+  const auto caller = std::this_thread::get_id();
+  std::weak_ptr<ClientCore> weak_core = core;
+  future.subscribe([complete = std::move(complete), caller, weak_core](Result<T> r) mutable {
+    if (std::this_thread::get_id() == caller) {
+      auto shared = std::make_shared<std::pair<decltype(complete), Result<T>>>(std::move(complete),
+                                                                               std::move(r));
+      auto core = weak_core.lock();
+      if (core && core->client && detail::Access::post_to_io(*core->client, [shared] {
+            shared->first(std::move(shared->second));
+          }))
+        return;
+      shared->first(std::move(shared->second));
+      return;
+    }
+    complete(std::move(r));
   });
   return ENRICH_OK;
 }

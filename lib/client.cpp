@@ -7,6 +7,7 @@
 
 #include "core/event_loop.hpp"
 #include "core/fork_guard.hpp"
+#include "core/logger.hpp"
 #include "http/http_client.hpp"
 #include "pg/canceller.hpp"
 #include "pg/conn_params.hpp"
@@ -298,10 +299,11 @@ Future<HttpResponse> Client::http(HttpRequest request) {
 Future<PlanOutput> Client::run(const Plan& plan, Inputs inputs, RunOptions options) {
   if (impl_->forked()) return make_error_future<PlanOutput>(forked_error());
   if (impl_->closed) return make_error_future<PlanOutput>(closed_error());
-  if (!plan.impl())
+  const auto& plan_impl = detail::Access::impl(plan);
+  if (!plan_impl)
     return make_error_future<PlanOutput>(Error{ErrorCode::invalid_argument, "empty plan"});
   // Inputs are checked here, on the caller's thread, before anything reaches the I/O thread.
-  auto bound = bind_inputs(*plan.impl(), inputs);
+  auto bound = bind_inputs(*plan_impl, inputs);
   if (!bound.ok()) return make_error_future<PlanOutput>(std::move(bound).error());
   const ShardPtr& shard = impl_->pick();
   Promise<PlanOutput> promise;
@@ -315,7 +317,7 @@ Future<PlanOutput> Client::run(const Plan& plan, Inputs inputs, RunOptions optio
   });
   auto run = std::make_shared<PlanRun>(
       PlanRun::Env{shard->loop.get(), shard->pool.get(), shard->http.get(), impl_->logger},
-      plan.impl(), std::move(bound).value(), options.profile.value_or(plan.profile()),
+      plan_impl, std::move(bound).value(), options.profile.value_or(plan.profile()),
       options.deadline, std::move(promise));
   *weak_run = run;
   EventLoop::Task task = [run] { run->start(); };
@@ -328,6 +330,13 @@ Future<PlanOutput> Client::run_json(const Plan& plan, std::string_view inputs_js
   auto inputs = parse_inputs_json(inputs_json);
   if (!inputs.ok()) return make_error_future<PlanOutput>(std::move(inputs).error());
   return run(plan, std::move(inputs).value(), std::move(options));
+}
+
+bool detail::Access::post_to_io(Client& client, std::function<void()> task) {
+  auto& impl = *client.impl_;
+  if (impl.forked() || impl.closed) return false;
+  EventLoop::Task t = std::move(task);
+  return impl.pick()->loop->post(t);
 }
 
 const ClientOptions& Client::options() const {

@@ -101,6 +101,10 @@ struct PoolStats {
 
 class Client;
 
+namespace detail {
+struct Access;  // the library's own way in (lib/core/access.hpp)
+}
+
 /// A transaction on a dedicated connection. Obtain with `Client::transaction()`; finish with
 /// `commit()` or `rollback()`. Destroying it unfinished rolls back and returns the connection.
 /// Use from one caller at a time (queries inside are still pipelined in order).
@@ -116,10 +120,10 @@ class ENRICH_EXPORT Transaction {
   /// False after commit() or rollback() was called.
   bool active() const;
 
-  struct Impl;  // internal
-  explicit Transaction(std::shared_ptr<Impl> impl);
-
  private:
+  friend class Client;
+  struct Impl;
+  explicit Transaction(std::shared_ptr<Impl> impl);
   std::shared_ptr<Impl> impl_;
 };
 
@@ -160,9 +164,9 @@ class ENRICH_EXPORT Client {
   /// I/O threads. Called by the destructor; safe to call twice.
   void close();
 
-  struct Impl;  // internal
-
  private:
+  friend struct detail::Access;
+  struct Impl;
   explicit Client(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "enrich/deadline.hpp"
+#include "enrich/version.hpp"
 
 namespace enrich {
 
@@ -79,7 +80,7 @@ struct HttpOptions {
   std::string ca_file{};
   bool http2 = true;  ///< negotiate HTTP/2 where the server offers it (multiplexed)
   long max_redirects = 5;
-  std::string user_agent = "enrich/0.1";
+  std::string user_agent = "enrich/" + std::string(version_text);
   HttpRetryOptions retry{};
   HttpBreakerOptions breaker{};
 };

@@ -85,6 +85,10 @@ using PlanVariables = std::map<std::string, std::string, std::less<>>;
 
 class PlanBuilder;
 
+namespace detail {
+struct Access;  // the library's own way in (lib/core/access.hpp)
+}
+
 /// An immutable, validated plan.
 class ENRICH_EXPORT Plan {
  public:
@@ -99,11 +103,10 @@ class ENRICH_EXPORT Plan {
   std::vector<std::string> step_names() const;
   std::vector<std::string> input_names() const;
 
-  struct Impl;  // internal
-  std::shared_ptr<const Impl> impl() const { return impl_; }
-  explicit Plan(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
-
  private:
+  friend struct detail::Access;
+  struct Impl;
+  explicit Plan(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<const Impl> impl_;
 };
 

@@ -1,14 +1,25 @@
 #pragma once
 /// @file
-/// Version of enrich: at compile time (ENRICH_VERSION_* macros, defined once in the C header
-/// enrich.h) and at run time (`enrich::version()`).
+/// Version of enrich: at compile time (the constants below; the C API's ENRICH_VERSION_* macros in
+/// enrich.h carry the same numbers, checked by tests/capi/cxx_header_test.cpp) and at run time
+/// (`enrich::version()`, the library actually linked).
 
-#include "enrich.h"
+#include <string_view>
+
 #include "enrich/export.hpp"
 
 namespace enrich {
-/// Version of the library actually linked, as ENRICH_VERSION_HEX (0xMMmmpp).
+
+inline constexpr int version_major = 0;
+inline constexpr int version_minor = 2;
+inline constexpr int version_patch = 0;
+/// 0xMMmmpp, like ENRICH_VERSION_HEX: compare with < and >.
+inline constexpr int version_hex = (version_major << 16) | (version_minor << 8) | version_patch;
+inline constexpr std::string_view version_text = "0.2.0";
+
+/// Version of the library actually linked, as version_hex.
 ENRICH_EXPORT int version() noexcept;
-/// "0.1.0"
+/// "0.2.0"
 ENRICH_EXPORT const char* version_string() noexcept;
+
 }  // namespace enrich

@@ -14,6 +14,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/logger.hpp"
 #include "enrich/deadline.hpp"
 #include "enrich/http.hpp"
 #include "enrich/log.hpp"

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/event_loop.hpp"
+#include "core/logger.hpp"
 #include "enrich/http.hpp"
 #include "enrich/log.hpp"
 #include "http/circuit_breaker.hpp"

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/logger.hpp"
 #include "enrich/log.hpp"
 
 namespace enrich::pg {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/event_loop.hpp"
+#include "core/logger.hpp"
 #include "enrich/error.hpp"
 #include "enrich/log.hpp"
 #include "pg/canceller.hpp"

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/event_loop.hpp"
+#include "core/logger.hpp"
 #include "enrich/client.hpp"
 #include "pg/canceller.hpp"
 #include "pg/conn_params.hpp"

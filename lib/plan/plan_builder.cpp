@@ -3,7 +3,7 @@
 namespace enrich {
 
 struct PlanBuilder::State {
-  std::shared_ptr<Plan::Impl> plan = std::make_shared<Plan::Impl>();
+  std::shared_ptr<PlanImpl> plan = std::make_shared<PlanImpl>();
 };
 
 PlanBuilder::PlanBuilder(std::string name) : state_(std::make_unique<State>()) {
@@ -68,10 +68,10 @@ PlanBuilder& PlanBuilder::meta(std::string key, std::string processing_time_key)
 
 Result<Plan> PlanBuilder::build() {
   auto plan = std::move(state_->plan);
-  state_->plan = std::make_shared<Plan::Impl>();
+  state_->plan = std::make_shared<PlanImpl>();
   if (auto e = validate_plan(*plan))
     return Error{ErrorCode::invalid_argument, "plan: " + e->message};
-  return Plan(std::move(plan));
+  return detail::Access::make_plan(std::move(plan));
 }
 
 }  // namespace enrich

@@ -100,7 +100,7 @@ Result<BoundInput> bind(const InputSpec& in, const InputValue& v) {
 
 }  // namespace
 
-Result<std::vector<BoundInput>> bind_inputs(const Plan::Impl& plan, const Inputs& inputs) {
+Result<std::vector<BoundInput>> bind_inputs(const PlanImpl& plan, const Inputs& inputs) {
   for (const auto& [name, value] : inputs)
     if (!plan.find_input(name))
       return Error{

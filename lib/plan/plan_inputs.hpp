@@ -17,7 +17,7 @@ struct BoundInput {
 
 /// One BoundInput per declared input, in declaration order. invalid_argument naming the input
 /// for a missing required input, a wrong type, or an input the plan does not declare.
-Result<std::vector<BoundInput>> bind_inputs(const Plan::Impl& plan, const Inputs& inputs);
+Result<std::vector<BoundInput>> bind_inputs(const PlanImpl& plan, const Inputs& inputs);
 
 /// Parses a JSON object of inputs ({"userId": 42, ...}).
 Result<Inputs> parse_inputs_json(std::string_view json);

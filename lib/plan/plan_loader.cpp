@@ -213,7 +213,7 @@ Result<Plan> Plan::from_json(std::string_view text, const PlanVariables& vars) {
   if (auto e = check_keys(
           v, {"name", "description", "profile", "deadline_ms", "meta", "inputs", "steps"}, "plan"))
     return *e;
-  auto impl = std::make_shared<Plan::Impl>();
+  auto impl = std::make_shared<PlanImpl>();
   TRY_ASSIGN(impl->name, get_string(v, "name", "plan"));
   std::string profile;
   TRY_ASSIGN(profile, get_string(v, "profile", "plan", "node"));
@@ -258,7 +258,7 @@ Result<Plan> Plan::from_json(std::string_view text, const PlanVariables& vars) {
     impl->steps.push_back(std::move(step));
   }
   if (auto e = validate_plan(*impl)) return invalid("plan: " + e->message);
-  return Plan(std::move(impl));
+  return detail::Access::make_plan(std::move(impl));
 }
 
 Result<Plan> Plan::load(const std::string& path, const PlanVariables& vars) {

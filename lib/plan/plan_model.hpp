@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/access.hpp"
 #include "enrich/plan.hpp"
 
 namespace enrich {
@@ -56,7 +57,7 @@ struct __attribute__((visibility("hidden"))) Plan::Impl {
 
 /// Checks names, references, placeholders and cycles, and fills depends_on and path_parts.
 /// Returns the first problem found (invalid_argument), or nullopt.
-std::optional<Error> validate_plan(Plan::Impl& plan);
+std::optional<Error> validate_plan(PlanImpl& plan);
 
 std::string_view to_string(InputType type);
 

@@ -8,7 +8,7 @@
 
 namespace enrich {
 
-PlanRun::PlanRun(Env env, std::shared_ptr<const Plan::Impl> plan, std::vector<BoundInput> inputs,
+PlanRun::PlanRun(Env env, std::shared_ptr<const PlanImpl> plan, std::vector<BoundInput> inputs,
                  JsonProfile profile, Deadline deadline, Promise<PlanOutput> promise)
     : env_(std::move(env)),
       plan_(std::move(plan)),

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/event_loop.hpp"
+#include "core/logger.hpp"
 #include "enrich/plan.hpp"
 #include "http/http_client.hpp"
 #include "json/value.hpp"
@@ -26,7 +27,7 @@ class PlanRun : public std::enable_shared_from_this<PlanRun> {
     Logger logger;
   };
 
-  PlanRun(Env env, std::shared_ptr<const Plan::Impl> plan, std::vector<BoundInput> inputs,
+  PlanRun(Env env, std::shared_ptr<const PlanImpl> plan, std::vector<BoundInput> inputs,
           JsonProfile profile, Deadline deadline, Promise<PlanOutput> promise);
 
   void start();
@@ -57,7 +58,7 @@ class PlanRun : public std::enable_shared_from_this<PlanRun> {
   void stop_outstanding(ErrorCode code, const std::string& message);
 
   Env env_;
-  std::shared_ptr<const Plan::Impl> plan_;
+  std::shared_ptr<const PlanImpl> plan_;
   std::vector<BoundInput> inputs_;
   JsonProfile profile_;
   Deadline deadline_;

@@ -77,7 +77,7 @@ std::optional<Error> parse_path(StepSpec& step) {
 
 }  // namespace
 
-std::optional<Error> validate_plan(Plan::Impl& plan) {
+std::optional<Error> validate_plan(PlanImpl& plan) {
   if (plan.name.empty()) return invalid("plan has no name");
   for (std::size_t i = 0; i < plan.inputs.size(); ++i) {
     const auto& in = plan.inputs[i];

@@ -727,6 +727,58 @@ TEST_F(CapiTest, PlanOnAMissingDatabaseLeavesThePoolUsable) {
   enrich_plan_free(plan);
 }
 
+// Callbacks and notify hooks run on an I/O thread, never inside the caller's enrich_* call, even
+// for an operation that fails before it starts (its future is complete at once).
+TEST_F(CapiTest, CallbacksOfImmediateFailuresRunOnAnIoThreadNotTheCaller) {
+  ClientPtr client = make_client(dsn_);
+  ASSERT_TRUE(client);
+  const std::string text = R"({"name": "p", "inputs": {"id": {"type": "integer"}},
+    "steps": [{"name": "a", "sql": "SELECT $1::int8", "params": ["id"], "shape": "value"}]})";
+  enrich_plan* plan = nullptr;
+  ASSERT_EQ(enrich_plan_from_json(&plan, text.data(), text.size(), nullptr, nullptr), ENRICH_OK);
+  struct Seen {
+    std::promise<std::pair<std::thread::id, enrich_status>> done;
+  };
+  auto on_done = [](enrich_completion* c, void* payload) {
+    static_cast<Seen*>(payload)->done.set_value(
+        {std::this_thread::get_id(), enrich_completion_status(c)});
+    enrich_completion_free(c);
+  };
+  for (const char* inputs : {R"({"id": "not a number"})", R"({})", R"({"id": 1})"}) {
+    Seen seen;
+    auto f = seen.done.get_future();
+    ASSERT_EQ(enrich_plan_run_cb(client.get(), plan, inputs, nullptr, on_done, &seen, nullptr),
+              ENRICH_OK);
+    ASSERT_EQ(f.wait_for(10s), std::future_status::ready) << inputs;
+    auto [thread, status] = f.get();
+    EXPECT_NE(thread, std::this_thread::get_id()) << inputs << ": the callback ran in the call";
+    EXPECT_EQ(status, std::string(inputs).find("1") != std::string::npos
+                          ? ENRICH_OK
+                          : ENRICH_ERR_INVALID_ARGUMENT)
+        << inputs;
+  }
+  // A queue's notify hook likewise.
+  auto q = make_queue();
+  static std::atomic<bool> notified_in_call{false};
+  static std::thread::id caller;
+  caller = std::this_thread::get_id();
+  notified_in_call = false;
+  ASSERT_EQ(enrich_queue_set_notify(
+                q.get(),
+                [](void*) {
+                  if (std::this_thread::get_id() == caller) notified_in_call = true;
+                },
+                nullptr),
+            ENRICH_OK);
+  ASSERT_EQ(enrich_plan_run(client.get(), q.get(), plan, "{}", nullptr, nullptr, nullptr),
+            ENRICH_OK);
+  auto c = next(q.get(), 10s);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(enrich_completion_status(c.get()), ENRICH_ERR_INVALID_ARGUMENT);
+  EXPECT_FALSE(notified_in_call.load()) << "notify ran inside enrich_plan_run";
+  enrich_plan_free(plan);
+}
+
 // ---- transactions and handles that outlive their client -----------------------------------------
 
 TEST_F(CapiTest, TransactionHandleOutlivesTheClient) {

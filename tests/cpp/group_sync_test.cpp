@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/event_loop.hpp"
+#include "core/logger.hpp"
 #include "pg/canceller.hpp"
 #include "pg/pool.hpp"
 #include "pg/read_only.hpp"

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/event_loop.hpp"
+#include "core/logger.hpp"
 #include "http/circuit_breaker.hpp"
 #include "http/retry_budget.hpp"
 #include "support/stub_server.hpp"

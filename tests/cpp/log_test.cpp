@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/logger.hpp"
 #include "enrich/client.hpp"
 #include "support/json.hpp"
 #include "support/test_support.hpp"

@@ -106,7 +106,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   for (const auto& plan : plans()) {
-    const auto& impl = *plan.impl();
+    const auto& impl = *enrich::detail::Access::impl(plan);
     auto bound = enrich::bind_inputs(impl, inputs.value());
     if (!bound.ok()) {
       const auto& e = bound.error();

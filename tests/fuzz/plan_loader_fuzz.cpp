@@ -56,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   const enrich::Plan& p = plan.value();
-  auto impl = p.impl();
+  auto impl = enrich::detail::Access::impl(p);
   if (!impl) fail("an accepted plan has no implementation");
   if (p.step_names().size() != impl->steps.size()) fail("step_names() size");
   if (p.input_names().size() != impl->inputs.size()) fail("input_names() size");

@@ -7,7 +7,9 @@
 #include "enrich.h"
 
 int main() {
-  if (enrich::version() != ENRICH_VERSION_HEX || enrich_version() != ENRICH_VERSION_HEX) return 1;
+  if (enrich::version() != ENRICH_VERSION_HEX || enrich_version() != ENRICH_VERSION_HEX ||
+      enrich::version_hex != ENRICH_VERSION_HEX)
+    return 1;
   auto plan = enrich::PlanBuilder("p")
                   .input("x", enrich::InputType::integer)
                   .sql("doubled", "SELECT $1::int * 2", {enrich::ValueRef::of_input("x")},
