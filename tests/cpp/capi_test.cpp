@@ -142,10 +142,11 @@ TEST_F(CapiTest, CancelOneQuery) {
   ClientPtr client = make_client(dsn_);
   ASSERT_TRUE(client);
   enrich_op_id id = 0;
-  ASSERT_EQ(
-      enrich_query(client.get(), q.get(), "SELECT pg_sleep(30)", nullptr, 0, nullptr, nullptr, &id),
-      ENRICH_OK);
-  std::this_thread::sleep_for(100ms);
+  const std::string marker = enrich::test::statement_marker("capi_cancel");
+  const std::string sql = "SELECT pg_sleep(30) /* " + marker + " */";
+  ASSERT_EQ(enrich_query(client.get(), q.get(), sql.c_str(), nullptr, 0, nullptr, nullptr, &id),
+            ENRICH_OK);
+  ASSERT_TRUE(enrich::test::wait_running(marker));
   Stopwatch sw;
   EXPECT_EQ(enrich_cancel(client.get(), id), ENRICH_OK);
   // Again: OK while the cancelled operation has not completed yet, NOT_FOUND once it has (the I/O

@@ -142,8 +142,9 @@ TEST_F(ConnectionTest, TerminatedBackendsAreReplacedOnTheSameClient) {
   ASSERT_OK(w1);
   auto w2 = test::wait_result(std::move(warm2));
   ASSERT_OK(w2);
-  auto long_running = client->query("SELECT pg_sleep(30)");
-  std::this_thread::sleep_for(200ms);
+  const std::string marker = test::statement_marker("terminated");
+  auto long_running = client->query("SELECT pg_sleep(30) /* " + marker + " */");
+  ASSERT_TRUE(test::wait_running(marker));
 
   auto killed = test::scalar_int(*admin,
                                  "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int8 "
@@ -264,9 +265,19 @@ TEST_F(ServerRestartTest, ClientRecoversAfterServerRestart) {
       std::this_thread::sleep_for(5ms);
     }
   });
+  // An assertion that fails below returns early: stop and join the load first.
+  struct StopLoad {
+    std::atomic<bool>& stop;
+    std::thread& load;
+    ~StopLoad() {
+      stop = true;
+      if (load.joinable()) load.join();
+    }
+  } stop_load{stop, load};
 
-  auto in_flight = client->query("SELECT pg_sleep(30)");
-  std::this_thread::sleep_for(300ms);
+  const std::string marker = test::statement_marker("restart");
+  auto in_flight = client->query("SELECT pg_sleep(30) /* " + marker + " */");
+  ASSERT_TRUE(test::wait_running(marker));
 
   Stopwatch sw;
   int rc = std::system(restart_.c_str());
@@ -295,7 +306,7 @@ TEST_F(ServerRestartTest, ClientRecoversAfterServerRestart) {
   }
 
   stop = true;
-  load.join();
+  if (load.joinable()) load.join();
   EXPECT_EQ(hung.load(), 0) << "a query hung across the restart";
   std::lock_guard lock(mu);
   std::string summary;

@@ -380,24 +380,25 @@ TEST_F(PlanRunTest, DeadlineCutsOutstandingStepsAndCancelsTheirQueries) {
   // The server-side query was cancelled, not left running.
   auto observer = connect(client_options());
   ASSERT_NE(observer, nullptr);
-  bool gone = false;
-  for (int i = 0; i < 40 && !gone; ++i) {
-    auto n = scalar_int(
-        *observer,
-        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%" + marker +
-            "%' AND pid <> pg_backend_pid()");
-    ASSERT_OK(n);
-    gone = n.value() == 0;
-    if (!gone) std::this_thread::sleep_for(50ms);
-  }
-  EXPECT_TRUE(gone) << "the timed-out step is still running on the server";
+  Result<std::int64_t> running = 0;
+  EXPECT_TRUE(eventually(
+      [&] {
+        running = count_running(*observer, marker);
+        return running.ok() && running.value() == 0;
+      },
+      2s))
+      << "the timed-out step is still running on the server: "
+      << (running.ok() ? std::to_string(running.value()) : running.error().to_string());
 }
 
 TEST_F(PlanRunTest, CancellingARunStopsIt) {
-  auto plan = PlanBuilder("sleepy").sql("s", "SELECT pg_sleep(5)", {}, ResultShape::value).build();
+  const std::string marker = statement_marker("plan_cancel");
+  auto plan = PlanBuilder("sleepy")
+                  .sql("s", "SELECT pg_sleep(5) /* " + marker + " */", {}, ResultShape::value)
+                  .build();
   ASSERT_OK(plan);
   auto future = client_->run(plan.value(), {});
-  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(wait_running(marker));
   future.cancel();
   Stopwatch sw;
   auto out = wait_result(std::move(future));

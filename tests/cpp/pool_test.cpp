@@ -220,8 +220,9 @@ TEST_F(PoolTest, CancellingARunningQueryCancelsItOnTheServerAndKeepsTheConnectio
   auto pid_before = test::scalar_int(*client, "SELECT pg_backend_pid()");
   ASSERT_OK(pid_before);
 
-  auto f = client->query("SELECT pg_sleep(10)");
-  std::this_thread::sleep_for(200ms);  // let it start on the server
+  const std::string marker = test::statement_marker("pool_cancel");
+  auto f = client->query("SELECT pg_sleep(10) /* " + marker + " */");
+  ASSERT_TRUE(test::wait_running(marker));
   Stopwatch sw;
   f.cancel();
   auto r = test::wait_result(std::move(f), 5s);
