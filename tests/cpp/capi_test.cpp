@@ -535,7 +535,7 @@ TEST_F(CapiHttpTest, ServerErrorIsAResultNotAnError) {
 }
 
 TEST_F(CapiHttpTest, TimeoutAndCancel) {
-  control("mode=hang");
+  control("mode=hang&reset=1");
   std::string url = stub_.url("/users/1/summary");
   enrich_http_request r = http_request_init();
   r.url = url.c_str();
@@ -553,7 +553,9 @@ TEST_F(CapiHttpTest, TimeoutAndCancel) {
   o.timeout_ms = 20000;
   enrich_op_id id = 0;
   ASSERT_EQ(enrich_http(client_.get(), q_.get(), &r, &o, nullptr, &id), ENRICH_OK);
-  std::this_thread::sleep_for(100ms);
+  // Cancel a request the server holds, not one still on its way: the stub counts it in "hung".
+  ASSERT_TRUE(enrich::test::eventually([&] { return stub_.stat("hung") == 2; }, 10s))
+      << "the stub never received the second request: hung=" << stub_.stat("hung");
   sw.reset();
   EXPECT_EQ(enrich_cancel(client_.get(), id), ENRICH_OK);
   c = next(q_.get(), 10s);

@@ -113,8 +113,16 @@ TEST_F(PoolTest, BoundedWaitQueueRefusesExtraRequestsAtOnce) {
   Stopwatch sw;
   std::vector<Future<QueryResult>> flood;
   for (int i = 0; i < 20; ++i) flood.push_back(client->query("SELECT $1::int4", {i}));
-  // A refusal must come "at once": long before the slow query ends.
-  std::this_thread::sleep_for(300ms);
+  // A refusal must come "at once": long before the slow query ends. One more request, refused
+  // too, is handled after the flood: once it completes, every refusal of the flood has.
+  auto sentinel = client->query("SELECT 'sentinel'");
+  EXPECT_TRUE(test::eventually([&] { return sentinel.ready(); }, 1500ms))
+      << "the request after a full wait queue was not refused at once: "
+      << stats_string(client->stats());
+  if (sentinel.ready()) {
+    auto s = sentinel.get();
+    EXPECT_ERROR_CODE(s, ErrorCode::pool_queue_full);
+  }
   int refused = 0, succeeded = 0;
   for (int i = 0; i < 20; ++i) {
     if (flood[i].ready()) {
