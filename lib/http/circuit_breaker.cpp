@@ -18,13 +18,13 @@ std::string_view to_string(CircuitBreakers::State state) noexcept {
   return "unknown";
 }
 
-CircuitBreakers::CircuitBreakers(HttpBreakerOptions options, Logger logger)
-    : options_(options), logger_(std::move(logger)) {
+CircuitBreakers::CircuitBreakers(HttpBreakerOptions options, Logger logger, ClockFn clock)
+    : options_(options), logger_(std::move(logger)), clock_(std::move(clock)) {
   options_.failure_threshold = std::max(1, options_.failure_threshold);
   if (options_.cool_down.count() < 0) options_.cool_down = Milliseconds(0);
 }
 
-CircuitBreakers::Admission CircuitBreakers::admit(const std::string& host, Clock::time_point now) {
+CircuitBreakers::Admission CircuitBreakers::admit(const std::string& host) {
   if (!options_.enabled) return {};
   auto it = hosts_.find(host);
   if (it == hosts_.end()) return {};
@@ -32,7 +32,8 @@ CircuitBreakers::Admission CircuitBreakers::admit(const std::string& host, Clock
   switch (b.state) {
     case State::closed:
       return {};
-    case State::open:
+    case State::open: {
+      auto now = this->now();
       if (now < b.open_until) {
         auto left = std::chrono::ceil<Milliseconds>(b.open_until - now).count();
         return {Admission::reject,
@@ -43,6 +44,7 @@ CircuitBreakers::Admission CircuitBreakers::admit(const std::string& host, Clock
       b.probe_in_flight = false;
       logger_.log(LogLevel::debug, "http.circuit_half_open", {{"host", host}});
       [[fallthrough]];
+    }
     case State::half_open:
       if (b.probe_in_flight)
         return {Admission::reject,
@@ -83,17 +85,17 @@ void CircuitBreakers::on_success(const std::string& host, bool probe) {
   // open, or a non-probe while half-open: admitted before the circuit opened; ignored.
 }
 
-void CircuitBreakers::on_failure(const std::string& host, bool probe, Clock::time_point now) {
+void CircuitBreakers::on_failure(const std::string& host, bool probe) {
   if (!options_.enabled) return;
   Breaker& b = hosts_[host];
   switch (b.state) {
     case State::closed:
-      if (++b.failures >= options_.failure_threshold) open(host, b, now);
+      if (++b.failures >= options_.failure_threshold) open(host, b, now());
       return;
     case State::half_open:
       if (probe) {
         ++b.failures;
-        open(host, b, now);
+        open(host, b, now());
       }
       return;
     case State::open:
@@ -108,11 +110,10 @@ void CircuitBreakers::on_abandon(const std::string& host, bool probe) {
     it->second.probe_in_flight = false;
 }
 
-CircuitBreakers::State CircuitBreakers::state(const std::string& host,
-                                              Clock::time_point now) const {
+CircuitBreakers::State CircuitBreakers::state(const std::string& host) const {
   auto it = hosts_.find(host);
   if (it == hosts_.end()) return State::closed;
-  if (it->second.state == State::open && now >= it->second.open_until) return State::half_open;
+  if (it->second.state == State::open && now() >= it->second.open_until) return State::half_open;
   return it->second.state;
 }
 

@@ -10,7 +10,11 @@
 // Outcomes of requests admitted before the circuit opened (still in flight when it opened) and
 // of non-probe requests while half-open are ignored. Hosts whose circuit is closed with no
 // failures have no entry. Not thread-safe: owned by one HttpClient, used on its loop thread.
+//
+// The time comes from steady_clock, or from the clock a test injects (to step through the
+// cool-down without waiting for it).
 
+#include <functional>
 #include <string>
 #include <unordered_map>
 
@@ -31,18 +35,21 @@ class CircuitBreakers {
     std::string message;  ///< with reject: why, for the circuit_open error
   };
 
-  CircuitBreakers(HttpBreakerOptions options, Logger logger);
+  /// Where the breakers read the time; empty: steady_clock.
+  using ClockFn = std::function<Clock::time_point()>;
+
+  CircuitBreakers(HttpBreakerOptions options, Logger logger, ClockFn clock = {});
 
   /// May a request to `host` go out now? `probe`: it is the half-open circuit's single probe and
   /// its outcome must be reported with probe=true (or on_abandon if it never finishes).
-  Admission admit(const std::string& host, Clock::time_point now = Clock::now());
+  Admission admit(const std::string& host);
   void on_success(const std::string& host, bool probe);
-  void on_failure(const std::string& host, bool probe, Clock::time_point now = Clock::now());
+  void on_failure(const std::string& host, bool probe);
   /// The request was cancelled before its outcome was known: a probe slot becomes free again.
   void on_abandon(const std::string& host, bool probe);
 
   /// For tests and stats.
-  State state(const std::string& host, Clock::time_point now = Clock::now()) const;
+  State state(const std::string& host) const;
   int failures(const std::string& host) const;
 
  private:
@@ -53,9 +60,11 @@ class CircuitBreakers {
     bool probe_in_flight = false;
   };
   void open(const std::string& host, Breaker& b, Clock::time_point now);
+  Clock::time_point now() const { return clock_ ? clock_() : Clock::now(); }
 
   HttpBreakerOptions options_;
   Logger logger_;
+  ClockFn clock_;
   std::unordered_map<std::string, Breaker> hosts_;
 };
 

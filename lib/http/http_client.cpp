@@ -140,12 +140,13 @@ long clamp_long(long long v) {
 
 // ---- construction -------------------------------------------------------------------------------
 
-HttpClient::HttpClient(EventLoop& loop, HttpOptions options, Logger logger)
+HttpClient::HttpClient(EventLoop& loop, HttpOptions options, Logger logger,
+                       CircuitBreakers::ClockFn breaker_clock)
     : loop_(loop),
       options_(std::move(options)),
       logger_(std::move(logger)),
       budget_(options_.retry.budget_ratio, options_.retry.budget_min_per_second),
-      breakers_(options_.breaker, logger_),
+      breakers_(options_.breaker, logger_, std::move(breaker_clock)),
       rng_(std::random_device{}()) {
   static std::once_flag global_init;
   std::call_once(global_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -404,7 +405,7 @@ void HttpClient::start_attempt(const HttpOpPtr& op) {
   }
   bool probe = false;
   if (options_.breaker.enabled) {
-    auto admission = breakers_.admit(op->host_key, now);
+    auto admission = breakers_.admit(op->host_key);
     if (admission.kind == CircuitBreakers::Admission::reject) {
       counters_.short_circuited.fetch_add(1, std::memory_order_relaxed);
       if (op->last) {  // a retry the open circuit refused: the previous outcome stands

@@ -42,7 +42,10 @@ struct HttpClientStats {
 
 class HttpClient {
  public:
-  HttpClient(EventLoop& loop, HttpOptions options, Logger logger);
+  /// `breaker_clock`: where the circuit breakers read the time (tests inject a fake clock; empty:
+  /// steady_clock). Deadlines, timers and the retry budget always use steady_clock.
+  HttpClient(EventLoop& loop, HttpOptions options, Logger logger,
+             CircuitBreakers::ClockFn breaker_clock = {});
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;

@@ -142,10 +142,11 @@ TEST_F(CapiTest, CancelOneQuery) {
   ClientPtr client = make_client(dsn_);
   ASSERT_TRUE(client);
   enrich_op_id id = 0;
-  ASSERT_EQ(
-      enrich_query(client.get(), q.get(), "SELECT pg_sleep(30)", nullptr, 0, nullptr, nullptr, &id),
-      ENRICH_OK);
-  std::this_thread::sleep_for(100ms);
+  const std::string marker = enrich::test::statement_marker("capi_cancel");
+  const std::string sql = "SELECT pg_sleep(30) /* " + marker + " */";
+  ASSERT_EQ(enrich_query(client.get(), q.get(), sql.c_str(), nullptr, 0, nullptr, nullptr, &id),
+            ENRICH_OK);
+  ASSERT_TRUE(enrich::test::wait_running(marker));
   Stopwatch sw;
   EXPECT_EQ(enrich_cancel(client.get(), id), ENRICH_OK);
   // Again: OK while the cancelled operation has not completed yet, NOT_FOUND once it has (the I/O
@@ -598,7 +599,7 @@ TEST_F(CapiHttpTest, ServerErrorIsAResultNotAnError) {
 }
 
 TEST_F(CapiHttpTest, TimeoutAndCancel) {
-  control("mode=hang");
+  control("mode=hang&reset=1");
   std::string url = stub_.url("/users/1/summary");
   enrich_http_request r = http_request_init();
   r.url = url.c_str();
@@ -616,7 +617,9 @@ TEST_F(CapiHttpTest, TimeoutAndCancel) {
   o.timeout_ms = 20000;
   enrich_op_id id = 0;
   ASSERT_EQ(enrich_http(client_.get(), q_.get(), &r, &o, nullptr, &id), ENRICH_OK);
-  std::this_thread::sleep_for(100ms);
+  // Cancel a request the server holds, not one still on its way: the stub counts it in "hung".
+  ASSERT_TRUE(enrich::test::eventually([&] { return stub_.stat("hung") == 2; }, 10s))
+      << "the stub never received the second request: hung=" << stub_.stat("hung");
   sw.reset();
   EXPECT_EQ(enrich_cancel(client_.get(), id), ENRICH_OK);
   c = next(q_.get(), 10s);

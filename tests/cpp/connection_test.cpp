@@ -142,8 +142,9 @@ TEST_F(ConnectionTest, TerminatedBackendsAreReplacedOnTheSameClient) {
   ASSERT_OK(w1);
   auto w2 = test::wait_result(std::move(warm2));
   ASSERT_OK(w2);
-  auto long_running = client->query("SELECT pg_sleep(30)");
-  std::this_thread::sleep_for(200ms);
+  const std::string marker = test::statement_marker("terminated");
+  auto long_running = client->query("SELECT pg_sleep(30) /* " + marker + " */");
+  ASSERT_TRUE(test::wait_running(marker));
 
   auto killed = test::scalar_int(*admin,
                                  "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int8 "
@@ -195,15 +196,13 @@ TEST_F(ConnectionTest, TerminatedIdleConnectionIsNoticedBeforeReuse) {
       *admin, "SELECT count(*) FILTER (WHERE pg_terminate_backend($1))::int8", {*pid});
   ASSERT_OK(killed);
   ASSERT_EQ(*killed, 1);
-  // The server tells the client it is terminating; an idle connection should be dropped from
-  // the pool then, so the next query normally succeeds at once. Allow one connection error.
-  std::this_thread::sleep_for(300ms);
+  // The server tells the client it is terminating; the idle connection is dropped from the pool
+  // then (min_connections is 0: nothing replaces it), before any query could pick it.
+  ASSERT_TRUE(test::eventually([&] { return client->stats().connections == 0; }, 10s))
+      << "the terminated idle connection is still in the pool: " << client->stats().connections
+      << " connection(s)";
   auto r = test::run(*client, "SELECT pg_backend_pid()", {}, {}, 10s);
-  if (!r.ok()) {
-    EXPECT_EQ(r.error().code, ErrorCode::connection) << r.error().to_string();
-    r = test::run(*client, "SELECT pg_backend_pid()", {}, {}, 10s);
-  }
-  ASSERT_OK(r);
+  ASSERT_OK(r) << "the next query must not be sent on the terminated connection";
   EXPECT_NE((*r)[0].get<std::int64_t>(0), *pid);
 }
 
@@ -264,9 +263,19 @@ TEST_F(ServerRestartTest, ClientRecoversAfterServerRestart) {
       std::this_thread::sleep_for(5ms);
     }
   });
+  // An assertion that fails below returns early: stop and join the load first.
+  struct StopLoad {
+    std::atomic<bool>& stop;
+    std::thread& load;
+    ~StopLoad() {
+      stop = true;
+      if (load.joinable()) load.join();
+    }
+  } stop_load{stop, load};
 
-  auto in_flight = client->query("SELECT pg_sleep(30)");
-  std::this_thread::sleep_for(300ms);
+  const std::string marker = test::statement_marker("restart");
+  auto in_flight = client->query("SELECT pg_sleep(30) /* " + marker + " */");
+  ASSERT_TRUE(test::wait_running(marker));
 
   Stopwatch sw;
   int rc = std::system(restart_.c_str());
@@ -295,7 +304,7 @@ TEST_F(ServerRestartTest, ClientRecoversAfterServerRestart) {
   }
 
   stop = true;
-  load.join();
+  if (load.joinable()) load.join();
   EXPECT_EQ(hung.load(), 0) << "a query hung across the restart";
   std::lock_guard lock(mu);
   std::string summary;

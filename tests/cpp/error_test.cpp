@@ -144,14 +144,24 @@ TEST(DeadlineTest, AfterZeroOrNegativeMeansNoDeadline) {
 }
 
 TEST(DeadlineTest, AfterExpiresOnTime) {
+  auto before = Clock::now();
   auto d = Deadline::after(50ms);
+  auto after = Clock::now();
   EXPECT_TRUE(d.is_set());
+  EXPECT_GE(d.when(), before + 50ms);
+  EXPECT_LE(d.when(), after + 50ms);
   EXPECT_FALSE(d.expired());
   EXPECT_GT(d.remaining().count(), 0);
   EXPECT_LE(d.remaining().count(), 50);
-  std::this_thread::sleep_for(60ms);
-  EXPECT_TRUE(d.expired());
-  EXPECT_EQ(d.remaining().count(), 0);
+  // The moments around the deadline, without waiting for them.
+  auto t = d.when();
+  EXPECT_FALSE(d.expired(t - 1ns));
+  EXPECT_EQ(d.remaining(t - 1ns), 1ms) << "rounded up: not expired yet";
+  EXPECT_EQ(d.remaining(t - 20ms), 20ms);
+  EXPECT_TRUE(d.expired(t));
+  EXPECT_EQ(d.remaining(t), 0ms);
+  EXPECT_TRUE(d.expired(t + 1h));
+  EXPECT_EQ(d.remaining(t + 1h), 0ms);
 }
 
 TEST(DeadlineTest, PastDeadlineIsExpired) {

@@ -3,9 +3,13 @@
 #include "enrich/future.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -19,6 +23,26 @@ namespace {
 
 using namespace std::chrono_literals;
 using test::wait_result;
+
+pid_t current_tid() {
+  return static_cast<pid_t>(::syscall(SYS_gettid));
+}
+
+/// The scheduler's state of thread `tid` of this process (Linux): 'R' running, 'S' sleeping...
+char thread_state(pid_t tid) {
+  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto name_end = stat.rfind(')');  // the thread's name, in parentheses, may hold anything
+  if (name_end == std::string::npos || name_end + 2 >= stat.size()) return '?';
+  return stat[name_end + 2];
+}
+
+/// Waits until thread `tid` sleeps in the kernel (a thread blocked on a future waits on a futex):
+/// a producer that completes only then tests the blocked path for certain, without guessing how
+/// long the other thread takes to get there.
+bool wait_until_blocked(pid_t tid, std::chrono::milliseconds timeout = 10s) {
+  return test::eventually([&] { return thread_state(tid) == 'S'; }, timeout, 1ms);
+}
 
 // ---------------------------------------------------------------------------------------------
 // then()
@@ -119,10 +143,7 @@ TEST(FutureTest, ThenChainRunsInOrderAcrossThreads) {
                .then([](Result<int> r) -> Result<int> { return r.value() * 10; })
                .then([](Result<int> r) { return make_ready_future(r.value() + 3); })
                .then([](Result<int> r) { return std::to_string(r.value()); });
-  std::thread t([&] {
-    std::this_thread::sleep_for(10ms);
-    p.set_value(4);
-  });
+  std::thread t([&] { p.set_value(4); });  // the chain is attached already
   auto r = wait_result(std::move(f), 5s);
   t.join();
   ASSERT_OK(r);
@@ -185,16 +206,17 @@ TEST(FutureTest, GetReturnsTheValueAndInvalidatesTheFuture) {
 TEST(FutureTest, GetBlocksUntilAnotherThreadCompletes) {
   Promise<int> p;
   auto f = p.get_future();
+  const pid_t getter = current_tid();
+  std::atomic<bool> saw_blocked{false};
   std::thread t([&] {
-    std::this_thread::sleep_for(30ms);
+    saw_blocked = wait_until_blocked(getter);  // in get(), not past it
     p.set_value(3);
   });
-  test::Stopwatch sw;
   auto r = f.get();
   t.join();
+  EXPECT_TRUE(saw_blocked) << "the thread in get() never blocked";
   ASSERT_OK(r);
   EXPECT_EQ(*r, 3);
-  EXPECT_GE(sw.ms(), 20);
 }
 
 TEST(FutureTest, WaitForTimesOutWhileNotReadyAndSucceedsOnceComplete) {
@@ -206,12 +228,15 @@ TEST(FutureTest, WaitForTimesOutWhileNotReadyAndSucceedsOnceComplete) {
   EXPECT_FALSE(f.ready());
   EXPECT_TRUE(f.valid()) << "wait_for must not consume the future";
 
+  const pid_t waiter = current_tid();
+  std::atomic<bool> saw_blocked{false};
   std::thread t([&] {
-    std::this_thread::sleep_for(20ms);
+    saw_blocked = wait_until_blocked(waiter);  // in wait_for(), not past it
     p.set_value(1);
   });
-  EXPECT_TRUE(f.wait_for(5s));
+  EXPECT_TRUE(f.wait_for(30s));
   t.join();
+  EXPECT_TRUE(saw_blocked) << "the thread in wait_for() never blocked";
   EXPECT_TRUE(f.ready());
   auto r = f.get();
   ASSERT_OK(r);
@@ -400,10 +425,8 @@ TEST(FutureTest, CoroutineAwaitsFuturesCompletedOnOtherThreads) {
   Promise<int> pa, pb;
   auto f = add_async(pa.get_future(), pb.get_future());
   EXPECT_FALSE(f.ready());
-  std::thread t([&] {
-    std::this_thread::sleep_for(10ms);
+  std::thread t([&] {  // the coroutine is suspended on pa already (f is not ready)
     pa.set_value(40);
-    std::this_thread::sleep_for(10ms);
     pb.set_value(2);
   });
   auto r = wait_result(std::move(f), 5s);

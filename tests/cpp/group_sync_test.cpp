@@ -75,8 +75,8 @@ class GroupSyncTest : public test::PgTest {
     loop_->start("group-test");
     loop_->post([p = pool_.get()] { p->start(); });
     // A group only goes out as one when a connection is ready for it.
-    for (int i = 0; i < 500 && idle() == 0; ++i) std::this_thread::sleep_for(10ms);
-    ASSERT_EQ(idle(), 1u) << "the pool's connection did not come up";
+    ASSERT_TRUE(test::eventually([&] { return idle() == 1; }, 10s))
+        << "the pool's connection did not come up";
   }
   void stop_pool() {
     if (loop_) loop_->stop([p = pool_.get()] { p->shutdown(); });

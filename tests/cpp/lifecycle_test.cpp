@@ -93,8 +93,9 @@ TEST_F(ClientLifecycleTest, OpenTransactionCompletesWhenTheClientCloses) {
   ASSERT_TRUE(client);
   auto tx = test::wait_result(client->transaction());
   ASSERT_OK(tx);
-  auto running = tx->query("SELECT pg_sleep(5)");
-  std::this_thread::sleep_for(100ms);
+  const std::string marker = test::statement_marker("close_tx");
+  auto running = tx->query("SELECT pg_sleep(5) /* " + marker + " */");
+  ASSERT_TRUE(test::wait_running(marker));
   Stopwatch sw;
   client->close();
   EXPECT_LT(sw.ms(), 3000);

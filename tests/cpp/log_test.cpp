@@ -159,12 +159,18 @@ TEST(LogTest, DefaultLoggerAndOffLevelLogNothing) {
   EXPECT_EQ(calls, 0);
 }
 
-TEST(LogTest, BuiltInSinksAreCallable) {
-  auto null = null_sink();
-  ASSERT_TRUE(static_cast<bool>(null));
-  null(LogEvent{LogLevel::error, "ignored", {}});
-  auto err = stderr_json_sink();
-  ASSERT_TRUE(static_cast<bool>(err));
+TEST(LogTest, StderrSinkWritesOneJsonLinePerEventAndTheNullSinkNothing) {
+  LogEvent event{LogLevel::warning, "pool.connect_failed", {{"host", "db"}, {"attempt", "2"}}};
+  ::testing::internal::CaptureStderr();
+  stderr_json_sink()(event);
+  stderr_json_sink()(event);
+  std::string written = ::testing::internal::GetCapturedStderr();
+  std::string line = format_log_json(event) + "\n";
+  EXPECT_EQ(written, line + line);
+
+  ::testing::internal::CaptureStderr();
+  null_sink()(event);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -113,8 +113,16 @@ TEST_F(PoolTest, BoundedWaitQueueRefusesExtraRequestsAtOnce) {
   Stopwatch sw;
   std::vector<Future<QueryResult>> flood;
   for (int i = 0; i < 20; ++i) flood.push_back(client->query("SELECT $1::int4", {i}));
-  // A refusal must come "at once": long before the slow query ends.
-  std::this_thread::sleep_for(300ms);
+  // A refusal must come "at once": long before the slow query ends. One more request, refused
+  // too, is handled after the flood: once it completes, every refusal of the flood has.
+  auto sentinel = client->query("SELECT 'sentinel'");
+  EXPECT_TRUE(test::eventually([&] { return sentinel.ready(); }, 1500ms))
+      << "the request after a full wait queue was not refused at once: "
+      << stats_string(client->stats());
+  if (sentinel.ready()) {
+    auto s = sentinel.get();
+    EXPECT_ERROR_CODE(s, ErrorCode::pool_queue_full);
+  }
   int refused = 0, succeeded = 0;
   for (int i = 0; i < 20; ++i) {
     if (flood[i].ready()) {
@@ -220,8 +228,9 @@ TEST_F(PoolTest, CancellingARunningQueryCancelsItOnTheServerAndKeepsTheConnectio
   auto pid_before = test::scalar_int(*client, "SELECT pg_backend_pid()");
   ASSERT_OK(pid_before);
 
-  auto f = client->query("SELECT pg_sleep(10)");
-  std::this_thread::sleep_for(200ms);  // let it start on the server
+  const std::string marker = test::statement_marker("pool_cancel");
+  auto f = client->query("SELECT pg_sleep(10) /* " + marker + " */");
+  ASSERT_TRUE(test::wait_running(marker));
   Stopwatch sw;
   f.cancel();
   auto r = test::wait_result(std::move(f), 5s);

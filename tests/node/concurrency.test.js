@@ -5,7 +5,9 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { requireEnv, TEST_DSN, FIXTURE_DSN, STUB, ROOT, enrich, startStub, sleep, rng } = require('./helpers');
+const {
+  requireEnv, TEST_DSN, FIXTURE_DSN, STUB, ROOT, enrich, startStub, sleep, rng, eventually, statementMarker, waitRunning,
+} = require('./helpers');
 
 requireEnv('ENRICH_TEST_DSN', 'ENRICH_FIXTURE_DSN', 'ENRICH_ANALYTICS_STUB');
 
@@ -60,9 +62,11 @@ test('abort while in flight: rejects at once and the server-side work is cancell
   const client = new enrich.Client({ connectionString: TEST_DSN, maxConnections: 2 });
   try {
     const ac = new AbortController();
+    const marker = statementMarker('node_abort');
+    const p = client.query(`SELECT pg_sleep(30) /* ${marker} */`, [], { signal: ac.signal });
+    await waitRunning(marker);
     const start = Date.now();
-    const p = client.query('SELECT pg_sleep(30)', [], { signal: ac.signal });
-    setTimeout(() => ac.abort(), 100);
+    ac.abort();
     await assert.rejects(p, enrich.AbortError);
     assert.ok(Date.now() - start < 2000, 'abort took too long');
     await settledBridge(client); // the native operation completed (cancelled) too
@@ -98,7 +102,8 @@ test('abort of plan runs and HTTP requests in flight', async () => {
       },
     );
     const r = client.run(plan, { id: 1 }, { signal: ac.signal });
-    await sleep(100);
+    // Both requests reached the stub, which holds them.
+    await eventually(async () => (await stub.stats()).hung >= 2, 'the stub holds both requests');
     ac.abort();
     await assert.rejects(h, enrich.AbortError);
     await assert.rejects(r, enrich.AbortError);

@@ -3,7 +3,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { requireEnv, TEST_DSN, STUB, enrich, startStub } = require('./helpers');
+const { requireEnv, TEST_DSN, STUB, enrich, startStub, eventually, statementMarker, waitRunning } = require('./helpers');
 
 requireEnv('ENRICH_TEST_DSN', 'ENRICH_ANALYTICS_STUB');
 
@@ -94,8 +94,7 @@ test('PoolTimeoutError and PoolQueueFullError', async () => {
   let release;
   const held = client.transaction(() => new Promise((resolve) => (release = resolve)));
   try {
-    while (!release) await new Promise((resolve) => setTimeout(resolve, 5));
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the transaction owns the only connection
+    await eventually(() => release && client.stats().in_transaction === 1, 'the transaction owns the only connection');
     await assert.rejects(client.query('SELECT 1'), is(enrich.PoolTimeoutError, 'pool_timeout', (e) => e.retriable));
     const waiting = client.query('SELECT 1');
     await assert.rejects(client.query('SELECT 2'), is(enrich.PoolQueueFullError, 'pool_queue_full'));
@@ -110,8 +109,9 @@ test('PoolTimeoutError and PoolQueueFullError', async () => {
 
 test('CancelledError for operations cut off by close()', async () => {
   const client = new enrich.Client({ connectionString: TEST_DSN });
-  const p = client.query('SELECT pg_sleep(10)');
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  const marker = statementMarker('node_close');
+  const p = client.query(`SELECT pg_sleep(10) /* ${marker} */`);
+  await waitRunning(marker);
   await client.close();
   await assert.rejects(p, is(enrich.CancelledError, 'cancelled'));
 });
@@ -120,8 +120,10 @@ test('AbortError (a CancelledError) for an AbortSignal', async () => {
   const client = new enrich.Client({ connectionString: TEST_DSN });
   try {
     const ac = new AbortController();
-    const p = client.query('SELECT pg_sleep(10)', [], { signal: ac.signal });
-    setTimeout(() => ac.abort(new Error('user left')), 50);
+    const marker = statementMarker('node_abort_reason');
+    const p = client.query(`SELECT pg_sleep(10) /* ${marker} */`, [], { signal: ac.signal });
+    await waitRunning(marker);
+    ac.abort(new Error('user left'));
     await assert.rejects(p, is(enrich.AbortError, 'cancelled', (e) => e instanceof enrich.CancelledError && e.cause.message === 'user left'));
     await assert.rejects(client.query('SELECT 1', [], { signal: AbortSignal.abort() }), enrich.AbortError);
   } finally {

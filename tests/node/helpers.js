@@ -7,6 +7,7 @@
 //   ENRICH_NODE_ADDON    the enrich.node under test (ctest passes it)
 
 const { spawn } = require('node:child_process');
+const crypto = require('node:crypto');
 const path = require('node:path');
 const readline = require('node:readline');
 
@@ -48,6 +49,12 @@ async function startStub() {
       if (delayMs !== undefined) q.set('delay_ms', String(delayMs));
       const r = await fetch(`${url}/__control?${q}`, { method: 'POST' });
       if (!r.ok) throw new Error(`stub control failed: ${r.status}`);
+    },
+    /** The stub's request counters (requests, hung, served_ok, ...). */
+    async stats() {
+      const r = await fetch(`${url}/__stats`);
+      if (!r.ok) throw new Error(`stub stats failed: ${r.status}`);
+      return r.json();
     },
     async stop() {
       if (child.exitCode !== null) return;
@@ -92,6 +99,50 @@ function rng(seed) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Waits until `predicate()` (may be async) is true; fails naming `what` after `timeoutMs`. */
+async function eventually(predicate, what, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await sleep(10);
+  }
+}
+
+/**
+ * A marker that makes one statement findable on the server: put it in a comment of the SQL,
+ * `SELECT pg_sleep(30) /* ${marker} *\/`, and waitRunning(marker) finds exactly that one.
+ */
+function statementMarker(prefix = 'node_marker') {
+  return `${prefix}_${process.pid}_${crypto.randomBytes(6).toString('hex')}`;
+}
+
+const RUNNING_SQL =
+  "SELECT count(*)::int FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() " +
+  'AND strpos(query, $1) > 0';
+
+/**
+ * Waits until `count` statements whose text holds `marker` run on the server, as a connection of
+ * its own sees them in pg_stat_activity. A test that cancels a running statement waits for it
+ * first, so that it cancels a statement that runs, not one still on its way.
+ */
+async function waitRunning(marker, { count = 1, timeoutMs = 10000 } = {}) {
+  const monitor = new enrich.Client({ connectionString: TEST_DSN, maxConnections: 1, logLevel: 'off' });
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const n = await monitor.queryValue(RUNNING_SQL, [marker]);
+      if (n >= count) return;
+      if (Date.now() > deadline) {
+        throw new Error(`the statement marked ${marker} was not seen running in pg_stat_activity ` +
+          `within ${timeoutMs} ms (${n} of ${count} active)`);
+      }
+      await sleep(20);
+    }
+  } finally {
+    await monitor.close();
+  }
+}
+
 /**
  * Fails the suite (it never skips) when an environment variable it needs is missing:
  * scripts/test and ctest set them all.
@@ -104,4 +155,7 @@ function requireEnv(...names) {
   }
 }
 
-module.exports = { requireEnv, ROOT, PACKAGE, EXAMPLES, TEST_DSN, FIXTURE_DSN, ORIGINAL_FIXTURE_DSN, STUB, enrich, startStub, runNode, rng, sleep };
+module.exports = {
+  requireEnv, ROOT, PACKAGE, EXAMPLES, TEST_DSN, FIXTURE_DSN, ORIGINAL_FIXTURE_DSN, STUB, enrich, startStub, runNode, rng,
+  sleep, eventually, statementMarker, waitRunning,
+};

@@ -139,7 +139,12 @@ test('Workers each get their own bridge and run concurrently with the main threa
         const c = new enrich.Client(process.env.ENRICH_TEST_DSN);
         for (let i = 0; i < 500; i++) c.queryValue('SELECT $1::int', [i]).catch(() => {});
         c.query('SELECT pg_sleep(10)').catch(() => {});
-        setTimeout(() => process.exit(3), 20);
+        // Exit once statements are in flight (exit code 4 if they never get there).
+        const t0 = Date.now();
+        setInterval(() => {
+          if (c.stats().in_flight > 0) process.exit(3);
+          if (Date.now() - t0 > 10000) process.exit(4);
+        }, 5);
       \`, { eval: true, env: process.env });
       console.log('worker exit code', await new Promise((resolve) => w.once('exit', resolve)));
       console.log('main again', await c.queryValue('SELECT 9'));

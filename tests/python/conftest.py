@@ -17,10 +17,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterator
 
 import pytest
+
+import enrich
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "fastapi"
@@ -66,6 +69,51 @@ async def wait_settled(client: Any, timeout: float = 10.0) -> dict:
 
 def wait_settled_sync(client: Any, timeout: float = 10.0) -> dict:
     return asyncio.run(wait_settled(client, timeout))
+
+
+async def eventually(predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    """Waits (yielding to the loop) until `predicate()` holds; fails naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        await asyncio.sleep(0.01)
+
+
+def eventually_sync(predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.01)
+
+
+def statement_marker(prefix: str = "py_marker") -> str:
+    """A marker that makes one statement findable on the server: put it in a comment of the SQL,
+    f"SELECT pg_sleep(30) /* {marker} */", and wait_running(marker) finds exactly that one."""
+    return f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:12]}"
+
+
+RUNNING_SQL = (
+    "SELECT count(*)::int FROM pg_stat_activity "
+    "WHERE state = 'active' AND pid <> pg_backend_pid() AND strpos(query, $1) > 0"
+)
+
+
+async def wait_running(marker: str, count: int = 1, timeout: float = 10.0) -> None:
+    """Waits until `count` statements whose text holds `marker` run on the server, as a connection
+    of its own sees them in pg_stat_activity. A test that cancels a running statement waits for
+    it first, so that it cancels a statement that runs, not one still on its way."""
+    async with enrich.Client(TEST_DSN, max_connections=1) as monitor:
+        deadline = time.monotonic() + timeout
+        while (n := await monitor.fetch_value(RUNNING_SQL, marker)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"the statement marked {marker} was not seen running in pg_stat_activity "
+                    f"within {timeout} s ({n} of {count} active)"
+                )
+            await asyncio.sleep(0.02)
+
 
 
 class Stub:

@@ -17,7 +17,8 @@ import pytest
 import uvloop
 
 import enrich
-from conftest import FIXTURE_DSN, PLAN_PATH, TEST_DSN, python_subprocess, run, wait_settled, wait_settled_sync
+from conftest import (FIXTURE_DSN, PLAN_PATH, TEST_DSN, eventually, python_subprocess, run,
+                      statement_marker, wait_running, wait_settled, wait_settled_sync)
 
 
 class Problems:
@@ -71,9 +72,11 @@ def test_ten_thousand_concurrent_awaits(loop_kind):
 def test_cancel_in_flight(loop_kind):
     async def main():
         async with enrich.Client(TEST_DSN, max_connections=2) as c:
-            tasks = [asyncio.ensure_future(c.fetch_value("SELECT pg_sleep(30)")) for _ in range(20)]
+            marker = statement_marker("py_cancel")
+            sql = f"SELECT pg_sleep(30) /* {marker} */"
+            tasks = [asyncio.ensure_future(c.fetch_value(sql)) for _ in range(20)]
             tasks.append(asyncio.ensure_future(c.run_json(enrich.Plan.load(PLAN_PATH), user_id=1)))
-            await asyncio.sleep(0.3)
+            await wait_running(marker)
             t0 = time.monotonic()
             for t in tasks:
                 t.cancel()
@@ -94,7 +97,8 @@ def test_cancel_in_flight(loop_kind):
             try:
                 held = await c2.transaction().start()
                 waiting = asyncio.ensure_future(c2.transaction().start())
-                await asyncio.sleep(0.1)
+                await eventually(lambda: c2.stats()["waiting"] == 1,
+                                 "the second transaction waits for the connection")
                 waiting.cancel()
                 with pytest.raises(asyncio.CancelledError):
                     await waiting
@@ -169,7 +173,7 @@ def test_loop_closed_with_work_in_flight(loop_kind):
                 asyncio.ensure_future(c.fetch_value("SELECT pg_sleep(0.1)"))
             for _ in range(3):
                 asyncio.ensure_future(c.transaction().start())
-            await asyncio.sleep(0.05)
+            await eventually(lambda: c.stats()["in_flight"] > 0, "the queries are in flight")
 
         loop.run_until_complete(start())
         loop.close()  # the tasks are still pending; their results will never be delivered
@@ -254,7 +258,7 @@ def test_aclose_does_not_block_the_event_loop(monkeypatch, loop_kind):
         c = enrich.Client(TEST_DSN)
         assert await c.fetch_value("SELECT 1") == 1
         pending = asyncio.ensure_future(c.fetch_value("SELECT pg_sleep(5)"))
-        await asyncio.sleep(0.05)
+        await eventually(lambda: c.stats()["in_flight"] == 1, "the query is in flight")
         ticks = 0
 
         async def ticker():
@@ -296,7 +300,7 @@ EXIT_CASES = {
             for _ in range(200):
                 asyncio.ensure_future(c.fetch_value("SELECT pg_sleep(5)"))
             asyncio.ensure_future(c.transaction().start())
-            await asyncio.sleep(0.3)
+            await in_flight(c)
             sys.exit(0)
         asyncio.run(main())
     """,
@@ -306,7 +310,7 @@ EXIT_CASES = {
             c = enrich.Client(DSN)
             for _ in range(200):
                 asyncio.ensure_future(c.fetch_value("SELECT pg_sleep(5)"))
-            await asyncio.sleep(0.3)
+            await in_flight(c)
             sys.exit(0)
         uvloop.run(main())
     """,
@@ -316,7 +320,7 @@ EXIT_CASES = {
         async def start():
             for _ in range(200):
                 asyncio.ensure_future(c.fetch_value("SELECT pg_sleep(5)"))
-            await asyncio.sleep(0.3)
+            await in_flight(c)
         loop.run_until_complete(start())
     """,
     "daemon thread blocked in a sync call": """
@@ -328,7 +332,7 @@ EXIT_CASES = {
             except enrich.OperationCancelledError:  # what the call gets when the client closes at exit
                 print("cancelled at exit")
         threading.Thread(target=call, daemon=True).start()
-        time.sleep(0.3)
+        in_flight_sync(c)
     """,
     "plans and HTTP in flight": """
         c = enrich.Client(DSN)
@@ -337,18 +341,38 @@ EXIT_CASES = {
             for i in range(100):
                 asyncio.ensure_future(c.run_json(plan, user_id=1 + i, include_analytics=True))
                 asyncio.ensure_future(c.fetch_value("SELECT pg_sleep(5)"))
-            await asyncio.sleep(0.2)
+            await in_flight(c)
             raise SystemExit(0)
         asyncio.run(main())
     """,
 }
 
 
+# The exit cases wait until statements are in flight (the client's stats say so), then exit.
+IN_FLIGHT = textwrap.dedent("""
+    def _in_flight(c):
+        return c.stats()["in_flight"] > 0
+    async def in_flight(c):
+        t0 = time.monotonic()
+        while not _in_flight(c):
+            if time.monotonic() - t0 > 10:
+                raise RuntimeError(f"nothing in flight after 10 s: {c.stats()}")
+            await asyncio.sleep(0.01)
+    def in_flight_sync(c):
+        t0 = time.monotonic()
+        while not _in_flight(c):
+            if time.monotonic() - t0 > 10:
+                raise RuntimeError(f"nothing in flight after 10 s: {c.stats()}")
+            time.sleep(0.01)
+""")
+
+
 @pytest.mark.parametrize("case", list(EXIT_CASES))
 def test_process_exits_cleanly_with_requests_in_flight(case):
     code = (
         "import asyncio, sys, time, enrich\n"
-        f"DSN = {FIXTURE_DSN!r}\nPLAN = {str(PLAN_PATH)!r}\n" + textwrap.dedent(EXIT_CASES[case])
+        f"DSN = {FIXTURE_DSN!r}\nPLAN = {str(PLAN_PATH)!r}\n" + IN_FLIGHT
+        + textwrap.dedent(EXIT_CASES[case])
     )
     t0 = time.monotonic()
     p = python_subprocess(code, timeout=30)

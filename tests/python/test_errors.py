@@ -10,7 +10,8 @@ import pickle
 import pytest
 
 import enrich
-from conftest import DEAD_DSN, FIXTURE_DSN, PLAN_PATH, TEST_DSN, run, wait_settled
+from conftest import (DEAD_DSN, FIXTURE_DSN, PLAN_PATH, TEST_DSN, eventually, run, statement_marker,
+                      wait_running, wait_settled)
 
 
 def test_hierarchy():
@@ -153,7 +154,7 @@ def test_pool_timeout_and_queue_full():
         async with enrich.Client(TEST_DSN, max_connections=1, acquire_timeout=0.3, max_waiting=1) as c:
             tx = await c.transaction().start()  # holds the only connection
             waiting = asyncio.ensure_future(c.fetch_value("SELECT 1"))
-            await asyncio.sleep(0.02)
+            await eventually(lambda: c.stats()["waiting"] == 1, "a query waits for the connection")
             with pytest.raises(enrich.PoolQueueFullError):
                 await c.fetch_value("SELECT 2")
             with pytest.raises(enrich.PoolTimeoutError) as e:
@@ -218,8 +219,9 @@ def test_http_errors(stub):
 def test_closed_and_cancelled():
     async def main():
         c = enrich.Client(TEST_DSN)
-        slow = asyncio.ensure_future(c.fetch_value("SELECT pg_sleep(5)"))
-        await asyncio.sleep(0.2)
+        marker = statement_marker("py_close")
+        slow = asyncio.ensure_future(c.fetch_value(f"SELECT pg_sleep(5) /* {marker} */"))
+        await wait_running(marker)
         await c.aclose()  # cancels what is in flight
         with pytest.raises(enrich.OperationCancelledError):
             await slow

@@ -133,7 +133,20 @@ TEST_F(ConcurrencyTest, CancelRacingCompletionCompletesEachFutureExactlyOnce) {
 
   bool all_done = test::eventually([&] { return done.load() >= kQueries; }, 60s, 10ms);
   ASSERT_TRUE(all_done) << "only " << done.load() << " of " << kQueries << " futures completed";
-  std::this_thread::sleep_for(50ms);  // a duplicate completion would show up now
+
+  // The client is still healthy, and nothing is stuck in the pool.
+  auto r = test::run(*client, "SELECT 1", {}, {}, 30s);
+  ASSERT_OK(r);
+  EXPECT_TRUE(test::eventually(
+      [&] {
+        auto s = client->stats();
+        return s.in_flight == 0 && s.waiting == 0;
+      },
+      10s));
+
+  // Destroying the client joins its I/O threads (the cancelling threads are joined already):
+  // a duplicate completion would have been delivered by then.
+  client.reset();
   int values = 0, cancelled = 0, other = 0;
   for (int i = 0; i < kQueries; ++i) {
     EXPECT_EQ(slots[i].completions.load(), 1) << "future " << i;
@@ -152,16 +165,6 @@ TEST_F(ConcurrencyTest, CancelRacingCompletionCompletesEachFutureExactlyOnce) {
   EXPECT_EQ(done.load(), kQueries);
   EXPECT_GT(values, 0);
   EXPECT_GT(cancelled, 0) << "the cancel threads never won a race: the test did not test much";
-
-  // The client is still healthy, and nothing is stuck in the pool.
-  auto r = test::run(*client, "SELECT 1", {}, {}, 30s);
-  ASSERT_OK(r);
-  EXPECT_TRUE(test::eventually(
-      [&] {
-        auto s = client->stats();
-        return s.in_flight == 0 && s.waiting == 0;
-      },
-      10s));
 }
 
 TEST_F(ConcurrencyTest, CancellingQueriesNeverFailsTheirUncancelledNeighbours) {
@@ -254,7 +257,8 @@ TEST_F(ConcurrencyTest, ClientDestroyedWhileQueriesAreInFlightFromOtherThreads) 
   }
   // Destroy once every thread has submitted (no thread may touch the client afterwards).
   ASSERT_TRUE(test::eventually([&] { return submitted_threads.load() == kThreads; }, 30s));
-  std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(test::eventually([&] { return client->stats().in_flight > 0; }, 10s))
+      << "no query reached the server";
   Stopwatch sw;
   client.reset();
   auto destroy_ms = sw.ms();

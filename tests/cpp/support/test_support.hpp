@@ -260,6 +260,53 @@ inline Result<std::int64_t> count_backends(Client& monitor, const std::string& a
   return scalar_int(monitor, sql, {application_name});
 }
 
+/// A marker that makes one statement findable on the server: put it in a comment of the SQL,
+/// `"SELECT pg_sleep(30) /* " + marker + " */"`, and wait_running(marker) finds exactly that one.
+inline std::string statement_marker(std::string_view prefix = "enrich_marker") {
+  return unique_name(prefix);
+}
+
+/// Statements active on the server (other than the caller's) whose text contains `marker`.
+inline Result<std::int64_t> count_running(Client& monitor, const std::string& marker) {
+  return scalar_int(monitor,
+                    "SELECT count(*)::int8 FROM pg_stat_activity WHERE state = 'active' AND pid <> "
+                    "pg_backend_pid() AND strpos(query, $1) > 0",
+                    {marker});
+}
+
+/// Waits until at least `n` statements whose text contains `marker` run on the server, as a
+/// connection of its own sees them in pg_stat_activity; at most `timeout`. A test that cancels a
+/// running statement waits for it first, so that it cancels a statement that runs, not one still
+/// on its way:  ASSERT_TRUE(test::wait_running(marker));
+inline ::testing::AssertionResult wait_running(const std::string& marker, std::int64_t n = 1,
+                                               std::chrono::milliseconds timeout = 10s) {
+  auto monitor = Client::create(client_options(unique_name("enrich_monitor")));
+  if (!monitor.ok()) {
+    return ::testing::AssertionFailure()
+           << "wait_running: the monitor could not connect: " << monitor.error().to_string();
+  }
+  std::int64_t last = 0;
+  std::string last_error;
+  bool seen = eventually(
+      [&] {
+        auto count = count_running(*monitor.value(), marker);
+        if (!count.ok()) {
+          last_error = count.error().to_string();
+          return false;
+        }
+        last = count.value();
+        return last >= n;
+      },
+      timeout);
+  if (seen) return ::testing::AssertionSuccess();
+  auto failure = ::testing::AssertionFailure()
+                 << "the statement marked " << marker << " was not seen running in "
+                 << "pg_stat_activity within " << timeout.count() << " ms (" << last << " of " << n
+                 << " active)";
+  if (!last_error.empty()) failure << "; last monitor error: " << last_error;
+  return failure;
+}
+
 /// A log sink that records every event (thread-safe). Keep the capture alive longer than the
 /// client (hold the shared_ptr).
 class LogCapture : public std::enable_shared_from_this<LogCapture> {
