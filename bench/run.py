@@ -711,10 +711,6 @@ def estimate_seconds(vs: list[Variant], s: Settings, native: bool, pgbench: bool
     return one_pass * s.passes + FIXED_OVERHEAD_S
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
 def aggregate(rows: list[dict]) -> list[dict]:
     """One row per (variant, scenario, connections) from the windows of every pass: each metric's
     median over the passes that did not fail, with its min and max (<metric>_min, <metric>_max),
@@ -738,7 +734,7 @@ def aggregate(rows: list[dict]) -> list[dict]:
         for m in METRICS:
             vals = [r[m] for r in good if r.get(m) is not None]
             if vals:
-                agg[m], agg[f"{m}_min"], agg[f"{m}_max"] = median(vals), min(vals), max(vals)
+                agg[m], agg[f"{m}_min"], agg[f"{m}_max"] = statistics.median(vals), min(vals), max(vals)
         if agg.get("rps"):
             agg["rps_spread"] = (agg["rps_max"] - agg["rps_min"]) / 2 / agg["rps"]
         agg["degraded"] = sum(r.get("degraded", 0) for r in rs)  # all passes together

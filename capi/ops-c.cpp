@@ -91,13 +91,13 @@ enrich_status launch(const std::shared_ptr<ClientCore>& core, Target target,
   // an I/O thread (enrich.h), never inside the caller's enrich_* call: hand such a completion to
   // one. Only when none is left (a client closing, a forked child) is it delivered here.
   const auto caller = std::this_thread::get_id();
-  std::weak_ptr<ClientCore> weak_core = core;
-  future.subscribe([complete = std::move(complete), caller, weak_core](Result<T> r) mutable {
+  // `complete` holds a reference to the core, so this pointer lives as long as the continuation.
+  ClientCore* raw_core = core.get();
+  future.subscribe([complete = std::move(complete), caller, raw_core](Result<T> r) mutable {
     if (std::this_thread::get_id() == caller) {
       auto shared = std::make_shared<std::pair<decltype(complete), Result<T>>>(std::move(complete),
                                                                                std::move(r));
-      auto core = weak_core.lock();
-      if (core && core->client && detail::Access::post_to_io(*core->client, [shared] {
+      if (raw_core->client && detail::Access::post_to_io(*raw_core->client, [shared] {
             shared->first(std::move(shared->second));
           }))
         return;

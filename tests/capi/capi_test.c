@@ -385,6 +385,12 @@ static void test_client_options_struct(const char* dsn, enrich_queue* q) {
   CHECK_STATUS(enrich_client_create(&client, &o, &error), ENRICH_ERR_INVALID_ARGUMENT);
   CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "acquire_timeout");
   o.acquire_timeout_ms = 0;
+  o.config_json = "{\"http2\": ";
+  CHECK_STATUS(enrich_client_create(&client, &o, &error), ENRICH_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "config_json");
+  o.config_json = "[]";
+  CHECK_STATUS(enrich_client_create(&client, &o, &error), ENRICH_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "JSON object");
   o.config_json = "{\"htp2\": false}";
   CHECK_STATUS(enrich_client_create(&client, &o, &error), ENRICH_ERR_INVALID_ARGUMENT);
   CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "unknown option \"htp2\"");

@@ -216,6 +216,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def first_response(proc: subprocess.Popen, url: str, what: str, seconds: float) -> bytes:
+    """The body of the first answer from a server that is starting; fails if it exits or does not
+    answer in time (with its stderr)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                return r.read()
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"{what} did not start: {proc.stderr.read() if proc.poll() is not None else ''}")
+            time.sleep(0.1)
+
+
+def stop(proc: subprocess.Popen, seconds: float) -> None:
+    proc.terminate()
+    try:
+        proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.mark.parametrize("script,mode", [("app.py", "compat"), ("app.py", "fast"), ("original.py", None)])
 def test_examples_start_as_scripts(script, mode, healthy_stub):
     """`python examples/fastapi/app.py` (uvicorn on uvloop) serves the endpoint."""
@@ -228,23 +251,10 @@ def test_examples_start_as_scripts(script, mode, healthy_stub):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         url = f"http://127.0.0.1:{port}/api/users/42/enriched?include_analytics=true"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    doc = json.loads(r.read())
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"{script} did not start: {proc.stderr.read() if proc.poll() is not None else ''}")
-                time.sleep(0.1)
+        doc = json.loads(first_response(proc, url, script, 20))
         assert doc["user"]["id"] == 42 and doc["analytics"] == healthy_stub.summary(42)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, 10)
     assert proc.returncode in (0, -15), proc.stderr.read()
 
 
@@ -271,16 +281,7 @@ def test_several_workers_each_with_their_own_client(how, healthy_stub):
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         base = f"http://127.0.0.1:{port}/api/users/%d/enriched"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(base % 1, timeout=2) as r:
-                    r.read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"{how} did not start: {proc.stderr.read() if proc.poll() is not None else ''}")
-                time.sleep(0.1)
+        first_response(proc, base % 1, how, 30)
 
         def get(uid: int) -> dict:
             with urllib.request.urlopen(base % uid, timeout=10) as r:
@@ -300,9 +301,4 @@ def test_several_workers_each_with_their_own_client(how, healthy_stub):
         n = run(connections)
         assert 1 <= n <= 2 * 2, f"{n} connections for 2 workers x max_connections 2"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 15)

@@ -18,16 +18,15 @@ const kToken = Symbol('enrich.token');
 
 // The core's one list of client options (enrich_client_options_schema). JS names are its names
 // in camelCase, with `Ms` on durations: milliseconds everywhere, as in node-postgres.
-const SCHEMA = JSON.parse(native.optionsSchema);
 const camel = (name) => name.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
-const OPTION_BY_JS_NAME = new Map();
-for (const o of SCHEMA) OPTION_BY_JS_NAME.set(camel(o.name) + (o.type === 'duration' ? 'Ms' : ''), o);
 // node-postgres' names for the same things.
 const PG_ALIASES = { connectionString: 'dsn', max: 'maxConnections' };
 
 /** Every client option: JS name -> { name (the core's), type, default (ms for durations), doc }. */
 const OPTIONS = Object.freeze(
-  Object.fromEntries([...OPTION_BY_JS_NAME].map(([js, o]) => [js, Object.freeze({ ...o })])),
+  Object.fromEntries(
+    JSON.parse(native.optionsSchema).map((o) => [camel(o.name) + (o.type === 'duration' ? 'Ms' : ''), Object.freeze(o)]),
+  ),
 );
 
 // Core levels by name; the logger methods for the levels of events (enrich_log_level 1..4).
@@ -75,8 +74,8 @@ function configJson(options) {
       continue;
     }
     const jsName = PG_ALIASES[key] ?? key;
-    const option = OPTION_BY_JS_NAME.get(jsName);
-    if (!option) throw bad(`unknown option ${key} (valid options: ${[...OPTION_BY_JS_NAME.keys(), 'logger'].join(', ')})`);
+    const option = Object.hasOwn(OPTIONS, jsName) ? OPTIONS[jsName] : undefined;
+    if (!option) throw bad(`unknown option ${key} (valid options: ${[...Object.keys(OPTIONS), 'logger'].join(', ')})`);
     out[option.name] = optionValue(key, option, value);
   }
   // A pino logger carries its level: forward what it would print.
@@ -90,7 +89,7 @@ function configJson(options) {
 /** The core's option values with JS names. */
 function jsOptions(values) {
   const out = {};
-  for (const [js, o] of OPTION_BY_JS_NAME) out[js] = values[o.name];
+  for (const [js, o] of Object.entries(OPTIONS)) out[js] = values[o.name];
   return out;
 }
 

@@ -375,24 +375,23 @@ Napi::Value ClientWrap::close(const Napi::CallbackInfo& info) {
   return Napi::Value(env, s.promise);
 }
 
-Napi::Value ClientWrap::stats(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+/// A JSON buffer that the C API returns for the client (stats, options) as a string; null once
+/// the client is closed.
+Napi::Value ClientWrap::client_json(Napi::Env env, enrich_status (*read)(enrich_client*, char**)) {
   if (!client_) return env.Null();
   char* json = nullptr;
-  if (enrich_client_stats(client_, &json) != ENRICH_OK || !json) return env.Null();
+  if (read(client_, &json) != ENRICH_OK || !json) return env.Null();
   Napi::String text = Napi::String::New(env, json);
   enrich_free(json);
   return text;
 }
 
+Napi::Value ClientWrap::stats(const Napi::CallbackInfo& info) {
+  return client_json(info.Env(), &enrich_client_stats);
+}
+
 Napi::Value ClientWrap::options(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!client_) return env.Null();
-  char* json = nullptr;
-  if (enrich_client_options_json(client_, &json) != ENRICH_OK || !json) return env.Null();
-  Napi::String text = Napi::String::New(env, json);
-  enrich_free(json);
-  return text;
+  return client_json(info.Env(), &enrich_client_options_json);
 }
 
 Napi::Value ClientWrap::pending(const Napi::CallbackInfo& info) {

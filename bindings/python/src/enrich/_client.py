@@ -36,10 +36,9 @@ _EXECUTE = _native.KIND_EXECUTE
 
 _PROFILES = {None: 0, "default": 0, "postgres": 1, "node": 2, "python": 3}
 
-# The core's one list of client options: name -> (type, default). Durations are milliseconds in
-# the core and seconds here (as in asyncio, asyncpg and httpx).
+# The core's one list of client options. Durations are milliseconds in the core and seconds here
+# (as in asyncio, asyncpg and httpx).
 _SCHEMA: List[Dict[str, Any]] = _json.loads(_native.options_schema())
-_OPTIONS: Dict[str, Tuple[str, Any]] = {o["name"]: (o["type"], o["default"]) for o in _SCHEMA}
 
 #: Every client option: name -> {"type", "default", "doc"}, defaults in Python's units (seconds;
 #: None: none). The same list as every other front end's (enrich_client_options_schema()).
@@ -102,13 +101,13 @@ def _config_json(dsn: Optional[str], options: Mapping[str, Any]) -> str:
     if dsn is not None:
         out["dsn"] = dsn
     for name, value in options.items():
-        if name not in _OPTIONS:
+        if name not in OPTIONS:
             raise _errors.InvalidArgumentError(
-                f"unknown option {name!r} (valid options: {', '.join(_OPTIONS)})"
+                f"unknown option {name!r} (valid options: {', '.join(OPTIONS)})"
             )
         if value is None:
             continue  # the default
-        out[name] = _option_value(name, _OPTIONS[name][0], value)
+        out[name] = _option_value(name, OPTIONS[name]["type"], value)
     if "log_level" not in out:
         out["log_level"] = _logging.core_level(None)
     return _json.dumps(out)
@@ -118,7 +117,7 @@ def _python_options(values: Mapping[str, Any]) -> Dict[str, Any]:
     """The core's option values in Python's units (seconds)."""
     out: Dict[str, Any] = {}
     for name, value in values.items():
-        kind = _OPTIONS.get(name, ("", None))[0]
+        kind = OPTIONS[name]["type"] if name in OPTIONS else ""
         out[name] = value / 1000.0 if kind == "duration" and value is not None else value
     return out
 

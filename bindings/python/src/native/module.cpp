@@ -47,24 +47,24 @@ ClientPtr create_client(const std::string& config_json, bool queue_logs) {
   return client;
 }
 
-py::str stats(NativeClient& client) {
+/// A JSON buffer that the C API returns for an open client (stats, options), as a str.
+py::str client_json(NativeClient& client, enrich_status (*read)(enrich_client*, char**),
+                    const char* what) {
   OpenClient c(client);
   char* json = nullptr;
-  enrich_status s = enrich_client_stats(c.handle, &json);
-  if (s != ENRICH_OK) raise_error(s, "could not read the client's stats");
+  enrich_status s = read(c.handle, &json);
+  if (s != ENRICH_OK) raise_error(s, std::string("could not read the client's ") + what);
   py::str out(json);
   enrich_free(json);
   return out;
 }
 
+py::str stats(NativeClient& client) {
+  return client_json(client, &enrich_client_stats, "stats");
+}
+
 py::str client_options(NativeClient& client) {
-  OpenClient c(client);
-  char* json = nullptr;
-  enrich_status s = enrich_client_options_json(c.handle, &json);
-  if (s != ENRICH_OK) raise_error(s, "could not read the client's options");
-  py::str out(json);
-  enrich_free(json);
-  return out;
+  return client_json(client, &enrich_client_options_json, "options");
 }
 
 bool cancel(NativeClient& client, enrich_op_id id) {
