@@ -91,6 +91,9 @@ class Variant:
     pool: str = ""  # database connections, for the report
     floor: str = ""  # key of its framework's floor (the same route returning a constant body)
     constant: bool = False  # a floor: one constant document, so the sample check skips the user id
+    # Deployment rows (issue 13): measured with --deploy (or when named in --only), not by default.
+    deploy: bool = False
+    pgbouncer: bool = False  # DATABASE_URL is PgBouncer's (transaction mode) instead of Postgres'
 
 
 def variants(python: str) -> list[Variant]:
@@ -99,6 +102,39 @@ def variants(python: str) -> list[Variant]:
     fastapi = ROOT / "examples" / "fastapi"
     py = dict(query_flag="include_analytics", activity_key="recent_activity", floor="fastapi-floor")
     js = dict(floor="fastify-floor")
+    # Deployment rows: 2 worker processes (the examples' WORKERS=2, each with a pool of 4; the
+    # originals under uvicorn --workers 2 and node:cluster, each with its own pool of 10), and the
+    # endpoint through PgBouncer in transaction mode (scripts/pgbouncer: 4 server connections).
+    w2 = dict(scenarios=("none", "healthy"), deploy=True)
+    uvicorn_w2 = [python, "-m", "uvicorn", "original:app", "--app-dir", str(fastapi), "--workers", "2",
+                  "--loop", "uvloop", "--no-access-log", "--log-level", "warning", "--host", "127.0.0.1"]
+    deploy = [
+        Variant("fastify-pg-w2", "Fastify + pg (article), 2 workers", "node",
+                [node, str(ROOT / "bench" / "cluster.js"), str(fastify / "original.js")], {"WORKERS": "2"},
+                pool="pg.Pool, 2 x 10", **w2),
+        Variant("fastify-enrich-fast-w2", "Fastify + enrich runJson(), 2 workers", "node",
+                [node, str(fastify / "app.js")], {"ENRICH_MODE": "fast", "WORKERS": "2", "ENRICH_MAX_CONNECTIONS": "4"},
+                baseline="fastify-pg-w2", pool="enrich, 2 x 4", **w2),
+        Variant("fastapi-asyncpg-w2", "FastAPI + asyncpg (article), 2 workers", "python", uvicorn_w2,
+                {"ORIGINAL_SHARED_HTTP_CLIENT": "1"}, pool="asyncpg, 2 x 10", query_flag="include_analytics",
+                activity_key="recent_activity", **w2),
+        Variant("fastapi-enrich-fast-w2", "FastAPI + enrich run_json(), 2 workers", "python",
+                [python, str(fastapi / "app.py")], {"ENRICH_MODE": "fast", "WORKERS": "2", "ENRICH_MAX_CONNECTIONS": "4"},
+                baseline="fastapi-asyncpg-w2", pool="enrich, 2 x 4", query_flag="include_analytics",
+                activity_key="recent_activity", **w2),
+        Variant("fastify-pg-pgbouncer", "Fastify + pg (article), via PgBouncer", "node",
+                [node, str(fastify / "original.js")], scenarios=("none",), deploy=True, pgbouncer=True,
+                pool="pg.Pool, 10 -> PgBouncer 4"),
+        Variant("fastify-enrich-fast-pgbouncer", "Fastify + enrich runJson(), via PgBouncer", "node",
+                [node, str(fastify / "app.js")], {"ENRICH_MODE": "fast"}, baseline="fastify-pg-pgbouncer",
+                scenarios=("none",), deploy=True, pgbouncer=True, pool="enrich, 4 -> PgBouncer 4"),
+        # asyncpg's statement cache does not work through PgBouncer in transaction mode: the
+        # FastAPI row through PgBouncer is compared with the article's version on the direct path.
+        Variant("fastapi-enrich-fast-pgbouncer", "FastAPI + enrich run_json(), via PgBouncer", "python",
+                [python, str(fastapi / "app.py")], {"ENRICH_MODE": "fast"}, baseline="fastapi-asyncpg",
+                scenarios=("none",), deploy=True, pgbouncer=True, pool="enrich, 8 -> PgBouncer 4",
+                query_flag="include_analytics", activity_key="recent_activity"),
+    ]
     # The floors make no analytics call, so they run without analytics only; that row is every
     # scenario's denominator of "vs floor".
     return [
@@ -124,6 +160,7 @@ def variants(python: str) -> list[Variant]:
                 {"ENRICH_MODE": "compat"}, baseline="fastapi-asyncpg", pool="enrich, 8", **py),
         Variant("fastapi-enrich-fast", "FastAPI + enrich run_json()", "python", [python, str(fastapi / "app.py")],
                 {"ENRICH_MODE": "fast"}, baseline="fastapi-asyncpg", pool="enrich, 8", **py),
+        *deploy,
     ]
 
 
@@ -170,15 +207,33 @@ def children_of(ppid: int) -> list[int]:
     return out
 
 
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (a server's worker processes)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children_of(p))
+    return out
+
+
+def tree_ticks(pid: int) -> int:
+    """CPU ticks of a server and its live worker processes."""
+    return sum(proc_ticks(p) for p in process_tree(pid))
+
+
 def peak_rss_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    """Peak RSS of a server, summed over its worker processes."""
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        total += int(line.split()[1]) / 1024
+        except OSError:
+            pass
+    return total
 
 
 def machine_busy_ticks() -> int:
@@ -402,8 +457,10 @@ def start_server(v: Variant, port: int, env: dict, logfile: Path) -> tuple[subpr
     """Starts the server and waits for its first 200; returns it and the cold start in ms."""
     t0 = time.monotonic()
     f = open(logfile, "wb")
-    proc = subprocess.Popen(v.command, env={**env, **v.env, "PORT": str(port)}, stdout=f, stderr=subprocess.STDOUT,
-                            cwd=ROOT, start_new_session=True)
+    env = {**env, **v.env, "PORT": str(port), "UVICORN_PORT": str(port)}
+    if v.pgbouncer:
+        env["DATABASE_URL"] = env["ENRICH_PGBOUNCER_DSN"]  # the same database, through PgBouncer
+    proc = subprocess.Popen(v.command, env=env, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
     f.close()
     url = f"http://127.0.0.1:{port}/api/users/1/enriched"
     while time.monotonic() - t0 < 60:
@@ -454,9 +511,9 @@ def measure_server(v: Variant, s: Settings, stub: Stub, pg: Postgres, env: dict,
                 warm = s.first_warmup if first else s.warmup
                 first = False
                 run_wrk(port, script, conns, warm, s.wrk_timeout)
-                t_cpu, db0, m0 = proc_ticks(proc.pid), pg.ticks(), machine_busy_ticks()
+                t_cpu, db0, m0 = tree_ticks(proc.pid), pg.ticks(), machine_busy_ticks()
                 res = run_wrk(port, script, conns, s.duration, s.wrk_timeout)
-                t_cpu1, db1, m1 = proc_ticks(proc.pid), pg.ticks(), machine_busy_ticks()
+                t_cpu1, db1, m1 = tree_ticks(proc.pid), pg.ticks(), machine_busy_ticks()
                 problems = validate_sample(v, port, scenario, s.samples) if s.samples else []
                 n = max(res["requests"], 1)
                 row = dict(variant=v.key, scenario=scenario, connections=conns, **res,
@@ -1088,6 +1145,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="no analytics, 64 connections, short windows")
     p.add_argument("--only", default="", help="comma-separated variant keys (and enrich-run, pgbench)")
+    p.add_argument("--deploy", action="store_true", help="the deployment rows only: both examples and the"
+                   " originals at 2 workers, and through PgBouncer (default output bench/results/deploy)")
     p.add_argument("--output", default="", help="report path without suffix (default bench/results/latest"
                    " or bench/results/quick)")
     p.add_argument("--passes", type=int, default=3, help="interleaved passes over every variant (default 3)")
@@ -1110,7 +1169,8 @@ def main() -> int:
     stub_bin = str(build / "examples" / "stub" / "enrich-analytics-stub")
 
     s = settings_for(args.quick, args.passes, args.duration, args.warmup, args.first_warmup)
-    out = Path(args.output) if args.output else ROOT / "bench" / "results" / ("quick" if args.quick else "latest")
+    default_out = "deploy" if args.deploy else "quick" if args.quick else "latest"
+    out = Path(args.output) if args.output else ROOT / "bench" / "results" / default_out
     out.parent.mkdir(parents=True, exist_ok=True)
 
     vs = variants(sys.executable)
@@ -1125,9 +1185,15 @@ def main() -> int:
                          + ", ".join([v.key for v in vs] + ["enrich-run", "pgbench"]))
     if only:
         vs = [v for v in vs if v.key in only]
+    elif args.deploy:
+        vs = [v for v in vs if v.deploy or v.key == "fastapi-asyncpg"]  # the PgBouncer row's comparison
+    else:
+        vs = [v for v in vs if not v.deploy]
     vs = [v for v in vs if windows_of(v, s)]  # e.g. the shared-httpx original has no no-analytics row
-    native = not only or "enrich-run" in only
-    bench_pg = not only or "pgbench" in only
+    native = (not only and not args.deploy) or "enrich-run" in only
+    bench_pg = (not only and not args.deploy) or "pgbench" in only
+    if any(v.pgbouncer for v in vs) and not os.environ.get("ENRICH_PGBOUNCER_DSN"):
+        raise SystemExit("ENRICH_PGBOUNCER_DSN is not set (scripts/bench starts PgBouncer and sets it)")
 
     py = python_info()
     log(f"Python servers run on {py['venv']} -> {py['base']} (Python {py['version']})")

@@ -191,9 +191,11 @@ enrich_status enrich_client_stats(enrich_client* client, char** out_json) {
     }
     std::string j = fmt::format(
         R"({{"connections":{},"idle":{},"in_transaction":{},"in_flight":{},"waiting":{},)"
-        R"("connects":{},"connect_failures":{},"cancels_sent":{},"pending_operations":{}}})",
+        R"("connects":{},"connect_failures":{},"cancels_sent":{},"pending_operations":{},)"
+        R"("replica_connections":{},"replica_reads":{},"replica_fallbacks":{}}})",
         s.connections, s.idle, s.in_transaction, s.in_flight, s.waiting, s.connects,
-        s.connect_failures, s.cancels_sent, pending);
+        s.connect_failures, s.cancels_sent, pending, s.replica_connections, s.replica_reads,
+        s.replica_fallbacks);
     char* buf = static_cast<char*>(std::malloc(j.size() + 1));
     if (!buf) return ENRICH_ERR_NO_MEMORY;
     std::memcpy(buf, j.c_str(), j.size() + 1);

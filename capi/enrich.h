@@ -245,7 +245,8 @@ typedef struct enrich_client_options {
  * Every client option as a JSON array, in the one list all front ends use: [{"name":
  * "acquire_timeout", "type": "duration", "default": 5000, "doc": "..."}, ...]. Types: "count"
  * (non-negative integer), "duration" (positive milliseconds; a default of null means none),
- * "boolean", "ratio" (0 to 1), "text", "log_level" ("debug", "info", "warning", "error", "off").
+ * "boolean", "ratio" (0 to 1), "text", "text_list" (an array of strings, or one string split at
+ * whitespace), "log_level" ("debug", "info", "warning", "error", "off").
  * A static string: do not free it.
  */
 ENRICH_API const char* enrich_client_options_schema(void);
@@ -290,19 +291,25 @@ typedef enum enrich_result_shape {
   ENRICH_SHAPE_VALUE = 3
 } enrich_result_shape;
 
-#define ENRICH_CALL_OPTIONS_VERSION 1
+#define ENRICH_CALL_OPTIONS_VERSION 2
 
-/** Per-call options; all zero means defaults. */
+/**
+ * Per-call options; all zero means defaults. Version 1 (without use_primary) is still accepted.
+ * Negative timeout_ms or deadline_ms are ENRICH_ERR_INVALID_ARGUMENT.
+ */
 typedef struct enrich_call_options {
   unsigned version;    /**< ENRICH_CALL_OPTIONS_VERSION */
   int64_t timeout_ms;  /**< 0: the client's default */
-  int64_t deadline_ms; /**< >0: the caller's deadline, this many ms from now */
+  int64_t deadline_ms; /**< >0: the caller's deadline, this many ms from now; 0: none */
   enrich_json_profile profile;
   enrich_result_shape shape; /**< queries: also encode the rows as JSON in this shape */
+  /** Version 2. Non-zero: run on the primary even where a read replica could serve (read your
+   * own writes); see the client option replica_dsns. */
+  int use_primary;
 } enrich_call_options;
 
 #define ENRICH_CALL_OPTIONS_INIT \
-  { ENRICH_CALL_OPTIONS_VERSION, 0, 0, ENRICH_PROFILE_DEFAULT, ENRICH_SHAPE_NONE }
+  { ENRICH_CALL_OPTIONS_VERSION, 0, 0, ENRICH_PROFILE_DEFAULT, ENRICH_SHAPE_NONE, 0 }
 
 /** Where a completion goes: a queue, or a callback run on the I/O thread that owns it. */
 typedef void (*enrich_completion_fn)(enrich_completion* completion, void* payload);

@@ -12,11 +12,17 @@ using namespace enrich::capi;
 
 namespace {
 
+/// use_primary, which a version-1 struct does not have (do not read past its end).
+bool use_primary(const enrich_call_options* o) {
+  return o && o->version >= 2 && o->use_primary != 0;
+}
+
 QueryOptions query_options(const enrich_call_options* o) {
   QueryOptions q;
   if (!o) return q;
   if (o->timeout_ms > 0) q.timeout = Milliseconds(o->timeout_ms);
   if (o->deadline_ms > 0) q.deadline = Deadline::after(Milliseconds(o->deadline_ms));
+  q.use_primary = use_primary(o);
   return q;
 }
 
@@ -42,6 +48,7 @@ enrich_status check_options(const enrich_call_options* o) {
   if (profile < ENRICH_PROFILE_DEFAULT || profile > ENRICH_PROFILE_PYTHON)
     return ENRICH_ERR_INVALID_ARGUMENT;
   if (shape < ENRICH_SHAPE_NONE || shape > ENRICH_SHAPE_VALUE) return ENRICH_ERR_INVALID_ARGUMENT;
+  if (o->timeout_ms < 0 || o->deadline_ms < 0) return ENRICH_ERR_INVALID_ARGUMENT;
   return ENRICH_OK;
 }
 
@@ -157,6 +164,7 @@ enrich_status start_plan(enrich_client* client, Target target, const enrich_plan
   if (auto s = check_options(options); s != ENRICH_OK) return s;
   RunOptions run;
   run.profile = profile_of(options);
+  run.use_primary = use_primary(options);
   if (options && options->deadline_ms > 0)
     run.deadline = Deadline::after(Milliseconds(options->deadline_ms));
   std::string inputs = inputs_json ? inputs_json : "{}";

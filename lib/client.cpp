@@ -11,7 +11,8 @@
 #include "http/http_client.hpp"
 #include "pg/canceller.hpp"
 #include "pg/conn_params.hpp"
-#include "pg/pool.hpp"
+#include "pg/pool_set.hpp"
+#include "pg/read_only.hpp"
 #include "plan/plan_inputs.hpp"
 #include "plan/plan_run.hpp"
 
@@ -22,7 +23,7 @@ namespace enrich {
 struct Shard {
   std::shared_ptr<EventLoop> loop = std::make_shared<EventLoop>();
   // Used on the loop thread only; reset after the loop stopped.
-  std::unique_ptr<pg::Pool> pool;
+  std::unique_ptr<pg::PoolSet> pools;
   std::unique_ptr<http::HttpClient> http;
 };
 using ShardPtr = std::shared_ptr<Shard>;
@@ -52,12 +53,23 @@ Future<QueryResult> post_query(const ShardPtr& shard, pg::QueryOpPtr op) {
   Future<QueryResult> future = op->promise.get_future();
   op->promise.on_cancel([shard, weak = std::weak_ptr<pg::QueryOp>(op)] {
     shard->loop->post([shard, weak] {
-      if (auto op = weak.lock()) shard->pool->abort(op, ErrorCode::cancelled, "query cancelled");
+      if (auto op = weak.lock()) shard->pools->abort(op, ErrorCode::cancelled, "query cancelled");
     });
   });
-  EventLoop::Task task = [shard, op] { shard->pool->submit(op); };
+  EventLoop::Task task = [shard, op] { shard->pools->submit(op); };
   if (!shard->loop->post(task)) op->promise.set_error(refused_error(*shard));
   return future;
+}
+
+/// How a server's connections use prepared statements: the DSN's statement_cache=on|off wins
+/// over ClientOptions::prepared_statements (the DATABASE_URL is where a deployment says what sits
+/// in front of Postgres). One per server: what one connection learns holds for its siblings.
+std::shared_ptr<pg::StatementMode> statement_mode(const pg::ConnParams& params,
+                                                  const ClientOptions& options) {
+  auto mode = std::make_shared<pg::StatementMode>();
+  mode->forced_on = params.statement_cache() == true;
+  mode->unnamed = !params.statement_cache().value_or(options.prepared_statements);
+  return mode;
 }
 
 pg::QueryOpPtr make_op(std::string sql, Params params, Deadline deadline) {
@@ -69,6 +81,18 @@ pg::QueryOpPtr make_op(std::string sql, Params params, Deadline deadline) {
 }
 
 }  // namespace
+
+std::vector<std::string> split_dsn_list(std::string_view text) {
+  std::vector<std::string> out;
+  constexpr std::string_view kBlanks = " \t\r\n";
+  std::size_t i = 0;
+  while ((i = text.find_first_not_of(kBlanks, i)) != std::string_view::npos) {
+    std::size_t end = std::min(text.find_first_of(kBlanks, i), text.size());
+    out.emplace_back(text.substr(i, end - i));
+    i = end;
+  }
+  return out;
+}
 
 // ---- Transaction --------------------------------------------------------------------------------
 
@@ -138,6 +162,7 @@ bool Transaction::active() const {
 
 struct Client::Impl {
   ClientOptions options;
+  bool has_replicas = false;
   Logger logger;
   std::unique_ptr<pg::Canceller> canceller;
   std::vector<ShardPtr> shards;
@@ -156,6 +181,16 @@ struct Client::Impl {
 Result<std::unique_ptr<Client>> Client::create(ClientOptions options) {
   auto params = pg::ConnParams::parse(options.dsn);
   if (!params.ok()) return std::move(params).error();
+  std::vector<pg::ConnParams> replicas;
+  for (std::size_t i = 0; i < options.replica_dsns.size(); ++i) {
+    auto replica = pg::ConnParams::parse(options.replica_dsns[i]);
+    if (!replica.ok()) {
+      Error e = std::move(replica).error();
+      e.message = fmt::format("replica_dsns[{}]: {}", i, e.message);
+      return e;
+    }
+    replicas.push_back(std::move(replica).value());
+  }
   const auto& pool = options.pool;
   if (options.io_threads == 0 || options.io_threads > 64)
     return Error{ErrorCode::invalid_argument, "option io_threads must be between 1 and 64"};
@@ -173,11 +208,11 @@ Result<std::unique_ptr<Client>> Client::create(ClientOptions options) {
   impl->options = options;
   impl->logger = Logger(options.log_sink, options.log_level);
   impl->canceller = std::make_unique<pg::Canceller>(impl->logger);
-  // The DSN's statement_cache=on|off wins over ClientOptions::prepared_statements: the
-  // DATABASE_URL is where a deployment says what sits in front of Postgres.
-  auto statements = std::make_shared<pg::StatementMode>();
-  statements->forced_on = params.value().statement_cache() == true;
-  statements->unnamed = !params.value().statement_cache().value_or(options.prepared_statements);
+  impl->has_replicas = !replicas.empty();
+  auto statements = statement_mode(params.value(), options);
+  std::vector<std::shared_ptr<pg::StatementMode>> replica_statements;
+  for (const auto& replica : replicas)
+    replica_statements.push_back(statement_mode(replica, options));
   std::size_t n = options.io_threads;
   for (std::size_t i = 0; i < n; ++i) {
     // Split the pool evenly over the threads; the first ones take the remainder.
@@ -192,11 +227,23 @@ Result<std::unique_ptr<Client>> Client::create(ClientOptions options) {
     settings.connection.connect_timeout = pool.connect_timeout;
     settings.params = params.value();
     auto shard = std::make_shared<Shard>();
-    shard->pool = std::make_unique<pg::Pool>(*shard->loop, *impl->canceller, std::move(settings),
-                                             impl->logger);
+    auto primary =
+        std::make_unique<pg::Pool>(*shard->loop, *impl->canceller, settings, impl->logger);
+    std::vector<std::unique_ptr<pg::Pool>> replica_pools;
+    for (std::size_t r = 0; r < replicas.size(); ++r) {
+      pg::PoolSettings rs = settings;
+      rs.params = replicas[r];
+      rs.connection.statements = replica_statements[r];
+      // One connection kept open per thread: a replica is used while one is ready, and a
+      // replica that went away is found again by the pool's reconnects.
+      rs.pool.min_connections = std::max<std::size_t>(1, rs.pool.min_connections);
+      replica_pools.push_back(
+          std::make_unique<pg::Pool>(*shard->loop, *impl->canceller, rs, impl->logger));
+    }
+    shard->pools = std::make_unique<pg::PoolSet>(std::move(primary), std::move(replica_pools));
     shard->http = std::make_unique<http::HttpClient>(*shard->loop, options.http, impl->logger);
     shard->loop->start(fmt::format("enrich-io-{}", i));
-    shard->loop->post([s = shard.get()] { s->pool->start(); });
+    shard->loop->post([s = shard.get()] { s->pools->start(); });
     impl->shards.push_back(std::move(shard));
   }
   return std::unique_ptr<Client>(new Client(std::move(impl)));
@@ -223,9 +270,9 @@ void Client::close() {
   for (auto& shard : impl_->shards) {
     shard->loop->stop([s = shard.get()] {
       s->http->shutdown();
-      s->pool->shutdown();
+      s->pools->shutdown();
     });
-    shard->pool.reset();
+    shard->pools.reset();
     shard->http.reset();
   }
   impl_->canceller.reset();  // sends the cancels queued by shutdown, then joins
@@ -236,6 +283,8 @@ Future<QueryResult> Client::query(std::string sql, Params params, QueryOptions o
   if (impl_->closed) return make_error_future<QueryResult>(closed_error());
   auto op = make_op(std::move(sql), std::move(params),
                     effective_deadline(options, impl_->options.query_timeout));
+  op->use_primary = options.use_primary;
+  op->read_only = impl_->has_replicas && !options.use_primary && pg::is_read_only_sql(op->sql);
   return post_query(impl_->pick(), std::move(op));
 }
 
@@ -262,7 +311,7 @@ Future<Transaction> Client::transaction(QueryOptions options) {
     impl->run("BEGIN", {}, deadline, false).subscribe([impl, promise](Result<QueryResult> r) {
       if (!r.ok()) {
         impl->finished = true;
-        impl->shard->pool->release(impl->connection_id);
+        impl->shard->pools->primary().release(impl->connection_id);
         promise->set_error(std::move(r).error());
         return;
       }
@@ -271,10 +320,10 @@ Future<Transaction> Client::transaction(QueryOptions options) {
   };
   promise->on_cancel([shard, weak = std::weak_ptr<pg::TxRequest>(request)] {
     shard->loop->post([shard, weak] {
-      if (auto r = weak.lock()) shard->pool->abort_transaction(r);
+      if (auto r = weak.lock()) shard->pools->primary().abort_transaction(r);
     });
   });
-  EventLoop::Task task = [shard, request] { shard->pool->begin_transaction(request); };
+  EventLoop::Task task = [shard, request] { shard->pools->primary().begin_transaction(request); };
   if (!shard->loop->post(task)) promise->set_error(refused_error(*shard));
   return future;
 }
@@ -316,9 +365,9 @@ Future<PlanOutput> Client::run(const Plan& plan, Inputs inputs, RunOptions optio
     });
   });
   auto run = std::make_shared<PlanRun>(
-      PlanRun::Env{shard->loop.get(), shard->pool.get(), shard->http.get(), impl_->logger},
+      PlanRun::Env{shard->loop.get(), shard->pools.get(), shard->http.get(), impl_->logger},
       plan_impl, std::move(bound).value(), options.profile.value_or(plan.profile()),
-      options.deadline, std::move(promise));
+      options.deadline, options.use_primary, std::move(promise));
   *weak_run = run;
   EventLoop::Task task = [run] { run->start(); };
   if (!shard->loop->post(task)) run->abort(ErrorCode::closed, "client is closed");
@@ -348,7 +397,7 @@ PoolStats Client::stats() const {
   if (impl_->forked()) return out;
   std::lock_guard lock(impl_->close_mu);
   if (impl_->closed) return out;
-  for (auto& shard : impl_->shards) shard->pool->add_stats(out);
+  for (auto& shard : impl_->shards) shard->pools->add_stats(out);
   out.cancels_sent = impl_->canceller ? impl_->canceller->sent() : 0;
   return out;
 }

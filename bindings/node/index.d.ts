@@ -17,6 +17,11 @@ export interface ClientOptions {
   max?: number;
   /** Same as connectionString. */
   dsn?: string;
+  /**
+   * Read replicas' connection strings: an array, or one string of URIs separated by whitespace
+   * (`process.env.DATABASE_REPLICA_URL`). Reads go to the least loaded replica; docs/deploy.md.
+   */
+  replicaDsns?: string | string[];
   /** I/O threads, each with its own event loop and share of the pool. Default 1. */
   ioThreads?: number;
   /** Connections opened at start and kept open. Default 0. */
@@ -124,11 +129,15 @@ export interface CallOptions {
   timeoutMs?: number | null;
   /** The caller's deadline, this many ms from now. */
   deadlineMs?: number;
+  /** Run on the primary even where a read replica could serve (read your own writes). */
+  usePrimary?: boolean;
 }
 
 export interface RunOptions {
   signal?: AbortSignal;
   deadlineMs?: number;
+  /** Run every step on the primary even where a read replica could serve. */
+  usePrimary?: boolean;
   /** JSON profile; default: the plan's own. */
   profile?: 'postgres' | 'node' | 'python';
 }
@@ -209,6 +218,11 @@ export interface ClientStats {
   connect_failures: number;
   cancels_sent: number;
   pending_operations: number;
+  /** Read replicas (replicaDsns): their connections, the statements sent to them, and the reads
+   * that went to the primary instead (no replica serving, 25006, a lost replica connection). */
+  replica_connections: number;
+  replica_reads: number;
+  replica_fallbacks: number;
 }
 
 /**

@@ -19,7 +19,9 @@ outside int64 -> 422 (FastAPI's validation); database unreachable, pool exhauste
 {"detail": "Database unavailable"}; anything else -> 500 {"detail": "Internal server error"}.
 Never a traceback in a response.
 
-Environment: DATABASE_URL, ANALYTICS_URL (default http://127.0.0.1:8081), PORT (8000), HOST
+Environment: DATABASE_URL, DATABASE_REPLICA_URL (read replicas, connection strings separated by
+whitespace; the endpoint only reads, so it runs there), ANALYTICS_URL (default
+http://127.0.0.1:8081), PORT (8000), HOST
 (127.0.0.1), ENRICH_MODE, ENRICH_PLAN (the plan file), ENRICH_MAX_CONNECTIONS (8),
 ENRICH_ACQUIRE_TIMEOUT (2.0 seconds), WORKERS (1). Run after scripts/build and
 ``. scripts/env.sh``: ``python examples/fastapi/app.py``; with gunicorn (pinned in
@@ -76,6 +78,7 @@ class UserEnrichedResponse(BaseModel):
 def _client() -> enrich.Client:
     return enrich.Client(
         DATABASE_URL,
+        replica_dsns=os.environ.get("DATABASE_REPLICA_URL") or None,
         max_connections=int(os.environ.get("ENRICH_MAX_CONNECTIONS", "8")),
         acquire_timeout=float(os.environ.get("ENRICH_ACQUIRE_TIMEOUT", "2.0")),
     )

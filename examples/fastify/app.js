@@ -13,6 +13,8 @@
 // Start (after scripts/build, with `. scripts/env.sh`):
 //   DATABASE_URL=postgres://... ANALYTICS_URL=http://127.0.0.1:8081 PORT=3000 node app.js
 // WORKERS=N runs N processes (node:cluster); ENRICH_MAX_CONNECTIONS (4) is each one's pool.
+// DATABASE_REPLICA_URL: read replicas (connection strings separated by whitespace); the
+// endpoint only reads, so it runs there while one is reachable.
 // Any database with the article's three tables works, whatever their other columns.
 // Timestamps without time zone and dates come out as node-postgres reads them in a process
 // whose TZ is UTC (the profile's rule); run the original with TZ=UTC to compare.
@@ -36,7 +38,7 @@ const PLAN_PATH = path.join(__dirname, '../plans/user_enriched.json');
 const ERROR_NAMES = { 400: 'Bad Request', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
 
 /**
- * Builds the app. options: mode ('compat' | 'fast'), databaseUrl, analyticsUrl, client (an
+ * Builds the app. options: mode ('compat' | 'fast'), databaseUrl, replicaUrl, analyticsUrl, client (an
  * existing enrich.Client), clientOptions, logger (Fastify's logger option).
  */
 async function build(options = {}) {
@@ -49,6 +51,7 @@ async function build(options = {}) {
       ? { client: options.client }
       : {
           connectionString: options.databaseUrl ?? process.env.DATABASE_URL,
+          replicaDsns: options.replicaUrl ?? (process.env.DATABASE_REPLICA_URL || undefined),
           maxConnections: Number(process.env.ENRICH_MAX_CONNECTIONS || 4),
           ...options.clientOptions,
         },

@@ -26,6 +26,8 @@ void usage() {
       stderr,
       "usage: enrich-run PLAN.json [name=value ...] [options]\n"
       "  --dsn DSN             Postgres connection string (default: $DATABASE_URL)\n"
+      "  --replica DSN         a read replica, repeatable (default: $DATABASE_REPLICA_URL,\n"
+      "                        connection strings separated by whitespace)\n"
       "  --profile P           JSON profile: postgres, node or python (default: the plan's)\n"
       "  --var NAME=VALUE      value for ${NAME} in the plan (default: the environment)\n"
       "  --connections N       pool size (default 8)\n"
@@ -174,6 +176,9 @@ int repeat(enrich::Client& client, const enrich::Plan& plan, const enrich::Input
 int main(int argc, char** argv) {
   std::string plan_path, dsn;
   if (const char* env = std::getenv("DATABASE_URL")) dsn = env;
+  std::vector<std::string> replicas;
+  if (const char* env = std::getenv("DATABASE_REPLICA_URL")) replicas = enrich::split_dsn_list(env);
+  bool replicas_from_args = false;
   std::optional<enrich::JsonProfile> profile;
   enrich::PlanVariables vars;
   enrich::Inputs inputs;
@@ -197,6 +202,10 @@ int main(int argc, char** argv) {
       return 0;
     } else if (a == "--dsn") {
       dsn = next();
+    } else if (a == "--replica") {
+      if (!replicas_from_args) replicas.clear();  // the command line replaces the environment
+      replicas_from_args = true;
+      replicas.push_back(next());
     } else if (a == "--profile") {
       auto p = enrich::parse_json_profile(next());
       if (!p.ok()) {
@@ -261,6 +270,7 @@ int main(int argc, char** argv) {
   }
   enrich::ClientOptions options;
   options.dsn = dsn;
+  options.replica_dsns = replicas;
   options.io_threads = io_threads;
   options.pool.max_connections = std::max(connections, io_threads);
   auto client = enrich::Client::create(options);

@@ -18,6 +18,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "enrich/deadline.hpp"
 #include "enrich/error.hpp"
@@ -30,6 +32,11 @@
 #include "enrich/plan.hpp"
 
 namespace enrich {
+
+/// Splits a list of connection strings separated by whitespace, the form of
+/// `DATABASE_REPLICA_URL` ("postgresql://a/db postgresql://b/db"; URIs contain no blanks, while
+/// multi-host URIs do contain commas), into ClientOptions::replica_dsns.
+ENRICH_EXPORT std::vector<std::string> split_dsn_list(std::string_view text);
 
 /// Connection pool settings (per client; split evenly over the I/O threads).
 struct PoolOptions {
@@ -59,6 +66,15 @@ struct PoolOptions {
 struct ClientOptions {
   /// libpq connection string, key=value or postgresql:// URI.
   std::string dsn{};
+  /// Read replicas, one libpq connection string each. Statements that only read
+  /// (`pg::is_read_only_sql`) and plans whose SQL steps all only read go to the least loaded
+  /// replica with a connection ready; writes, transactions and calls with `use_primary` go to
+  /// `dsn`. A read that fails on a replica with SQLSTATE 25006 (it wrote after all, e.g. through
+  /// a function) or loses its replica connection is run again on the primary. While no replica
+  /// is reachable, reads go to the primary. Each replica gets a pool of its own, sized like the
+  /// primary's, keeping at least one connection per I/O thread open (that is how it is found
+  /// reachable again). docs/deploy.md.
+  std::vector<std::string> replica_dsns{};
   PoolOptions pool{};
   /// Number of I/O threads (each with its own epoll loop and share of the pool).
   std::size_t io_threads = 1;
@@ -85,6 +101,9 @@ struct QueryOptions {
   Milliseconds timeout{0};
   /// The caller's deadline; the earlier of this and `timeout` applies.
   Deadline deadline{};
+  /// Run on the primary even if the statement only reads and replicas are configured (to read
+  /// what this caller has just written).
+  bool use_primary = false;
 };
 
 /// Counters of the pool, summed over the I/O threads (a snapshot; may be slightly stale).
@@ -97,6 +116,12 @@ struct PoolStats {
   std::uint64_t connects = 0;
   std::uint64_t connect_failures = 0;
   std::uint64_t cancels_sent = 0;
+  // Read replicas (ClientOptions::replica_dsns); the fields above count the primary only.
+  std::size_t replica_connections = 0;  ///< open or opening, over all replicas
+  std::uint64_t replica_reads = 0;      ///< statements sent to a replica
+  /// Reads that went to the primary instead: no replica was serving, a replica refused the
+  /// statement (25006) or its connection was lost while it ran.
+  std::uint64_t replica_fallbacks = 0;
 };
 
 class Client;

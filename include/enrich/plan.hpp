@@ -142,6 +142,8 @@ class ENRICH_EXPORT PlanBuilder {
 struct RunOptions {
   std::optional<JsonProfile> profile{};  ///< default: the plan's
   Deadline deadline{};                   ///< the caller's; the plan's own deadline also applies
+  /// Run every step on the primary even if replicas are configured and the plan only reads.
+  bool use_primary = false;
 };
 
 /// A plan's result: the assembled JSON document.

@@ -7,14 +7,15 @@
 #include <cstdint>
 #include <limits>
 #include <variant>
+#include <vector>
 
 namespace enrich::config {
 namespace {
 
 // Where an option lives in ClientOptions. One accessor per option; the table below is the only
 // place that knows the struct's layout.
-using FieldRef =
-    std::variant<std::size_t*, Milliseconds*, bool*, double*, int*, long*, std::string*, LogLevel*>;
+using FieldRef = std::variant<std::size_t*, Milliseconds*, bool*, double*, int*, long*,
+                              std::string*, std::vector<std::string>*, LogLevel*>;
 
 struct Entry {
   OptionInfo info;
@@ -31,6 +32,10 @@ constexpr OptionType kText = OptionType::text;
 
 const Entry kEntries[] = {
     {{"dsn", kText, "libpq connection string or postgresql:// URI"}, ENRICH_FIELD(dsn)},
+    {{"replica_dsns", OptionType::text_list,
+      "read replicas' connection strings (a list, or one string of URIs separated by "
+      "whitespace, as in DATABASE_REPLICA_URL); reads go to the least loaded one"},
+     ENRICH_FIELD(replica_dsns)},
     {{"io_threads", kCount, "I/O threads, each with its own event loop and share of the pool"},
      ENRICH_FIELD(io_threads)},
     // Postgres pool
@@ -181,6 +186,8 @@ std::string_view to_string(OptionType type) noexcept {
       return "ratio";
     case OptionType::text:
       return "text";
+    case OptionType::text_list:
+      return "text_list";
     case OptionType::log_level:
       return "log_level";
   }
@@ -232,6 +239,23 @@ std::optional<Error> set_option(ClientOptions& options, std::string_view name,
       if (!v.is_string()) return bad(fmt::format("option {} must be a string", info.name));
       *std::get<std::string*>(field) = v.as_string();
       return std::nullopt;
+    case OptionType::text_list: {
+      auto& list = *std::get<std::vector<std::string>*>(field);
+      list.clear();
+      if (v.is_string()) {  // "postgresql://a/db postgresql://b/db", as DATABASE_REPLICA_URL
+        list = split_dsn_list(v.as_string());
+        return std::nullopt;
+      }
+      if (v.is_array()) {
+        for (const auto& item : v.as_array()) {
+          if (!item.is_string() || item.as_string().empty())
+            return bad(fmt::format("option {} must list non-empty strings", info.name));
+          list.push_back(item.as_string());
+        }
+        return std::nullopt;
+      }
+      return bad(fmt::format("option {} must be a list of strings or one string", info.name));
+    }
     case OptionType::log_level:
       if (v.is_string())
         for (LogLevel level : kLevels)
@@ -268,7 +292,11 @@ json::Value get_option(const ClientOptions& options, const OptionInfo& option) {
           return number(*p);
         else if constexpr (std::is_same_v<T, std::string>)
           return json::Value(option.name == "dsn" ? redact_dsn(*p) : *p);
-        else if constexpr (std::is_same_v<T, LogLevel>)
+        else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          json::Array list;
+          for (const auto& dsn : *p) list.emplace_back(redact_dsn(dsn));  // a list of DSNs
+          return json::Value(std::move(list));
+        } else if constexpr (std::is_same_v<T, LogLevel>)
           return json::Value(std::string(enrich::to_string(*p)));
         else
           return number(static_cast<std::int64_t>(*p));

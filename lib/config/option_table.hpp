@@ -23,6 +23,7 @@ enum class OptionType {
   boolean,
   ratio,      ///< a number in [0, 1]
   text,       ///< a string
+  text_list,  ///< strings: a JSON array, or one string split at whitespace
   log_level,  ///< "debug", "info", "warning", "error" or "off"
 };
 

@@ -101,7 +101,10 @@ void EventLoop::modify(int fd, std::uint32_t events) {
   ev.events = events;
   ev.data.u64 =
       (static_cast<std::uint64_t>(it->second.generation) << 32) | static_cast<std::uint32_t>(fd);
-  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+  // ENOENT: the watched socket was closed and another one opened with the same number (libpq
+  // trying the next host of a multi-host DSN); epoll dropped the closed one, so add the new one.
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
 }
 
 void EventLoop::unwatch(int fd) {

@@ -124,7 +124,9 @@ void Connection::update_watch() {
     fd_ = fd;
     watched_events_ = events;
     if (fd_ >= 0) loop_.watch(fd_, events, [this](std::uint32_t ev) { on_io(ev); });
-  } else if (events != watched_events_ && fd_ >= 0) {
+  } else if ((events != watched_events_ || state_ == State::connecting) && fd_ >= 0) {
+    // While connecting, libpq may have closed the socket and opened the next host's with the
+    // same number: modify() then registers the new one.
     watched_events_ = events;
     loop_.modify(fd_, events);
   }
@@ -418,6 +420,15 @@ void Connection::finish_head() {
     }
   } else if (op->error) {
     Error& e = *op->error;
+    if (e.sqlstate == "25006" && !op->completed && op->tx_connection == 0) {
+      // A replica refused a statement judged read-only (it writes, through a function or
+      // nextval): the pool runs it again on the primary.
+      if (op->prepared_here) cache_.erase(op->sql, op->statement_name);
+      if (owner_.reroute(op)) {
+        owner_.on_room(*this);
+        return;
+      }
+    }
     bool named = !op->statement_name.empty();
     // The server connection lost a statement this connection prepared (26000 while our cache
     // still has it), or already had one of the name we prepare (42P05): the server connection is
@@ -595,6 +606,8 @@ void Connection::close(const Error* error, bool cancel_running) {
     op->state = QueryOp::State::finished;
     cancel_timer(*op);
     if (!op->completed) {
+      // A read lost with its replica connection runs again on the primary.
+      if (error && !op->internal && owner_.reroute(op)) continue;
       op->completed = true;
       op->promise.set_error(error ? *error : cancelled);
     }

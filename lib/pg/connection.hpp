@@ -36,6 +36,9 @@ class ConnectionOwner {
   /// The statement must be sent again (stale prepared statement, or hit by a neighbour's
   /// cancel); the pool queues it like a new one.
   virtual void resubmit(QueryOpPtr op) = 0;
+  /// The connection to a read replica was lost (or the replica refused a statement, 25006) while
+  /// `op` ran there: true if the owner runs it again elsewhere (on the primary).
+  virtual bool reroute(QueryOpPtr& /*op*/) { return false; }
   /// The connection is closed; `error` says why (nullptr: closed on purpose while idle).
   /// Called once; the owner may destroy the connection only after this call returns.
   virtual void on_closed(Connection& conn, const Error* error, bool was_ready) = 0;

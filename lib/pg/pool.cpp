@@ -43,6 +43,17 @@ bool Pool::admit(const QueryOpPtr& op) {
   return true;
 }
 
+bool Pool::serving() const {
+  return std::any_of(connections_.begin(), connections_.end(),
+                     [](auto& c) { return c->ready() && !c->retiring; });
+}
+
+std::size_t Pool::load() const {
+  std::size_t n = waiting_live_;
+  for (auto& c : connections_) n += c->user_in_flight();
+  return n;
+}
+
 void Pool::submit_group(std::vector<QueryOpPtr> ops) {
   Connection* conn = waiting_live_ == 0 ? least_loaded() : nullptr;
   if (!conn || conn->in_flight() + ops.size() > settings_.pool.max_pipeline_depth) {
@@ -62,8 +73,10 @@ void Pool::submit_group(std::vector<QueryOpPtr> ops) {
       continue;
     }
     if (op->deadline.is_set()) arm_timer(op, op->deadline.when());
+    op->pool = this;
     admitted.push_back(std::move(op));
   }
+  counters_.sent.fetch_add(admitted.size(), std::memory_order_relaxed);
   // A wave of reads shares one Sync: one implicit transaction and one send for the group instead
   // of one per statement. Anything else keeps a Sync per statement (isolated errors, commits).
   bool one_sync = admitted.size() > 1 &&
@@ -82,6 +95,8 @@ void Pool::submit_group(std::vector<QueryOpPtr> ops) {
 
 void Pool::submit(QueryOpPtr op) {
   if (!admit(op)) return;
+  op->pool = this;
+  counters_.sent.fetch_add(1, std::memory_order_relaxed);
   if (op->tx_connection != 0) {
     Connection* conn = find_connection(op->tx_connection);
     if (!conn || !conn->ready()) {
@@ -127,6 +142,10 @@ void Pool::submit(QueryOpPtr op) {
 void Pool::resubmit(QueryOpPtr op) {
   // Retries go to the front: they were already admitted once.
   if (op->completed) return;
+  if (primary_ && op->use_primary) {
+    primary_->adopt(std::move(op));
+    return;
+  }
   if (Connection* conn = least_loaded(); conn && waiting_live_ == 0) {
     conn->send(std::move(op));
     return;
@@ -137,6 +156,44 @@ void Pool::resubmit(QueryOpPtr op) {
   waiting_.push_front(std::move(op));
   ++waiting_live_;
   grow_if_needed();
+}
+
+bool Pool::reroute(QueryOpPtr& op) {
+  if (!primary_ || closing_ || op->completed || op->internal || op->tx_connection != 0 ||
+      !op->read_only || op->use_primary)
+    return false;
+  op->reset_for_retry(false);
+  op->use_primary = true;
+  counters_.rerouted.fetch_add(1, std::memory_order_relaxed);
+  primary_->adopt(std::move(op));
+  return true;
+}
+
+void Pool::adopt(QueryOpPtr op) {
+  if (op->completed) return;
+  if (auto error = rejection(*op)) {
+    op->completed = true;
+    op->promise.set_error(std::move(*error));
+    return;
+  }
+  op->pool = this;
+  op->in_wait_queue = false;
+  // Its timers belong to the pool it came from; from now on this pool's apply.
+  arm_timer(op, op->deadline.when());
+  resubmit(std::move(op));
+}
+
+void Pool::hand_waiting_to_primary() {
+  auto ops = std::move(waiting_);
+  waiting_.clear();
+  waiting_live_ = 0;
+  for (auto& op : ops) {
+    if (!op->in_wait_queue) continue;  // completed while waiting
+    op->in_wait_queue = false;
+    op->use_primary = true;
+    counters_.rerouted.fetch_add(1, std::memory_order_relaxed);
+    primary_->adopt(std::move(op));
+  }
 }
 
 void Pool::arm_timer(const QueryOpPtr& op, Clock::time_point when) {
@@ -346,8 +403,14 @@ void Pool::on_closed(Connection& conn, const Error* error, bool was_ready) {
     next_connect_at_ = Clock::now() + backoff_;
     bool any_ready =
         std::any_of(connections_.begin(), connections_.end(), [](auto& c) { return c->ready(); });
-    // Nothing can serve the waiters: tell them now what is wrong instead of at their timeout.
-    if (!any_ready) fail_waiting(*error);
+    // Nothing can serve the waiters: a replica's go to the primary; otherwise tell them now
+    // what is wrong instead of at their timeout.
+    if (!any_ready) {
+      if (primary_)
+        hand_waiting_to_primary();
+      else
+        fail_waiting(*error);
+    }
   }
   dispatch();
 }
@@ -532,6 +595,12 @@ void Pool::add_stats(PoolStats& out) const {
   out.waiting += counters_.waiting.load(std::memory_order_relaxed);
   out.connects += counters_.connects.load(std::memory_order_relaxed);
   out.connect_failures += counters_.connect_failures.load(std::memory_order_relaxed);
+}
+
+void Pool::add_replica_stats(PoolStats& out) const {
+  out.replica_connections += counters_.connections.load(std::memory_order_relaxed);
+  out.replica_reads += counters_.sent.load(std::memory_order_relaxed);
+  out.replica_fallbacks += counters_.rerouted.load(std::memory_order_relaxed);
 }
 
 }  // namespace enrich::pg

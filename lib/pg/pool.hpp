@@ -42,6 +42,15 @@ class Pool final : public ConnectionOwner {
   Pool(EventLoop& loop, Canceller& canceller, PoolSettings settings, Logger logger);
   ~Pool() override;
 
+  /// Makes this the pool of a read replica: what it cannot run (use_primary, 25006, a lost
+  /// connection, no connection to be had) goes to `primary`. Before start().
+  void set_primary(Pool* primary) { primary_ = primary; }
+  bool is_replica() const { return primary_ != nullptr; }
+  /// A connection is ready: statements sent here now will be served.
+  bool serving() const;
+  /// Statements in flight or waiting here.
+  std::size_t load() const;
+
   void start();
   void submit(QueryOpPtr op);
   /// Submits statements that should share one round trip: on one connection when one has room
@@ -60,11 +69,14 @@ class Pool final : public ConnectionOwner {
 
   /// Thread-safe snapshot.
   void add_stats(PoolStats& out) const;
+  /// The same for a replica's pool, into the replica_* fields.
+  void add_replica_stats(PoolStats& out) const;
 
   // ConnectionOwner
   void on_ready(Connection& conn) override;
   void on_room(Connection& conn) override;
   void resubmit(QueryOpPtr op) override;
+  bool reroute(QueryOpPtr& op) override;
   void on_closed(Connection& conn, const Error* error, bool was_ready) override;
 
  private:
@@ -72,6 +84,10 @@ class Pool final : public ConnectionOwner {
   std::optional<Error> rejection(const QueryOp& op) const;
   /// Completes `op` if the pool is closing or its deadline passed; true if it may proceed.
   bool admit(const QueryOpPtr& op);
+  /// Takes over an admitted statement from a replica's pool (it keeps its place at the front).
+  void adopt(QueryOpPtr op);
+  /// A replica's pool with no connection to offer: hands its waiting reads to the primary.
+  void hand_waiting_to_primary();
   void dispatch();
   void grow_if_needed();
   void open_connection();
@@ -102,6 +118,7 @@ class Pool final : public ConnectionOwner {
   std::size_t tx_waiting_live_ = 0;
   std::uint64_t next_connection_id_ = 1;
   bool closing_ = false;
+  Pool* primary_ = nullptr;  // set for a replica's pool
 
   // Reconnect backoff.
   Clock::time_point next_connect_at_{};
@@ -112,6 +129,8 @@ class Pool final : public ConnectionOwner {
   struct Counters {
     std::atomic<std::size_t> connections{0}, idle{0}, in_transaction{0}, in_flight{0}, waiting{0};
     std::atomic<std::uint64_t> connects{0}, connect_failures{0};
+    std::atomic<std::uint64_t> sent{0};      // statements admitted (replica reads)
+    std::atomic<std::uint64_t> rerouted{0};  // handed to the primary
   };
   Counters counters_;
 };

@@ -18,6 +18,8 @@
 
 namespace enrich::pg {
 
+class Pool;
+
 struct QueryOp {
   enum class State { queued, sent, finished };
 
@@ -40,6 +42,10 @@ struct QueryOp {
   /// The producer checked that `sql` only reads (pg::is_read_only_sql; a plan does it once per
   /// step at load): Pool::submit_group may then send it with others under one Sync.
   bool read_only = false;
+  /// Must run on the primary: the caller asked for it, or a replica could not run it.
+  bool use_primary = false;
+  /// The pool that admitted it last (the primary's or a replica's), for aborts.
+  Pool* pool = nullptr;
 
   State state = State::queued;
   /// In the pool's wait queue (and counted in its live waiters). `queued` alone does not say so:

@@ -50,6 +50,9 @@ struct __attribute__((visibility("hidden"))) Plan::Impl {
   std::string processing_time_key = "processingTimeMs";
   std::vector<InputSpec> inputs;
   std::vector<StepSpec> steps;
+  /// Every SQL step only reads: the plan may run on a read replica. A plan that writes runs
+  /// wholly on the primary, so that its later steps read what its earlier ones wrote.
+  bool reads_only = false;
 
   const InputSpec* find_input(std::string_view name) const;
   int find_step(std::string_view name) const;  // -1 if missing

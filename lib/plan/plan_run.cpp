@@ -9,12 +9,14 @@
 namespace enrich {
 
 PlanRun::PlanRun(Env env, std::shared_ptr<const PlanImpl> plan, std::vector<BoundInput> inputs,
-                 JsonProfile profile, Deadline deadline, Promise<PlanOutput> promise)
+                 JsonProfile profile, Deadline deadline, bool use_primary,
+                 Promise<PlanOutput> promise)
     : env_(std::move(env)),
       plan_(std::move(plan)),
       inputs_(std::move(inputs)),
       profile_(profile),
       deadline_(earliest(deadline, Deadline::after(plan_->deadline))),
+      use_primary_(use_primary || !plan_->reads_only),
       promise_(std::move(promise)),
       steps_(plan_->steps.size()),
       remaining_(plan_->steps.size()) {}
@@ -66,7 +68,7 @@ void PlanRun::launch_ready() {
       wave.push_back(std::move(op));
     }
   }
-  if (!wave.empty() && !finished_) env_.pool->submit_group(std::move(wave));
+  if (!wave.empty() && !finished_) env_.pools->submit_group(std::move(wave));
 }
 
 Result<std::string> PlanRun::resolve(const ValueRef& ref) const {
@@ -108,6 +110,7 @@ pg::QueryOpPtr PlanRun::make_query(std::size_t index) {
   auto op = std::make_shared<pg::QueryOp>();
   op->sql = spec.sql;
   op->read_only = spec.read_only;
+  op->use_primary = use_primary_;
   op->deadline = deadline_;
   for (const auto& ref : spec.params) {
     auto value = resolve(ref);
@@ -298,7 +301,7 @@ void PlanRun::abort(ErrorCode code, std::string message) {
 
 void PlanRun::stop_outstanding(ErrorCode code, const std::string& message) {
   for (auto& step : steps_) {
-    if (step.query) env_.pool->abort(step.query, code, message);
+    if (step.query) env_.pools->abort(step.query, code, message);
     if (step.request) env_.http->abort(step.request, code, message);
     step.query.reset();
     step.request.reset();

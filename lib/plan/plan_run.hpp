@@ -12,7 +12,7 @@
 #include "enrich/plan.hpp"
 #include "http/http_client.hpp"
 #include "json/value.hpp"
-#include "pg/pool.hpp"
+#include "pg/pool_set.hpp"
 #include "plan/plan_inputs.hpp"
 #include "plan/plan_model.hpp"
 
@@ -22,13 +22,13 @@ class PlanRun : public std::enable_shared_from_this<PlanRun> {
  public:
   struct Env {
     EventLoop* loop;
-    pg::Pool* pool;
+    pg::PoolSet* pools;
     http::HttpClient* http;
     Logger logger;
   };
 
   PlanRun(Env env, std::shared_ptr<const PlanImpl> plan, std::vector<BoundInput> inputs,
-          JsonProfile profile, Deadline deadline, Promise<PlanOutput> promise);
+          JsonProfile profile, Deadline deadline, bool use_primary, Promise<PlanOutput> promise);
 
   void start();
   /// Ends the run now with `code` and stops every outstanding step (server-side too).
@@ -62,6 +62,7 @@ class PlanRun : public std::enable_shared_from_this<PlanRun> {
   std::vector<BoundInput> inputs_;
   JsonProfile profile_;
   Deadline deadline_;
+  bool use_primary_;  // the caller asked for it, or the plan writes
   Promise<PlanOutput> promise_;
   std::vector<Step> steps_;
   std::size_t remaining_;

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
 
 #include "pg/read_only.hpp"
@@ -166,6 +167,9 @@ std::optional<Error> validate_plan(PlanImpl& plan) {
   for (std::size_t i = 0; i < plan.steps.size(); ++i)
     if (colour[i] == 0)
       if (auto e = visit(i)) return e;
+  plan.reads_only = std::all_of(plan.steps.begin(), plan.steps.end(), [](const StepSpec& s) {
+    return s.kind != StepSpec::Kind::sql || s.read_only;
+  });
   return std::nullopt;
 }
 

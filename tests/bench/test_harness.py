@@ -132,8 +132,24 @@ def test_only_a_floor_is_excused_the_user_id():
 def test_every_server_has_its_frameworks_floor():
     vs = {v.key: v for v in bench.variants(sys.executable)}
     for v in vs.values():
-        if not v.constant:
+        if v.deploy:  # 2 workers or PgBouncer: a one-process floor is no bar for them
+            assert not v.floor and not v.constant
+        elif not v.constant:
             assert vs[v.floor].family == v.family and vs[v.floor].constant
+
+
+def test_deploy_rows_compare_like_with_like():
+    vs = {v.key: v for v in bench.variants(sys.executable)}
+    deploy = [v for v in vs.values() if v.deploy]
+    assert {v.key for v in deploy} >= {"fastify-enrich-fast-w2", "fastapi-enrich-fast-w2", "fastify-pg-w2",
+                                       "fastapi-asyncpg-w2", "fastify-enrich-fast-pgbouncer",
+                                       "fastapi-enrich-fast-pgbouncer"}
+    for v in deploy:
+        if v.key.endswith("-w2"):
+            assert v.env.get("WORKERS") == "2" or "--workers" in v.command, v.key
+            assert not v.baseline or vs[v.baseline].key.endswith("-w2"), v.key
+        if v.pgbouncer:
+            assert not v.baseline or vs[v.baseline].family == v.family, v.key
 
 
 # ---- passes: order, aggregation, ratios, budget (pure) ---------------------------------------------
@@ -209,7 +225,9 @@ def test_ratios_are_of_the_medians_and_floors_are_the_no_analytics_row():
 
 
 def test_the_budget_full_under_40_minutes_quick_under_5():
-    vs = bench.variants(sys.executable)
+    vs = [v for v in bench.variants(sys.executable) if not v.deploy]
+    deploy = [v for v in bench.variants(sys.executable) if v.deploy or v.key == "fastapi-asyncpg"]
+    assert bench.estimate_seconds(deploy, bench.settings_for(False), False, False) < 25 * 60
     # scripts/bench's own setup, build and seed checks take well under a minute when nothing changed.
     for quick, limit in ((False, 39 * 60), (True, 4.5 * 60)):
         s = bench.settings_for(quick)

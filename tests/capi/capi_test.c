@@ -324,7 +324,7 @@ static void test_client_create_json(const char* dsn, enrich_queue* q) {
   /* An unknown name lists the valid ones. */
   CHECK_STATUS(enrich_client_create_json(&client, "{\"max_conections\": 4}", &error),
                ENRICH_ERR_INVALID_ARGUMENT);
-  CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "valid options: dsn, io_threads");
+  CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "valid options: dsn, replica_dsns, io_threads");
   CHECK_STATUS(enrich_client_create_json(&client, "{\"http_timeout\": -5}", &error),
                ENRICH_ERR_INVALID_ARGUMENT);
   CHECK_ERROR(error, ENRICH_ERR_INVALID_ARGUMENT, "http_timeout must be a positive duration");
@@ -434,6 +434,10 @@ static void test_operation_arguments(enrich_client* client, enrich_queue* q) {
   bad_profile.profile = (enrich_json_profile)42;
   enrich_call_options bad_shape = ENRICH_CALL_OPTIONS_INIT;
   bad_shape.shape = (enrich_result_shape)42;
+  enrich_call_options negative_timeout = ENRICH_CALL_OPTIONS_INIT;
+  negative_timeout.timeout_ms = -1;
+  enrich_call_options negative_deadline = ENRICH_CALL_OPTIONS_INIT;
+  negative_deadline.deadline_ms = -5;
   enrich_op_id id = 77;
 
   /* enrich_query */
@@ -455,6 +459,10 @@ static void test_operation_arguments(enrich_client* client, enrich_queue* q) {
   CHECK_STATUS(enrich_query(client, q, "SELECT $1", params, 1, &bad_profile, NULL, &id),
                ENRICH_ERR_INVALID_ARGUMENT);
   CHECK_STATUS(enrich_query(client, q, "SELECT $1", params, 1, &bad_shape, NULL, &id),
+               ENRICH_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(enrich_query(client, q, "SELECT $1", params, 1, &negative_timeout, NULL, &id),
+               ENRICH_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(enrich_query(client, q, "SELECT $1", params, 1, &negative_deadline, NULL, &id),
                ENRICH_ERR_INVALID_ARGUMENT);
   CHECK(id == 77); /* untouched by a call that did not start */
 

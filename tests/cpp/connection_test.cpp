@@ -1,6 +1,7 @@
 // Connection failures: unreachable server, bad password, invalid DSN, server restart and
 // terminated backends.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -121,6 +122,35 @@ TEST_F(ConnectionTest, UnknownDatabaseFailsWithConnectionError) {
   auto r = test::run(*client, "SELECT 1", {}, {}, 10s);
   ASSERT_ERROR_CODE(r, ErrorCode::connection);
   EXPECT_NE(r.error().message.find(db), std::string::npos) << r.error().message;
+}
+
+// libpq tries the hosts of a multi-host DSN in turn, on a new socket each, often with the fd
+// number of the one it closed: the event loop must watch the new socket (it once kept waiting on
+// the closed one until the connect timeout).
+TEST_F(ConnectionTest, MultiHostDsnSkipsAHostThatRefuses) {
+  std::string uri = test::test_dsn();
+  ASSERT_TRUE(test::is_uri_dsn(uri)) << uri;
+  auto at = uri.find('@') + 1;
+  auto colon = uri.find(':', at), slash = uri.find('/', at);
+  std::string host = uri.substr(at, colon - at), port = uri.substr(colon + 1, slash - colon - 1);
+  auto opts = test::client_options();
+  opts.dsn = fmt::format(
+      "host={0},{0},{0} port={1},{2},{3} user=enrich password=enrich dbname={4} "
+      "target_session_attrs=read-write",
+      host, test::closed_local_port(), test::closed_local_port(), port,
+      uri.substr(slash + 1, uri.find('?', slash) - slash - 1));
+  opts.pool.connect_timeout = 3000ms;
+  auto client = test::connect(opts);
+  ASSERT_TRUE(client);
+  for (int i = 0; i < 3; ++i) {  // each a new connection (a fresh client each time)
+    auto c = test::connect(opts);
+    ASSERT_TRUE(c);
+    Stopwatch sw;
+    auto r = test::scalar_int(*c, "SELECT inet_server_port()");
+    ASSERT_OK(r);
+    EXPECT_EQ(std::to_string(r.value()), port);
+    EXPECT_LT(sw.ms(), 2500) << "the connect waited on a closed socket";
+  }
 }
 
 TEST_F(ConnectionTest, TerminatedBackendsAreReplacedOnTheSameClient) {

@@ -38,6 +38,11 @@ json::Value other_than_default(const json::Object& option) {
   if (type == "ratio") return number("0.5");
   if (type == "log_level") return json::Value(std::string("error"));
   if (type == "text") return json::Value(std::string("ua-test/1"));
+  if (type == "text_list") {  // a replica nothing listens on: the client still starts
+    json::Array list;
+    list.emplace_back(std::string("postgresql://127.0.0.1:1/nothing"));
+    return json::Value(std::move(list));
+  }
   ADD_FAILURE() << "no test value for " << name << " (" << type << ")";
   return {};
 }

@@ -256,7 +256,7 @@ test('close settles everything and later calls reject with ClosedError', { skip:
 test('options are validated', () => {
   const invalid = (options, re) =>
     assert.throws(() => new enrich.Client(options), (e) => e instanceof enrich.InvalidArgumentError && re.test(e.message), JSON.stringify(options));
-  invalid({ nope: 1 }, /unknown option nope \(valid options: dsn, ioThreads, .*acquireTimeoutMs/);
+  invalid({ nope: 1 }, /unknown option nope \(valid options: dsn, replicaDsns, ioThreads, .*acquireTimeoutMs/);
   invalid({ acquireTimeout: 2 }, /unknown option acquireTimeout/);
   invalid({ http: { timeoutMs: 5 } }, /unknown option http/);
   invalid({ maxConnections: -1 }, /maxConnections must be a non-negative integer/);
@@ -279,6 +279,7 @@ test('every core option can be set from Node (milliseconds) and reads back', asy
     else if (o.type === 'ratio') wanted[js] = 0.5;
     else if (o.type === 'log_level') wanted[js] = 'error';
     else if (o.type === 'text') wanted[js] = 'ua-test/1';
+    else if (o.type === 'text_list') wanted[js] = ['postgresql://127.0.0.1:1/nothing']; // a replica nothing listens on
     else assert.fail(`no test value for ${js} (${o.type})`);
   }
   const client = new enrich.Client({ connectionString: TEST_DSN, ...wanted });

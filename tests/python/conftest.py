@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -184,3 +185,34 @@ def python_subprocess(code: str, timeout: float = 60, env: dict | None = None) -
         timeout=timeout,
         env={**os.environ, **(env or {})},
     )
+
+
+# ---- servers started as subprocesses (the examples) --------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def first_response(proc: subprocess.Popen, url: str, what: str, seconds: float) -> bytes:
+    """The body of the first answer from a server that is starting; fails if it exits or does not
+    answer in time (with its stderr)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                return r.read()
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"{what} did not start: {proc.stderr.read() if proc.poll() is not None else ''}")
+            time.sleep(0.1)
+
+
+def stop(proc: subprocess.Popen, seconds: float) -> None:
+    proc.terminate()
+    try:
+        proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

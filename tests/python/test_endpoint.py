@@ -11,10 +11,8 @@ import importlib.util
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any, List
@@ -24,7 +22,7 @@ import pytest
 
 import enrich
 
-from conftest import DEAD_DSN, EXAMPLES, FIXTURE_DSN, ORIGINAL_FIXTURE_DSN, run
+from conftest import DEAD_DSN, EXAMPLES, FIXTURE_DSN, ORIGINAL_FIXTURE_DSN, first_response, free_port, run, stop
 
 USERS = 2000  # the fixture's users are 1..2000
 # tests/fixtures/awkward.sql: NULLs, empty values, control characters, huge numbers, no
@@ -208,35 +206,6 @@ def test_analytics_failures_do_not_fail_the_endpoint(modules, healthy_stub):
         healthy_stub.control("healthy")
 
     run(main)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def first_response(proc: subprocess.Popen, url: str, what: str, seconds: float) -> bytes:
-    """The body of the first answer from a server that is starting; fails if it exits or does not
-    answer in time (with its stderr)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                return r.read()
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"{what} did not start: {proc.stderr.read() if proc.poll() is not None else ''}")
-            time.sleep(0.1)
-
-
-def stop(proc: subprocess.Popen, seconds: float) -> None:
-    proc.terminate()
-    try:
-        proc.wait(seconds)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.mark.parametrize("script,mode", [("app.py", "compat"), ("app.py", "fast"), ("original.py", None)])

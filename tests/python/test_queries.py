@@ -379,7 +379,7 @@ def test_core_log_events_reach_logging(caplog, healthy_stub):
 
 
 def test_client_options():
-    with pytest.raises(enrich.InvalidArgumentError, match=r"unknown option 'max_conections' \(valid options: dsn, io_threads, "):
+    with pytest.raises(enrich.InvalidArgumentError, match=r"unknown option 'max_conections' \(valid options: dsn, replica_dsns, io_threads, "):
         enrich.Client(TEST_DSN, max_conections=3)
     with pytest.raises(enrich.InvalidArgumentError, match="unknown option 'acquire_timeout_ms'"):
         enrich.Client(TEST_DSN, acquire_timeout_ms=2000)  # seconds in Python: acquire_timeout=2.0
@@ -445,6 +445,8 @@ def test_every_core_option_can_be_set_from_python():
             wanted[name] = "error"
         elif kind == "text":
             wanted[name] = "ua-test/1"
+        elif kind == "text_list":  # a replica nothing listens on: the client still starts
+            wanted[name] = ["postgresql://127.0.0.1:1/nothing"]
         else:
             raise AssertionError(f"no test value for {name} ({kind})")
     with enrich.Client(TEST_DSN, **wanted) as c:

@@ -53,6 +53,10 @@ function optionValue(jsName, option, value) {
     case 'ratio':
       if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw bad(`option ${jsName} must be a number from 0 to 1, got ${value}`);
       return value;
+    case 'text_list':
+      if (typeof value === 'string') return value; // the core splits it at whitespace
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw bad(`option ${jsName} must be an array of strings or one string`);
+      return value;
     case 'log_level':
       if (!(value in LOG_LEVELS)) throw bad(`unknown ${jsName} "${value}" (debug, info, warn, error, off)`);
       return LOG_LEVELS[value];
@@ -113,6 +117,13 @@ function callOptions(options) {
   if (options === undefined || options === null) return {};
   if (typeof options !== 'object') throw bad('call options must be an object');
   return options;
+}
+
+/** A per-call flag: undefined or null is false. */
+function flag(value, name) {
+  if (value === undefined || value === null) return false;
+  if (typeof value !== 'boolean') throw bad(`${name} must be true or false, got ${value}`);
+  return value;
 }
 
 /** A per-call duration: undefined or null is the default (0 for the core); 0 is an error. */
@@ -197,19 +208,20 @@ class Queryable {
   }
 
   _query(mode, sql, params, options) {
-    let text, prepared, o, timeout, deadline;
+    let text, prepared, o, timeout, deadline, primary;
     try {
       [text, prepared] = sqlAndParams(sql, params);
       o = callOptions(options);
       timeout = ms(o.timeoutMs, 'timeoutMs');
       deadline = ms(o.deadlineMs, 'deadlineMs');
+      primary = flag(o.usePrimary, 'usePrimary');
     } catch (err) {
       return Promise.reject(err);
     }
     const target = this[kNative];
     return withSignal(
       o.signal,
-      (slot) => target.query(text, prepared, mode, timeout, deadline, slot),
+      (slot) => target.query(text, prepared, mode, timeout, deadline, slot, primary),
       (id) => this._cancel(id),
     );
   }
@@ -328,7 +340,7 @@ class Client extends Queryable {
   }
 
   _run(plan, inputs, options, asJson) {
-    let json, o, profile, deadline;
+    let json, o, profile, deadline, primary;
     try {
       if (!(plan instanceof Plan)) throw bad('run: plan must be an enrich.Plan (Plan.load / Plan.fromObject)');
       if (inputs !== undefined && inputs !== null && (typeof inputs !== 'object' || Array.isArray(inputs))) throw bad('run: inputs must be an object');
@@ -337,12 +349,13 @@ class Client extends Queryable {
       profile = PROFILES[o.profile ?? 'default'];
       if (profile === undefined) throw bad(`run: unknown profile "${o.profile}" (postgres, node, python)`);
       deadline = ms(o.deadlineMs, 'deadlineMs');
+      primary = flag(o.usePrimary, 'usePrimary');
     } catch (err) {
       return Promise.reject(err);
     }
     return withSignal(
       o.signal,
-      (slot) => this[kNative].run(plan[kNative], json, asJson, profile, deadline, slot),
+      (slot) => this[kNative].run(plan[kNative], json, asJson, profile, deadline, slot, primary),
       (id) => this._cancel(id),
     );
   }

@@ -74,6 +74,11 @@ enrich_call_options call_options(const Napi::CallbackInfo& info, std::size_t tim
   return o;
 }
 
+/// An optional boolean argument (absent or undefined: false).
+bool bool_arg(const Napi::CallbackInfo& info, std::size_t i) {
+  return info.Length() > i && info[i].IsBoolean() && info[i].As<Napi::Boolean>().Value();
+}
+
 Mode query_mode(const Napi::CallbackInfo& info, std::size_t i) {
   auto m = static_cast<int>(int_arg(info, i));
   if (m < 0 || m > static_cast<int>(Mode::execute))
@@ -222,12 +227,13 @@ void ClientWrap::detach() {
 }
 
 Napi::Value ClientWrap::query(const Napi::CallbackInfo& info) {
-  // query(sql, params, mode, timeoutMs, deadlineMs, cancelSlot)
+  // query(sql, params, mode, timeoutMs, deadlineMs, cancelSlot, usePrimary)
   Napi::Env env = info.Env();
   std::string sql = string_arg(info, 0, "sql");
   Params params(info, 1);
   Mode mode = query_mode(info, 2);
   enrich_call_options o = call_options(info, 3, 4);
+  o.use_primary = bool_arg(info, 6) ? 1 : 0;
   Started s = new_promise(env);
   if (!client_ || !bridge_)
     return rejected(Bridge::of(env), s, ENRICH_ERR_CLOSED, "query: the client is closed");
@@ -301,7 +307,7 @@ Napi::Value ClientWrap::http(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ClientWrap::run(const Napi::CallbackInfo& info) {
-  // run(plan, inputsJson, asJson, profile, deadlineMs, cancelSlot)
+  // run(plan, inputsJson, asJson, profile, deadlineMs, cancelSlot, usePrimary)
   Napi::Env env = info.Env();
   Bridge* bridge = Bridge::of(env);
   if (info.Length() < 1 || !info[0].IsObject() || bridge->plan_constructor.IsEmpty() ||
@@ -315,6 +321,7 @@ Napi::Value ClientWrap::run(const Napi::CallbackInfo& info) {
   if (profile < ENRICH_PROFILE_DEFAULT || profile > ENRICH_PROFILE_PYTHON)
     throw Napi::RangeError::New(env, "bad profile");
   o.profile = static_cast<enrich_json_profile>(profile);
+  o.use_primary = bool_arg(info, 6) ? 1 : 0;
   Started s = new_promise(env);
   if (!client_ || !bridge_)
     return rejected(bridge, s, ENRICH_ERR_CLOSED, "run: the client is closed");

@@ -72,6 +72,12 @@ def _ms(seconds: Optional[float], what: str = "timeout") -> int:
     return max(1, math.ceil(seconds * 1000))
 
 
+def _flag(value: Any, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise _errors.InvalidArgumentError(f"{what} must be True or False")
+    return value
+
+
 def _option_value(name: str, kind: str, value: Any) -> Any:
     """One option's Python value in the core's type and unit."""
     if kind == "duration":
@@ -92,6 +98,10 @@ def _option_value(name: str, kind: str, value: Any) -> Any:
         return float(value)
     if kind == "log_level":
         return _logging.core_level(value)
+    if kind == "text_list" and not isinstance(value, str):
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise _errors.InvalidArgumentError(f"option {name} must be a list of strings or one string")
+        return list(value)
     return value  # text: the core checks the type
 
 
@@ -287,7 +297,8 @@ class Client:
 
     def stats(self) -> Dict[str, Any]:
         """Pool counters: connections, idle, in_transaction, in_flight, waiting, connects,
-        connect_failures, cancels_sent, pending_operations."""
+        connect_failures, cancels_sent, pending_operations (the primary's), and
+        replica_connections, replica_reads, replica_fallbacks (docs/deploy.md)."""
         _bridge.sweep()
         return cast("Dict[str, Any]", _json.loads(self._h.stats()))
 
@@ -301,26 +312,37 @@ class Client:
 
     # ---- queries -----------------------------------------------------------------------------
 
-    async def _query(self, sql: str, args: Sequence[Any], kind: int, timeout: Optional[float]) -> Any:
+    async def _query(
+        self, sql: str, args: Sequence[Any], kind: int, timeout: Optional[float], use_primary: bool
+    ) -> Any:
         """One statement through this loop's bridge; task cancellation cancels the native op."""
-        ms = _ms(timeout)
-        return await _native_call(self._h, lambda b, fut: b.query(self._h, fut, sql, args, kind, ms))
+        ms, primary = _ms(timeout), _flag(use_primary, "use_primary")
+        return await _native_call(
+            self._h, lambda b, fut: b.query(self._h, fut, sql, args, kind, ms, primary))
 
-    async def fetch(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:
+    async def fetch(
+        self, sql: str, *args: Any, timeout: Optional[float] = None, use_primary: bool = False
+    ) -> List[Record]:
         """All rows, each a dict of column name -> value."""
-        return cast("List[Record]", await self._query(sql, args, _ROWS, timeout))
+        return cast("List[Record]", await self._query(sql, args, _ROWS, timeout, use_primary))
 
-    async def fetch_one(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Optional[Record]:
+    async def fetch_one(
+        self, sql: str, *args: Any, timeout: Optional[float] = None, use_primary: bool = False
+    ) -> Optional[Record]:
         """The first row, or None."""
-        return cast("Optional[Record]", await self._query(sql, args, _ONE, timeout))
+        return cast("Optional[Record]", await self._query(sql, args, _ONE, timeout, use_primary))
 
-    async def fetch_value(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Any:
+    async def fetch_value(
+        self, sql: str, *args: Any, timeout: Optional[float] = None, use_primary: bool = False
+    ) -> Any:
         """The first column of the first row, or None."""
-        return await self._query(sql, args, _VALUE, timeout)
+        return await self._query(sql, args, _VALUE, timeout, use_primary)
 
-    async def execute(self, sql: str, *args: Any, timeout: Optional[float] = None) -> str:
+    async def execute(
+        self, sql: str, *args: Any, timeout: Optional[float] = None, use_primary: bool = False
+    ) -> str:
         """Runs a statement; returns its command tag ("INSERT 0 1")."""
-        return cast("str", await self._query(sql, args, _EXECUTE, timeout))
+        return cast("str", await self._query(sql, args, _EXECUTE, timeout, use_primary))
 
     def transaction(self, *, timeout: Optional[float] = None) -> "Transaction":
         """``async with client.transaction() as tx:`` commits on success and rolls back on an
@@ -368,16 +390,18 @@ class Client:
         *,
         profile: Optional[str] = None,
         timeout: Optional[float] = None,
+        use_primary: bool = False,
         **kw_inputs: Any,
     ) -> bytes:
         """Runs ``plan`` and returns its JSON document as bytes (ready for a ``Response``), in
         the plan's own profile unless ``profile`` says otherwise. Inputs come as keywords or as
-        a mapping (needed for inputs named ``profile`` or ``timeout``); ``timeout`` is the
-        caller's deadline in seconds (the plan's own deadline also applies)."""
+        a mapping (needed for inputs named ``profile``, ``timeout`` or ``use_primary``);
+        ``timeout`` is the caller's deadline in seconds (the plan's own deadline also applies).
+        ``use_primary=True`` runs it on the primary even where a read replica could serve."""
         inputs_json = _inputs_json(inputs, kw_inputs)
-        prof, ms = _profile(profile), _ms(timeout)
+        prof, ms, primary = _profile(profile), _ms(timeout), _flag(use_primary, "use_primary")
         return cast("bytes", await _native_call(
-            self._h, lambda b, fut: b.plan(self._h, plan._h, fut, inputs_json, prof, ms)))
+            self._h, lambda b, fut: b.plan(self._h, plan._h, fut, inputs_json, prof, ms, primary)))
 
     async def run(
         self,
@@ -387,26 +411,41 @@ class Client:
         *,
         profile: Optional[str] = None,
         timeout: Optional[float] = None,
+        use_primary: bool = False,
         **kw_inputs: Any,
     ) -> Dict[str, Any]:
         """Runs ``plan`` and returns its document parsed (``json.loads``) into a dict."""
         return cast("Dict[str, Any]", _json.loads(
-            await self.run_json(plan, inputs, profile=profile, timeout=timeout, **kw_inputs)
+            await self.run_json(
+                plan, inputs, profile=profile, timeout=timeout, use_primary=use_primary, **kw_inputs
+            )
         ))
 
     # ---- blocking variants (release the GIL while waiting) ------------------------------------
 
-    def fetch_sync(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:
-        return cast("List[Record]", _native.sync_query(self._h, None, sql, args, _ROWS, _ms(timeout)))
+    def fetch_sync(
+        self, sql: str, *args: Any, timeout: Optional[float] = None, use_primary: bool = False
+    ) -> List[Record]:
+        return cast("List[Record]", _native.sync_query(
+            self._h, None, sql, args, _ROWS, _ms(timeout), _flag(use_primary, "use_primary")))
 
-    def fetch_one_sync(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Optional[Record]:
-        return cast("Optional[Record]", _native.sync_query(self._h, None, sql, args, _ONE, _ms(timeout)))
+    def fetch_one_sync(
+        self, sql: str, *args: Any, timeout: Optional[float] = None, use_primary: bool = False
+    ) -> Optional[Record]:
+        return cast("Optional[Record]", _native.sync_query(
+            self._h, None, sql, args, _ONE, _ms(timeout), _flag(use_primary, "use_primary")))
 
-    def fetch_value_sync(self, sql: str, *args: Any, timeout: Optional[float] = None) -> Any:
-        return _native.sync_query(self._h, None, sql, args, _VALUE, _ms(timeout))
+    def fetch_value_sync(
+        self, sql: str, *args: Any, timeout: Optional[float] = None, use_primary: bool = False
+    ) -> Any:
+        return _native.sync_query(
+            self._h, None, sql, args, _VALUE, _ms(timeout), _flag(use_primary, "use_primary"))
 
-    def execute_sync(self, sql: str, *args: Any, timeout: Optional[float] = None) -> str:
-        return cast("str", _native.sync_query(self._h, None, sql, args, _EXECUTE, _ms(timeout)))
+    def execute_sync(
+        self, sql: str, *args: Any, timeout: Optional[float] = None, use_primary: bool = False
+    ) -> str:
+        return cast("str", _native.sync_query(
+            self._h, None, sql, args, _EXECUTE, _ms(timeout), _flag(use_primary, "use_primary")))
 
     def transaction_sync(self, *, timeout: Optional[float] = None) -> "SyncTransaction":
         """``with client.transaction_sync() as tx:`` (blocking)."""
@@ -444,10 +483,12 @@ class Client:
         *,
         profile: Optional[str] = None,
         timeout: Optional[float] = None,
+        use_primary: bool = False,
         **kw_inputs: Any,
     ) -> bytes:
         inputs_json = _inputs_json(inputs, kw_inputs)
-        return _native.sync_plan(self._h, plan._h, inputs_json, _profile(profile), _ms(timeout))
+        return _native.sync_plan(self._h, plan._h, inputs_json, _profile(profile), _ms(timeout),
+                                 _flag(use_primary, "use_primary"))
 
     def run_sync(
         self,
@@ -457,9 +498,11 @@ class Client:
         *,
         profile: Optional[str] = None,
         timeout: Optional[float] = None,
+        use_primary: bool = False,
         **kw_inputs: Any,
     ) -> Dict[str, Any]:
-        return cast("Dict[str, Any]", _json.loads(self.run_json_sync(plan, inputs, profile=profile, timeout=timeout, **kw_inputs)))
+        return cast("Dict[str, Any]", _json.loads(self.run_json_sync(
+            plan, inputs, profile=profile, timeout=timeout, use_primary=use_primary, **kw_inputs)))
 
 
 class Transaction:
@@ -617,7 +660,7 @@ class SyncTransaction:
     def _query(self, sql: str, args: Sequence[Any], kind: int, timeout: Optional[float]) -> Any:
         if self._state != "started":
             raise _errors.ClosedError(f"transaction is {self._state}")
-        return _native.sync_query(self._client._h, self._tx, sql, args, kind, _ms(timeout))
+        return _native.sync_query(self._client._h, self._tx, sql, args, kind, _ms(timeout), False)
 
     def fetch(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:
         return cast("List[Record]", self._query(sql, args, _ROWS, timeout))

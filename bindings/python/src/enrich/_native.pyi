@@ -55,7 +55,14 @@ class Bridge:
     def close(self) -> None: ...
     def stats(self) -> Dict[str, int]: ...
     def query(
-        self, client: NativeClient, fut: Any, sql: str, args: Sequence[Any], kind: int, timeout_ms: int
+        self,
+        client: NativeClient,
+        fut: Any,
+        sql: str,
+        args: Sequence[Any],
+        kind: int,
+        timeout_ms: int,
+        use_primary: bool,
     ) -> int: ...
     def tx_query(
         self,
@@ -80,11 +87,24 @@ class Bridge:
         retry: bool,
     ) -> int: ...
     def plan(
-        self, client: NativeClient, plan: NativePlan, fut: Any, inputs_json: str, profile: int, deadline_ms: int
+        self,
+        client: NativeClient,
+        plan: NativePlan,
+        fut: Any,
+        inputs_json: str,
+        profile: int,
+        deadline_ms: int,
+        use_primary: bool,
     ) -> int: ...
 
 def sync_query(
-    client: NativeClient, tx: Optional[NativeTx], sql: str, args: Sequence[Any], kind: int, timeout_ms: int
+    client: NativeClient,
+    tx: Optional[NativeTx],
+    sql: str,
+    args: Sequence[Any],
+    kind: int,
+    timeout_ms: int,
+    use_primary: bool,
 ) -> Any: ...
 def sync_tx(client: NativeClient, tx: Optional[NativeTx], what: int, timeout_ms: int) -> Any: ...
 def sync_http(
@@ -96,4 +116,6 @@ def sync_http(
     timeout_ms: int,
     retry: bool,
 ) -> HttpTuple: ...
-def sync_plan(client: NativeClient, plan: NativePlan, inputs_json: str, profile: int, deadline_ms: int) -> bytes: ...
+def sync_plan(
+    client: NativeClient, plan: NativePlan, inputs_json: str, profile: int, deadline_ms: int, use_primary: bool
+) -> bytes: ...

@@ -156,11 +156,13 @@ class Bridge {
   PyObject* s_set_exception_ = nullptr;
 };
 
-CallOptions opts(std::int64_t timeout_ms, std::int64_t deadline_ms = 0, int profile = 0) {
+CallOptions opts(std::int64_t timeout_ms, std::int64_t deadline_ms = 0, int profile = 0,
+                 bool use_primary = false) {
   CallOptions o;
   o.timeout_ms = timeout_ms;
   o.deadline_ms = deadline_ms;
   o.profile = profile;
+  o.use_primary = use_primary;
   return o;
 }
 
@@ -190,14 +192,14 @@ Op make_http_op(ClientPtr client, std::string method, std::string url, py::handl
 }
 
 Op make_plan_op(ClientPtr client, PlanPtr plan, std::string inputs_json, int profile,
-                std::int64_t deadline_ms) {
+                std::int64_t deadline_ms, bool use_primary) {
   Op op;
   op.type = Op::Type::plan;
   op.kind = Kind::json;
   op.client = std::move(client);
   op.plan = std::move(plan);
   op.inputs_json = std::move(inputs_json);
-  op.options = opts(0, deadline_ms, profile);
+  op.options = opts(0, deadline_ms, profile, use_primary);
   return op;
 }
 
@@ -225,9 +227,9 @@ void bind_bridge(py::module_& m) {
       .def("stats", &Bridge::stats)
       .def("query",
            [](Bridge& b, const ClientPtr& client, py::object fut, std::string sql, py::handle args,
-              int kind, std::int64_t timeout_ms) {
+              int kind, std::int64_t timeout_ms, bool use_primary) {
              Op op = make_query_op(client, nullptr, std::move(sql), args, static_cast<Kind>(kind),
-                                   opts(timeout_ms));
+                                   opts(timeout_ms, 0, 0, use_primary));
              return b.submit(op, std::move(fut));
            })
       .def("tx_query",
@@ -253,8 +255,10 @@ void bind_bridge(py::module_& m) {
              return b.submit(op, std::move(fut));
            })
       .def("plan", [](Bridge& b, const ClientPtr& client, const PlanPtr& plan, py::object fut,
-                      std::string inputs_json, int profile, std::int64_t deadline_ms) {
-        Op op = make_plan_op(client, plan, std::move(inputs_json), profile, deadline_ms);
+                      std::string inputs_json, int profile, std::int64_t deadline_ms,
+                      bool use_primary) {
+        Op op =
+            make_plan_op(client, plan, std::move(inputs_json), profile, deadline_ms, use_primary);
         return b.submit(op, std::move(fut));
       });
 }

@@ -104,11 +104,13 @@ struct CallOptions {
   std::int64_t timeout_ms = 0;
   std::int64_t deadline_ms = 0;
   int profile = ENRICH_PROFILE_DEFAULT;
+  bool use_primary = false;
   enrich_call_options c() const {
     enrich_call_options o = ENRICH_CALL_OPTIONS_INIT;
     o.timeout_ms = timeout_ms;
     o.deadline_ms = deadline_ms;
     o.profile = static_cast<enrich_json_profile>(profile);
+    o.use_primary = use_primary ? 1 : 0;
     return o;
   }
 };
@@ -143,7 +145,7 @@ Op make_query_op(ClientPtr client, TxPtr tx, std::string sql, py::handle args, K
 Op make_http_op(ClientPtr client, std::string method, std::string url, py::handle headers,
                 py::handle body, std::int64_t timeout_ms, bool retry);
 Op make_plan_op(ClientPtr client, PlanPtr plan, std::string inputs_json, int profile,
-                std::int64_t deadline_ms);
+                std::int64_t deadline_ms, bool use_primary);
 /// what: 0 begin, 1 commit, 2 rollback.
 Op make_tx_op(ClientPtr client, TxPtr tx, int what, std::int64_t timeout_ms);
 

@@ -76,10 +76,11 @@ py::object run_sync(Op& op) {
 
 void bind_sync(py::module_& m) {
   m.def("sync_query", [](const ClientPtr& client, py::object tx, std::string sql, py::handle args,
-                         int kind, std::int64_t timeout_ms) {
+                         int kind, std::int64_t timeout_ms, bool use_primary) {
     TxPtr t = tx.is_none() ? nullptr : tx.cast<TxPtr>();
     CallOptions o;
     o.timeout_ms = timeout_ms;
+    o.use_primary = use_primary;
     Op op = make_query_op(client, t, std::move(sql), args, static_cast<Kind>(kind), o);
     return run_sync(op);
   });
@@ -95,8 +96,8 @@ void bind_sync(py::module_& m) {
     return run_sync(op);
   });
   m.def("sync_plan", [](const ClientPtr& client, const PlanPtr& plan, std::string inputs_json,
-                        int profile, std::int64_t deadline_ms) {
-    Op op = make_plan_op(client, plan, std::move(inputs_json), profile, deadline_ms);
+                        int profile, std::int64_t deadline_ms, bool use_primary) {
+    Op op = make_plan_op(client, plan, std::move(inputs_json), profile, deadline_ms, use_primary);
     return run_sync(op);
   });
 }
