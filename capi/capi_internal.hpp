@@ -109,6 +109,7 @@ struct enrich_completion {
   std::string json;
   std::vector<std::string> warnings;
   double elapsed_ms = 0;
+  std::string timings_json;  // empty: none
   enrich::QueryResult rows;
   long http_status = 0;
   enrich::HttpHeaders headers;

@@ -46,6 +46,15 @@ const char* enrich_completion_json(const enrich_completion* c, size_t* length) {
   return c->json.c_str();
 }
 
+const char* enrich_completion_timings_json(const enrich_completion* c, size_t* length) {
+  if (!(c = resolve(c)) || c->timings_json.empty()) {
+    if (length) *length = 0;
+    return nullptr;
+  }
+  if (length) *length = c->timings_json.size();
+  return c->timings_json.c_str();
+}
+
 enrich_status enrich_completion_take_json(enrich_completion* c, char** out, size_t* length) {
   if (!(c = resolve(c)) || !out) return ENRICH_ERR_INVALID_ARGUMENT;
   *out = nullptr;

@@ -306,10 +306,17 @@ typedef struct enrich_call_options {
   /** Version 2. Non-zero: run on the primary even where a read replica could serve (read your
    * own writes); see the client option replica_dsns. */
   int use_primary;
+  /** Version 2. Plans: non-zero collects per-step timings (enrich_completion_timings_json), as
+   * the client options timings and tracing do for every run. */
+  int timings;
+  /** Version 2. Plans: the caller's W3C trace context; HTTP steps send it as the traceparent and
+   * tracestate headers, and the run's log events carry its trace_id and span_id. NULL: none. */
+  const char* traceparent;
+  const char* tracestate;
 } enrich_call_options;
 
 #define ENRICH_CALL_OPTIONS_INIT \
-  { ENRICH_CALL_OPTIONS_VERSION, 0, 0, ENRICH_PROFILE_DEFAULT, ENRICH_SHAPE_NONE, 0 }
+  { ENRICH_CALL_OPTIONS_VERSION, 0, 0, ENRICH_PROFILE_DEFAULT, ENRICH_SHAPE_NONE, 0, 0, NULL, NULL }
 
 /** Where a completion goes: a queue, or a callback run on the I/O thread that owns it. */
 typedef void (*enrich_completion_fn)(enrich_completion* completion, void* payload);
@@ -462,6 +469,14 @@ ENRICH_API size_t enrich_completion_warning_count(const enrich_completion* c);
 ENRICH_API const char* enrich_completion_warning(const enrich_completion* c, size_t index);
 /** Elapsed time of a plan run or HTTP request, in milliseconds. */
 ENRICH_API double enrich_completion_elapsed_ms(const enrich_completion* c);
+/**
+ * A plan's per-step timings as JSON (when asked for: enrich_call_options.timings, or the client
+ * options timings / tracing), owned by the completion; NULL otherwise. docs/observability.md
+ * lists the fields: {"started_unix_ns":..., "total_us":..., "steps":[{"name":"user",
+ * "kind":"sql", "start_us":..., "duration_us":..., "queued_us":..., "wave":3,
+ * "shared_sync":true, "replica":false, "server":"127.0.0.1:5432", "rows":1, ...}]}.
+ */
+ENRICH_API const char* enrich_completion_timings_json(const enrich_completion* c, size_t* length);
 
 /* Query rows (ENRICH_COMPLETION_QUERY). Out-of-range indexes give 0 / NULL. */
 ENRICH_API size_t enrich_completion_rows(const enrich_completion* c);

@@ -6,6 +6,7 @@
 #include "capi_internal.hpp"
 #include "core/access.hpp"
 #include "enrich/json.hpp"
+#include "plan/timings_json.hpp"
 
 using namespace enrich;
 using namespace enrich::capi;
@@ -154,6 +155,7 @@ auto fill_plan() {
     c.has_json = true;
     c.warnings = std::move(out.warnings);
     c.elapsed_ms = static_cast<double>(out.elapsed.count());
+    if (out.timings) c.timings_json = timings_json(*out.timings);
   };
 }
 
@@ -165,6 +167,11 @@ enrich_status start_plan(enrich_client* client, Target target, const enrich_plan
   RunOptions run;
   run.profile = profile_of(options);
   run.use_primary = use_primary(options);
+  if (options && options->version >= 2) {
+    run.timings = options->timings != 0;
+    if (options->traceparent) run.traceparent = options->traceparent;
+    if (options->tracestate) run.tracestate = options->tracestate;
+  }
   if (options && options->deadline_ms > 0)
     run.deadline = Deadline::after(Milliseconds(options->deadline_ms));
   std::string inputs = inputs_json ? inputs_json : "{}";

@@ -364,10 +364,16 @@ Future<PlanOutput> Client::run(const Plan& plan, Inputs inputs, RunOptions optio
       if (auto run = weak_run->lock()) run->abort(ErrorCode::cancelled, "plan cancelled");
     });
   });
+  PlanRun::Options run_options;
+  run_options.profile = options.profile.value_or(plan.profile());
+  run_options.deadline = options.deadline;
+  run_options.use_primary = options.use_primary;
+  run_options.timed = options.timings || impl_->options.timings || impl_->options.tracing;
+  run_options.traceparent = std::move(options.traceparent);
+  run_options.tracestate = std::move(options.tracestate);
   auto run = std::make_shared<PlanRun>(
       PlanRun::Env{shard->loop.get(), shard->pools.get(), shard->http.get(), impl_->logger},
-      plan_impl, std::move(bound).value(), options.profile.value_or(plan.profile()),
-      options.deadline, options.use_primary, std::move(promise));
+      plan_impl, std::move(bound).value(), std::move(run_options), std::move(promise));
   *weak_run = run;
   EventLoop::Task task = [run] { run->start(); };
   if (!shard->loop->post(task)) run->abort(ErrorCode::closed, "client is closed");

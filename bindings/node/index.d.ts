@@ -90,6 +90,10 @@ export interface ClientOptions {
   breakerFailureThreshold?: number;
   /** An open breaker lets one probe through after this long. Default 5000. */
   breakerCoolDownMs?: number;
+  /** Per-step timings for every plan run (docs/observability.md). Default false. */
+  timings?: boolean;
+  /** Trace context for plans: HTTP steps send the caller's traceparent (docs/observability.md). Default false. */
+  tracing?: boolean;
   /**
    * A pino-compatible logger: core events (pg.connection_lost, plan.optional_step_failed, ...)
    * are forwarded as `logger[level]({ event, ...fields }, event)` on the JS thread. Without one,

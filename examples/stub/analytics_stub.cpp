@@ -9,7 +9,8 @@
 //                             X-Echo-Method, X-Echo-Length and X-Echo-Test (the request's X-Test)
 //   GET  /echo-path/...       200 {"path":"<request path as received>","query":"<raw query>"}
 //   GET  /health              200 {"status":"ok"}
-//   GET  /__stats             request counters as JSON
+//   GET  /__stats             request counters as JSON, and the W3C trace context (traceparent,
+//                             tracestate) of the last request that carried one
 //   POST /__control?mode=M&delay_ms=N&flaky=N&reset=1   switch behaviour at run time:
 //        healthy   answer normally
 //        slow      answer after delay_ms (default 1000)
@@ -140,6 +141,7 @@ struct Request {
   std::string body;
   std::string content_type;
   std::string x_test;
+  std::string traceparent, tracestate;
   bool keep_alive = true;
 };
 
@@ -175,6 +177,7 @@ struct Stats {
   std::uint64_t served_ok = 0, served_error = 0, served_flaky = 0, hung = 0, closed_by_mode = 0,
                 redirects = 0;
   std::uint64_t connections_accepted = 0;
+  std::string last_traceparent, last_tracestate;  // of the last request that had a traceparent
 };
 
 class Server {
@@ -403,6 +406,10 @@ bool Server::parse_one(Conn& c, std::size_t& consumed, Request& req, bool& fatal
       req.content_type = std::string(value);
     } else if (iequals(name, "x-test")) {
       req.x_test = std::string(value);
+    } else if (iequals(name, "traceparent")) {
+      req.traceparent = std::string(value);
+    } else if (iequals(name, "tracestate")) {
+      req.tracestate = std::string(value);
     }
   }
   if (chunked || content_length > kMaxBodyBytes) {  // not supported by this stub
@@ -453,6 +460,10 @@ void Server::handle(Conn& c, Request req) {
     return;
   }
   ++stats_.requests;
+  if (!req.traceparent.empty()) {
+    stats_.last_traceparent = req.traceparent;
+    stats_.last_tracestate = req.tracestate;
+  }
   if (flaky_ > 0) {
     --flaky_;
     ++stats_.served_flaky;
@@ -630,10 +641,12 @@ std::string Server::stats_json() const {
   return fmt::format(
       R"({{"requests":{},"summary":{},"echo":{},"not_found":{},"bad_request":{},"served_ok":{},)"
       R"("served_error":{},"served_flaky":{},"hung":{},"closed_by_mode":{},"redirects":{},)"
-      R"("connections_accepted":{},"connections_open":{},"mode":"{}","delay_ms":{},"flaky":{}}})",
+      R"("connections_accepted":{},"connections_open":{},"mode":"{}","delay_ms":{},"flaky":{},)"
+      R"("last_traceparent":"{}","last_tracestate":"{}"}})",
       s.requests, s.summary, s.echo, s.not_found, s.bad_request, s.served_ok, s.served_error,
       s.served_flaky, s.hung, s.closed_by_mode, s.redirects, s.connections_accepted, open_,
-      mode_name(mode_), delay_ms_, flaky_);
+      mode_name(mode_), delay_ms_, flaky_, json_escape(s.last_traceparent),
+      json_escape(s.last_tracestate));
 }
 
 void Server::respond(Conn& c, const Request& req, int status, std::string_view reason,

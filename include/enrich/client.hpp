@@ -89,6 +89,12 @@ struct ClientOptions {
   Milliseconds query_timeout{0};
   /// The HTTP client (libcurl multi, one per I/O thread).
   HttpOptions http{};
+  /// Collect per-step timings for every plan run (PlanOutput::timings), as RunOptions::timings
+  /// does for one run.
+  bool timings = false;
+  /// The bindings create OpenTelemetry spans for plans and queries (docs/observability.md);
+  /// implies `timings`. Off costs one branch.
+  bool tracing = false;
   /// Where log events go; the default writes JSON lines to stderr.
   LogSink log_sink = stderr_json_sink();
   LogLevel log_level = LogLevel::warning;

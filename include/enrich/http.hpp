@@ -4,6 +4,7 @@
 /// the client's I/O thread). See `Client::http`.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,6 +44,10 @@ struct HttpResponse {
   long http_version = 0;      ///< 11 for HTTP/1.1, 20 for HTTP/2
   Milliseconds elapsed{0};
   int attempts = 1;  ///< 1 + retries made
+  /// Of the last attempt, in microseconds: the TCP (and TLS) connect, 0 on a reused connection;
+  /// and the time until the response's first byte.
+  std::int64_t connect_us = 0;
+  std::int64_t first_byte_us = 0;
 
   /// First header with this (lower-case) name, or empty.
   std::string header(std::string_view name) const {

@@ -144,6 +144,48 @@ struct RunOptions {
   Deadline deadline{};                   ///< the caller's; the plan's own deadline also applies
   /// Run every step on the primary even if replicas are configured and the plan only reads.
   bool use_primary = false;
+  /// Collect per-step timings into PlanOutput::timings (also on when the client's `timings` or
+  /// `tracing` option is).
+  bool timings = false;
+  /// W3C trace context of the caller's span for this run (`00-<trace id>-<span id>-<flags>`):
+  /// HTTP steps send it as `traceparent` (and `tracestate`), and the run's log records carry its
+  /// trace and span ids. Empty: none.
+  std::string traceparent{};
+  std::string tracestate{};
+};
+
+/// Where the time of one step went. Times are microseconds; `start_us` counts from the run's
+/// start.
+struct StepTiming {
+  std::string name;
+  bool http = false;     ///< an HTTP step, else SQL
+  bool skipped = false;  ///< switched off by `when`
+  std::int64_t start_us = 0;
+  std::int64_t duration_us = 0;  ///< until its result was there (encoding not included)
+  std::int64_t encode_us = 0;    ///< turning its result into JSON
+  std::string error;             ///< the error's kind ("timeout", "query", ...) if it failed
+  // SQL steps
+  std::int64_t queued_us = 0;  ///< until it was sent on a connection (pool wait)
+  std::size_t wave = 0;        ///< statements sent in the same wave (it included)
+  bool shared_sync = false;  ///< its wave shared one Sync: one round trip, one implicit transaction
+  bool replica = false;      ///< ran on a read replica
+  std::string server;        ///< host:port of the server it ran on
+  std::string sqlstate;      ///< of a failed statement
+  std::int64_t rows = -1;
+  // HTTP steps
+  std::string method;
+  std::string url;  ///< without user info; query values redacted
+  long status = 0;
+  int attempts = 0;                ///< 1 + retries
+  std::int64_t connect_us = 0;     ///< last attempt: TCP (and TLS) connect; 0: a reused connection
+  std::int64_t first_byte_us = 0;  ///< last attempt: until the response's first byte
+};
+
+/// Per-step timings of a run (RunOptions::timings).
+struct PlanTimings {
+  std::int64_t started_unix_ns = 0;  ///< wall clock at the run's start
+  std::int64_t total_us = 0;         ///< the run, from start to the assembled document
+  std::vector<StepTiming> steps;     ///< in the plan's step order
 };
 
 /// A plan's result: the assembled JSON document.
@@ -152,6 +194,8 @@ struct PlanOutput {
   /// One line per optional step that failed and became null.
   std::vector<std::string> warnings;
   Milliseconds elapsed{0};
+  /// With RunOptions::timings (or the client's timings/tracing option).
+  std::optional<PlanTimings> timings{};
 };
 
 }  // namespace enrich

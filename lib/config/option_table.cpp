@@ -113,6 +113,12 @@ const Entry kEntries[] = {
      ENRICH_FIELD(http.breaker.failure_threshold)},
     {{"breaker_cool_down", kDuration, "an open breaker lets one probe through after this long"},
      ENRICH_FIELD(http.breaker.cool_down)},
+    // Observability
+    {{"timings", kBool, "per-step timings for every plan run (PlanOutput::timings)"},
+     ENRICH_FIELD(timings)},
+    {{"tracing", kBool,
+      "OpenTelemetry spans for plans and queries, in the bindings (implies timings)"},
+     ENRICH_FIELD(tracing)},
     // Logging
     {{"log_level", OptionType::log_level, "least level logged: debug, info, warning, error, off"},
      ENRICH_FIELD(log_level)},

@@ -550,6 +550,10 @@ void HttpClient::finish_attempt(HttpOpPtr op, CURLcode code) {
   curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &version);
   curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
   curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &effective_url);
+  curl_off_t connect_us = 0, tls_us = 0, first_byte_us = 0;
+  curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+  curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &tls_us);
+  curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &first_byte_us);
   if (code == CURLE_OK && effective_url) op->response.effective_url = effective_url;
   curl_multi_remove_handle(multi_, easy);
   release_easy(easy);  // effective_url is gone from here on
@@ -568,6 +572,8 @@ void HttpClient::finish_attempt(HttpOpPtr op, CURLcode code) {
   if (outcome.ok()) {
     outcome->status = status;
     outcome->http_version = to_version(version);
+    outcome->connect_us = std::max<std::int64_t>(connect_us, tls_us);
+    outcome->first_byte_us = first_byte_us;
   }
   op->response = HttpResponse{};
 

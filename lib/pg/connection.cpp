@@ -169,6 +169,7 @@ void Connection::on_connected() {
     return;
   }
   PQsetNoticeReceiver(conn_, notice_to_log, &logger_);
+  server_ = std::make_shared<const std::string>(fmt::format("{}:{}", PQhost(conn_), PQport(conn_)));
   if (named_statements()) {
     // Named statements only work when each connection of ours is one server session. A pooler
     // (PgBouncer, Odyssey, ...) answers the startup with a cancel key of its own, whose process
@@ -256,6 +257,10 @@ bool Connection::enqueue(QueryOpPtr op, bool sync, std::vector<std::string>& evi
   // In the in-flight list before anything sent after it (results arrive in sending order).
   if (!op->internal) ++user_in_flight_;
   op->state = QueryOp::State::sent;
+  if (op->timed) {
+    op->sent_at = Clock::now();
+    op->server = server_;
+  }
   in_flight_.push_back(std::move(op));
   if (!sent) fail(connection_error("could not send statement"));  // completes it with the error
   return sent;

@@ -161,6 +161,7 @@ class Connection {
   EventLoop::TimerId cancel_recheck_timer_ = 0;
   Milliseconds cancel_recheck_delay_{0};
   std::string redacted_dsn_;
+  std::shared_ptr<const std::string> server_;  // host:port once connected (step timings)
 };
 
 /// An Error from a failed PGresult: SQLSTATE, primary message, detail and hint.

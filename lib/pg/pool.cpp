@@ -84,6 +84,7 @@ void Pool::submit_group(std::vector<QueryOpPtr> ops) {
                               [](auto& op) { return op->tx_connection == 0 && op->read_only; });
   std::size_t sent = admitted.size();
   if (one_sync) {
+    for (auto& op : admitted) op->shared_sync = true;
     conn->send_group(std::move(admitted));
   } else {
     for (auto& op : admitted) conn->send(std::move(op));

@@ -46,6 +46,12 @@ struct QueryOp {
   bool use_primary = false;
   /// The pool that admitted it last (the primary's or a replica's), for aborts.
   Pool* pool = nullptr;
+  /// Per-step timings are wanted: the connection notes when it sent the statement, and where.
+  bool timed = false;
+  Clock::time_point sent_at{};
+  std::shared_ptr<const std::string> server;  // host:port, when timed
+  /// Sent in a group that shared one Sync (Pool::submit_group).
+  bool shared_sync = false;
 
   State state = State::queued;
   /// In the pool's wait queue (and counted in its live waiters). `queued` alone does not say so:
@@ -86,6 +92,7 @@ struct QueryOp {
     if (counted) ++retries;
     state = State::queued;
     cancel_target = cancel_when_head = awaiting_prepare = prepared_here = aborted = false;
+    shared_sync = false;
     sync_after = true;
     commands_left = 0;
     statement_name.clear();

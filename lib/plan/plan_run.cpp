@@ -9,17 +9,40 @@
 namespace enrich {
 
 PlanRun::PlanRun(Env env, std::shared_ptr<const PlanImpl> plan, std::vector<BoundInput> inputs,
-                 JsonProfile profile, Deadline deadline, bool use_primary,
-                 Promise<PlanOutput> promise)
+                 Options options, Promise<PlanOutput> promise)
     : env_(std::move(env)),
       plan_(std::move(plan)),
       inputs_(std::move(inputs)),
-      profile_(profile),
-      deadline_(earliest(deadline, Deadline::after(plan_->deadline))),
-      use_primary_(use_primary || !plan_->reads_only),
+      profile_(options.profile),
+      deadline_(earliest(options.deadline, Deadline::after(plan_->deadline))),
+      use_primary_(options.use_primary || !plan_->reads_only),
+      timed_(options.timed),
+      traceparent_(std::move(options.traceparent)),
+      tracestate_(std::move(options.tracestate)),
       promise_(std::move(promise)),
       steps_(plan_->steps.size()),
-      remaining_(plan_->steps.size()) {}
+      remaining_(plan_->steps.size()) {
+  if (timed_) {
+    started_unix_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    for (std::size_t i = 0; i < steps_.size(); ++i) {
+      steps_[i].timing.name = plan_->steps[i].name;
+      steps_[i].timing.http = plan_->steps[i].kind == StepSpec::Kind::http;
+    }
+  }
+}
+
+void PlanRun::log(LogLevel level, std::string event,
+                  std::vector<std::pair<std::string, std::string>> fields) {
+  if (!env_.logger.enabled(level)) return;
+  // traceparent: 00-<32 hex trace id>-<16 hex span id>-<2 hex flags>
+  if (traceparent_.size() >= 55 && traceparent_[2] == '-' && traceparent_[35] == '-') {
+    fields.emplace_back("trace_id", traceparent_.substr(3, 32));
+    fields.emplace_back("span_id", traceparent_.substr(36, 16));
+  }
+  env_.logger.log(level, std::move(event), std::move(fields));
+}
 
 void PlanRun::start() {
   if (deadline_.expired()) {
@@ -46,6 +69,7 @@ void PlanRun::start() {
     if (truthy == negate) {
       steps_[i].state = StepState::done;
       steps_[i].json = "null";
+      steps_[i].timing.skipped = true;
       --remaining_;
     }
   }
@@ -62,13 +86,22 @@ void PlanRun::launch_ready() {
       ready = ready && steps_[d].state == StepState::done;
     if (!ready) continue;
     steps_[i].state = StepState::running;
+    if (timed_) {
+      steps_[i].started = Clock::now();
+      steps_[i].timing.start_us = since(started_, steps_[i].started);
+    }
     if (plan_->steps[i].kind == StepSpec::Kind::http) {
       launch_http(i);
     } else if (auto op = make_query(i)) {
       wave.push_back(std::move(op));
     }
   }
-  if (!wave.empty() && !finished_) env_.pools->submit_group(std::move(wave));
+  if (wave.empty() || finished_) return;
+  if (timed_)
+    for (std::size_t i = 0; i < steps_.size(); ++i)
+      for (const auto& op : wave)
+        if (steps_[i].query == op) steps_[i].timing.wave = wave.size();
+  env_.pools->submit_group(std::move(wave));
 }
 
 Result<std::string> PlanRun::resolve(const ValueRef& ref) const {
@@ -111,6 +144,7 @@ pg::QueryOpPtr PlanRun::make_query(std::size_t index) {
   op->sql = spec.sql;
   op->read_only = spec.read_only;
   op->use_primary = use_primary_;
+  op->timed = timed_;
   op->deadline = deadline_;
   for (const auto& ref : spec.params) {
     auto value = resolve(ref);
@@ -160,6 +194,16 @@ void PlanRun::launch_http(std::size_t index) {
   op->request.retry = spec.http.retry;
   op->request.ca_file = spec.http.ca_file;
   op->request.deadline = deadline_;
+  if (!traceparent_.empty()) {
+    // The caller's span: the service sees this request as its child, as with an instrumented
+    // httpx or fetch.
+    op->request.headers.emplace_back("traceparent", traceparent_);
+    if (!tracestate_.empty()) op->request.headers.emplace_back("tracestate", tracestate_);
+  }
+  if (timed_) {
+    steps_[index].timing.method = op->request.method;
+    steps_[index].timing.url = op->request.url;
+  }
   op->promise.get_future().subscribe([self = shared_from_this(), index](Result<HttpResponse> r) {
     self->on_http(index, std::move(r));
   });
@@ -170,6 +214,20 @@ void PlanRun::launch_http(std::size_t index) {
 void PlanRun::on_query(std::size_t index, Result<QueryResult> result) {
   if (finished_) return;
   const StepSpec& spec = plan_->steps[index];
+  Clock::time_point done{};
+  if (timed_) {
+    done = Clock::now();
+    StepTiming& t = steps_[index].timing;
+    t.duration_us = since(steps_[index].started, done);
+    if (const auto& op = steps_[index].query) {
+      if (op->sent_at != Clock::time_point{})
+        t.queued_us = since(steps_[index].started, op->sent_at);
+      t.shared_sync = op->shared_sync;
+      t.replica = op->pool && op->pool->is_replica();
+      if (op->server) t.server = *op->server;
+    }
+    if (result.ok()) t.rows = static_cast<std::int64_t>(result.value().size());
+  }
   if (!result.ok()) {
     step_failed(index, std::move(result).error());
     return;
@@ -186,6 +244,7 @@ void PlanRun::on_query(std::size_t index, Result<QueryResult> result) {
   // skipped by `when`, or a failed optional one, is still null, as the original's analytics).
   bool absent = profile_ == JsonProfile::node && spec.shape != ResultShape::many && rows.empty();
   if (spec.options.output && !absent) append_json(json, rows, spec.shape, profile_);
+  if (timed_) steps_[index].timing.encode_us = since(done, Clock::now());
   steps_[index].rows = std::move(rows);
   step_done(index, std::move(json));
 }
@@ -193,6 +252,22 @@ void PlanRun::on_query(std::size_t index, Result<QueryResult> result) {
 void PlanRun::on_http(std::size_t index, Result<HttpResponse> result) {
   if (finished_) return;
   const StepSpec& spec = plan_->steps[index];
+  Clock::time_point done{};
+  if (timed_) {
+    done = Clock::now();
+    StepTiming& t = steps_[index].timing;
+    t.duration_us = since(steps_[index].started, done);
+    if (const auto& op = steps_[index].request) {
+      t.attempts = std::max(1, op->attempts);
+      t.url = op->log_url.empty() ? t.url : op->log_url;
+    }
+    if (result.ok()) {
+      t.status = result.value().status;
+      t.attempts = result.value().attempts;
+      t.connect_us = result.value().connect_us;
+      t.first_byte_us = result.value().first_byte_us;
+    }
+  }
   if (!result.ok()) {
     step_failed(index, std::move(result).error());
     return;
@@ -212,6 +287,7 @@ void PlanRun::on_http(std::size_t index, Result<HttpResponse> result) {
   }
   std::string json;
   if (spec.options.output) json::append_profile_json(json, doc.value(), profile_);
+  if (timed_) steps_[index].timing.encode_us = since(done, Clock::now());
   steps_[index].document = std::move(doc).value();
   step_done(index, std::move(json));
 }
@@ -231,6 +307,13 @@ void PlanRun::step_done(std::size_t index, std::string json) {
 void PlanRun::step_failed(std::size_t index, Error error) {
   if (finished_) return;
   const StepSpec& spec = plan_->steps[index];
+  if (timed_) {
+    StepTiming& t = steps_[index].timing;
+    t.error = std::string(to_string(error.code));
+    t.sqlstate = error.sqlstate;
+    if (t.duration_us == 0 && steps_[index].started != Clock::time_point{})
+      t.duration_us = since(steps_[index].started, Clock::now());
+  }
   if (deadline_.expired()) {
     // The plan's deadline, not the step's own timeout: the whole plan ends.
     abort(ErrorCode::timeout, fmt::format("plan \"{}\" exceeded its deadline", plan_->name));
@@ -239,8 +322,8 @@ void PlanRun::step_failed(std::size_t index, Error error) {
   if (spec.options.optional) {
     std::string warning =
         fmt::format("step \"{}\" failed and is null: {}", spec.name, error.to_string());
-    env_.logger.log(LogLevel::warning, "plan.optional_step_failed",
-                    {{"plan", plan_->name}, {"step", spec.name}, {"error", error.to_string()}});
+    log(LogLevel::warning, "plan.optional_step_failed",
+        {{"plan", plan_->name}, {"step", spec.name}, {"error", error.to_string()}});
     warnings_.push_back(std::move(warning));
     step_done(index, "null");
     return;
@@ -273,6 +356,14 @@ void PlanRun::finish() {
   out += "}}";
   PlanOutput output{std::move(out), std::move(warnings_),
                     std::chrono::duration_cast<Milliseconds>(elapsed)};
+  if (timed_) {
+    PlanTimings timings;
+    timings.started_unix_ns = started_unix_ns_;
+    timings.total_us = since(started_, Clock::now());
+    timings.steps.reserve(steps_.size());
+    for (auto& step : steps_) timings.steps.push_back(std::move(step.timing));
+    output.timings = std::move(timings);
+  }
   promise_.set_value(std::move(output));
 }
 

@@ -27,8 +27,16 @@ class PlanRun : public std::enable_shared_from_this<PlanRun> {
     Logger logger;
   };
 
+  struct Options {
+    JsonProfile profile = JsonProfile::node;
+    Deadline deadline{};
+    bool use_primary = false;
+    bool timed = false;  // collect PlanOutput::timings
+    std::string traceparent, tracestate;
+  };
+
   PlanRun(Env env, std::shared_ptr<const PlanImpl> plan, std::vector<BoundInput> inputs,
-          JsonProfile profile, Deadline deadline, bool use_primary, Promise<PlanOutput> promise);
+          Options options, Promise<PlanOutput> promise);
 
   void start();
   /// Ends the run now with `code` and stops every outstanding step (server-side too).
@@ -43,6 +51,8 @@ class PlanRun : public std::enable_shared_from_this<PlanRun> {
     json::Value document;
     pg::QueryOpPtr query;
     http::HttpOpPtr request;
+    Clock::time_point started{};
+    StepTiming timing;  // filled when timed_
   };
 
   void launch_ready();
@@ -55,6 +65,12 @@ class PlanRun : public std::enable_shared_from_this<PlanRun> {
   Result<std::string> resolve(const ValueRef& ref) const;
   void finish();
   void fail(Error error);
+  /// A log event of this run, with the caller's trace ids when it gave a traceparent.
+  void log(LogLevel level, std::string event,
+           std::vector<std::pair<std::string, std::string>> fields);
+  std::int64_t since(Clock::time_point from, Clock::time_point to) const {
+    return std::chrono::duration_cast<std::chrono::microseconds>(to - from).count();
+  }
   void stop_outstanding(ErrorCode code, const std::string& message);
 
   Env env_;
@@ -63,6 +79,9 @@ class PlanRun : public std::enable_shared_from_this<PlanRun> {
   JsonProfile profile_;
   Deadline deadline_;
   bool use_primary_;  // the caller asked for it, or the plan writes
+  bool timed_;
+  std::string traceparent_, tracestate_;
+  std::int64_t started_unix_ns_ = 0;  // when timed_
   Promise<PlanOutput> promise_;
   std::vector<Step> steps_;
   std::size_t remaining_;

@@ -25,7 +25,10 @@ async def queries(client: enrich.Client) -> None:
     value: Any = await client.fetch_value("SELECT 1")
     tag: str = await client.execute("SELECT 1")
     doc: Dict[str, Any] = await client.run(enrich.Plan.load("plan.json"), user_id=1)
-    print(rows, one, value, tag, doc)
+    primary: Any = await client.fetch_value("SELECT 1", use_primary=True)
+    body, timings = await client.run_with_timings(enrich.Plan.load("plan.json"), user_id=1)
+    total_us: int = timings["total_us"]
+    print(rows, one, value, tag, doc, primary, body.decode(), total_us)
     try:
         await client.execute("INSERT INTO t VALUES (1)")
     except enrich.UniqueViolationError as e:

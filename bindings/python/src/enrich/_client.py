@@ -256,12 +256,14 @@ class Client:
     closed when garbage collected or at interpreter exit.
     """
 
-    __slots__ = ("_h", "_finalizer", "__weakref__")
+    __slots__ = ("_h", "_finalizer", "_tracing", "__weakref__")
 
     def __init__(self, dsn: Optional[str] = None, **options: Any) -> None:
         config = _config_json(dsn, options)
         _logging.ensure_started()
         self._h = _native.create_client(config, True)
+        # tracing=True: spans through opentelemetry-api when it is installed (docs/observability.md)
+        self._tracing = options.get("tracing") is True
         self._finalizer = weakref.finalize(self, _close_native, self._h)
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -317,6 +319,11 @@ class Client:
     ) -> Any:
         """One statement through this loop's bridge; task cancellation cancels the native op."""
         ms, primary = _ms(timeout), _flag(use_primary, "use_primary")
+        if self._tracing:
+            from . import _tracing
+
+            return await _tracing.traced_query(sql, lambda: _native_call(
+                self._h, lambda b, fut: b.query(self._h, fut, sql, args, kind, ms, primary)))
         return await _native_call(
             self._h, lambda b, fut: b.query(self._h, fut, sql, args, kind, ms, primary))
 
@@ -400,8 +407,36 @@ class Client:
         ``use_primary=True`` runs it on the primary even where a read replica could serve."""
         inputs_json = _inputs_json(inputs, kw_inputs)
         prof, ms, primary = _profile(profile), _ms(timeout), _flag(use_primary, "use_primary")
+        if self._tracing:
+            from . import _tracing
+
+            return await _tracing.traced_plan(plan.name, lambda trace: _native_call(
+                self._h, lambda b, fut: b.plan(self._h, plan._h, fut, inputs_json, prof, ms, primary,
+                                               trace is not None, trace)))
         return cast("bytes", await _native_call(
-            self._h, lambda b, fut: b.plan(self._h, plan._h, fut, inputs_json, prof, ms, primary)))
+            self._h, lambda b, fut: b.plan(self._h, plan._h, fut, inputs_json, prof, ms, primary,
+                                           False, None)))
+
+    async def run_with_timings(
+        self,
+        plan: Plan,
+        inputs: Optional[Mapping[str, Any]] = None,
+        /,
+        *,
+        profile: Optional[str] = None,
+        timeout: Optional[float] = None,
+        use_primary: bool = False,
+        **kw_inputs: Any,
+    ) -> Tuple[bytes, Dict[str, Any]]:
+        """:meth:`run_json` plus where the time went: ``(document, timings)``, the timings as
+        docs/observability.md describes them (microseconds; ``started_unix_ns``, ``total_us``,
+        and per step ``queued_us``, ``duration_us``, ``shared_sync``, ``status``, ...)."""
+        inputs_json = _inputs_json(inputs, kw_inputs)
+        prof, ms, primary = _profile(profile), _ms(timeout), _flag(use_primary, "use_primary")
+        document, timings = await _native_call(
+            self._h, lambda b, fut: b.plan(self._h, plan._h, fut, inputs_json, prof, ms, primary,
+                                           True, None))
+        return document, _json.loads(timings)
 
     async def run(
         self,
@@ -487,8 +522,9 @@ class Client:
         **kw_inputs: Any,
     ) -> bytes:
         inputs_json = _inputs_json(inputs, kw_inputs)
-        return _native.sync_plan(self._h, plan._h, inputs_json, _profile(profile), _ms(timeout),
-                                 _flag(use_primary, "use_primary"))
+        return cast("bytes", _native.sync_plan(self._h, plan._h, inputs_json, _profile(profile),
+                                               _ms(timeout), _flag(use_primary, "use_primary"),
+                                               False, None))
 
     def run_sync(
         self,

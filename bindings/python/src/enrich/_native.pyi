@@ -95,6 +95,8 @@ class Bridge:
         profile: int,
         deadline_ms: int,
         use_primary: bool,
+        timings: bool,
+        trace: Optional[Tuple[str, str]],
     ) -> int: ...
 
 def sync_query(
@@ -117,5 +119,12 @@ def sync_http(
     retry: bool,
 ) -> HttpTuple: ...
 def sync_plan(
-    client: NativeClient, plan: NativePlan, inputs_json: str, profile: int, deadline_ms: int, use_primary: bool
-) -> bytes: ...
+    client: NativeClient,
+    plan: NativePlan,
+    inputs_json: str,
+    profile: int,
+    deadline_ms: int,
+    use_primary: bool,
+    timings: bool,
+    trace: Optional[Tuple[str, str]],
+) -> Any: ...

@@ -192,7 +192,7 @@ Op make_http_op(ClientPtr client, std::string method, std::string url, py::handl
 }
 
 Op make_plan_op(ClientPtr client, PlanPtr plan, std::string inputs_json, int profile,
-                std::int64_t deadline_ms, bool use_primary) {
+                std::int64_t deadline_ms, bool use_primary, bool timings, py::handle trace) {
   Op op;
   op.type = Op::Type::plan;
   op.kind = Kind::json;
@@ -200,6 +200,12 @@ Op make_plan_op(ClientPtr client, PlanPtr plan, std::string inputs_json, int pro
   op.plan = std::move(plan);
   op.inputs_json = std::move(inputs_json);
   op.options = opts(0, deadline_ms, profile, use_primary);
+  op.options.timings = timings;
+  if (!trace.is_none()) {
+    auto pair = py::reinterpret_borrow<py::tuple>(trace);
+    op.options.traceparent = pair[0].cast<std::string>();
+    op.options.tracestate = pair[1].cast<std::string>();
+  }
   return op;
 }
 
@@ -256,9 +262,9 @@ void bind_bridge(py::module_& m) {
            })
       .def("plan", [](Bridge& b, const ClientPtr& client, const PlanPtr& plan, py::object fut,
                       std::string inputs_json, int profile, std::int64_t deadline_ms,
-                      bool use_primary) {
-        Op op =
-            make_plan_op(client, plan, std::move(inputs_json), profile, deadline_ms, use_primary);
+                      bool use_primary, bool timings, py::handle trace) {
+        Op op = make_plan_op(client, plan, std::move(inputs_json), profile, deadline_ms,
+                             use_primary, timings, trace);
         return b.submit(op, std::move(fut));
       });
 }

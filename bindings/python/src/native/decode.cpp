@@ -375,7 +375,12 @@ py::object decode_completion(enrich_completion* c, Kind kind) {
     case Kind::json: {
       std::size_t len = 0;
       const char* data = enrich_completion_json(c, &len);
-      return bytes_of(data, len);
+      std::size_t timings_len = 0;
+      const char* timings = enrich_completion_timings_json(c, &timings_len);
+      if (!timings) return bytes_of(data, len);
+      // Asked for: (document, timings JSON), parsed by enrich._tracing.
+      return py::make_tuple(bytes_of(data, len),
+                            py::str(timings, static_cast<std::size_t>(timings_len)));
     }
     case Kind::http: {
       std::size_t len = 0;

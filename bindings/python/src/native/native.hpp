@@ -105,12 +105,17 @@ struct CallOptions {
   std::int64_t deadline_ms = 0;
   int profile = ENRICH_PROFILE_DEFAULT;
   bool use_primary = false;
+  bool timings = false;
+  std::string traceparent, tracestate;
   enrich_call_options c() const {
     enrich_call_options o = ENRICH_CALL_OPTIONS_INIT;
     o.timeout_ms = timeout_ms;
     o.deadline_ms = deadline_ms;
     o.profile = static_cast<enrich_json_profile>(profile);
     o.use_primary = use_primary ? 1 : 0;
+    o.timings = timings ? 1 : 0;
+    o.traceparent = traceparent.empty() ? nullptr : traceparent.c_str();
+    o.tracestate = tracestate.empty() ? nullptr : tracestate.c_str();
     return o;
   }
 };
@@ -144,8 +149,10 @@ Op make_query_op(ClientPtr client, TxPtr tx, std::string sql, py::handle args, K
 
 Op make_http_op(ClientPtr client, std::string method, std::string url, py::handle headers,
                 py::handle body, std::int64_t timeout_ms, bool retry);
+/// `trace`: (traceparent, tracestate) of the caller's span, or None; with it (or `timings`) the
+/// result is (document bytes, timings JSON) instead of the bytes.
 Op make_plan_op(ClientPtr client, PlanPtr plan, std::string inputs_json, int profile,
-                std::int64_t deadline_ms, bool use_primary);
+                std::int64_t deadline_ms, bool use_primary, bool timings, py::handle trace);
 /// what: 0 begin, 1 commit, 2 rollback.
 Op make_tx_op(ClientPtr client, TxPtr tx, int what, std::int64_t timeout_ms);
 
