@@ -95,13 +95,13 @@ void bind_sync(py::module_& m) {
         make_http_op(client, std::move(method), std::move(url), headers, body, timeout_ms, retry);
     return run_sync(op);
   });
-  m.def("sync_plan", [](const ClientPtr& client, const PlanPtr& plan, std::string inputs_json,
-                        int profile, std::int64_t deadline_ms, bool use_primary, bool timings,
-                        py::handle trace) {
-    Op op = make_plan_op(client, plan, std::move(inputs_json), profile, deadline_ms, use_primary,
-                         timings, trace);
-    return run_sync(op);
-  });
+  m.def("sync_plan",
+        [](const ClientPtr& client, const PlanPtr& plan, std::string inputs_json, int profile,
+           std::int64_t deadline_ms, bool use_primary, bool timings, py::handle trace) {
+          Op op = make_plan_op(client, plan, std::move(inputs_json), profile, deadline_ms,
+                               use_primary, timings, trace);
+          return run_sync(op);
+        });
 }
 
 }  // namespace enrich_py
