@@ -211,6 +211,38 @@ export declare class HttpResponse {
   json<T = any>(): T;
 }
 
+/** One step's timings (docs/observability.md). Fields that do not apply to its kind are absent. */
+export interface StepTiming {
+  name: string;
+  kind: 'sql' | 'http';
+  skipped?: boolean;
+  start_us?: number;
+  duration_us?: number;
+  encode_us?: number;
+  error?: string;
+  queued_us?: number;
+  wave?: number;
+  shared_sync?: boolean;
+  replica?: boolean;
+  server?: string;
+  sqlstate?: string;
+  rows?: number;
+  method?: string;
+  url?: string;
+  status?: number;
+  attempts?: number;
+  connect_us?: number;
+  first_byte_us?: number;
+}
+
+/** A run's timings: wall clock at its start (unix ns), its total, and each step. */
+export interface PlanTimings {
+  /** Unix nanoseconds; beyond 2^53, so a JS number keeps it to about a quarter microsecond. */
+  started_unix_ns: number;
+  total_us: number;
+  steps: StepTiming[];
+}
+
 /** Stats of the client's pool. */
 export interface ClientStats {
   connections: number;
@@ -249,6 +281,8 @@ export declare class Client implements Queryable {
   run<T = any>(plan: Plan, inputs?: Record<string, unknown>, options?: RunOptions): Promise<T>;
   /** Runs a plan; resolves with its JSON document as UTF-8 bytes (reply.type('application/json').send(buf)). */
   runJson(plan: Plan, inputs?: Record<string, unknown>, options?: RunOptions): Promise<Buffer>;
+  /** runJson() plus where the time went (docs/observability.md; microseconds). */
+  runWithTimings(plan: Plan, inputs?: Record<string, unknown>, options?: RunOptions): Promise<{ json: Buffer; timings: PlanTimings }>;
   stats(): ClientStats | null;
   /** The options the client runs with, by JS name (durations in ms; the DSN's password redacted); null once closed. */
   options(): Record<string, number | boolean | string | null> | null;

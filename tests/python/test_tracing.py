@@ -124,6 +124,19 @@ def test_run_with_timings(healthy_stub):
     assert timings["total_us"] >= max(s["start_us"] + s["duration_us"] for s in steps.values())
 
 
+def test_the_timings_option_keeps_run_json_a_document():
+    plan = enrich.Plan.from_json('{"name": "p", "steps": [{"name": "v", "sql": "SELECT 2 AS v", "shape": "value"}]}')
+
+    async def main():
+        async with enrich.Client(TEST_DSN, timings=True) as c:
+            assert json.loads(await c.run_json(plan))["v"] == 2
+            assert c.run_sync(plan)["v"] == 2
+            _, timings = await c.run_with_timings(plan)
+            assert timings["steps"][0]["name"] == "v"
+
+    asyncio.run(main())
+
+
 def test_tracing_without_opentelemetry_installed():
     """The binding never requires OpenTelemetry: with the package hidden, tracing=True still works."""
     code = f"""

@@ -12,6 +12,7 @@ const { InvalidArgumentError, ClosedError, abortError } = errors;
 const { prepareParams, MODE_ROWS, MODE_ONE, MODE_VALUE, MODE_EXECUTE } = values;
 
 const kNative = Symbol('enrich.native');
+const kTracing = Symbol('enrich.tracing'); // tracing: true (lib/tracing.js, loaded on first use)
 const kToken = Symbol('enrich.token');
 
 // ---- options -----------------------------------------------------------------------------------
@@ -219,11 +220,13 @@ class Queryable {
       return Promise.reject(err);
     }
     const target = this[kNative];
-    return withSignal(
-      o.signal,
-      (slot) => target.query(text, prepared, mode, timeout, deadline, slot, primary),
-      (id) => this._cancel(id),
-    );
+    const run = () =>
+      withSignal(
+        o.signal,
+        (slot) => target.query(text, prepared, mode, timeout, deadline, slot, primary),
+        (id) => this._cancel(id),
+      );
+    return this[kTracing] ? require('./tracing').tracedQuery(text, run) : run();
   }
 }
 
@@ -236,6 +239,7 @@ class Client extends Queryable {
     super();
     const config = configJson(options);
     this[kNative] = new native.NativeClient(config, logForwarder(options && options.logger));
+    this[kTracing] = typeof options === 'object' && options !== null && options.tracing === true;
   }
 
   _cancel(id) {
@@ -339,7 +343,15 @@ class Client extends Queryable {
     return this._run(plan, inputs, options, true);
   }
 
-  _run(plan, inputs, options, asJson) {
+  /**
+   * runJson() plus where the time went: { json, timings } (docs/observability.md; microseconds).
+   */
+  async runWithTimings(plan, inputs, options) {
+    const [json, timings] = await this._run(plan, inputs, options, true, true);
+    return { json, timings: JSON.parse(timings) };
+  }
+
+  _run(plan, inputs, options, asJson, timings = false) {
     let json, o, profile, deadline, primary;
     try {
       if (!(plan instanceof Plan)) throw bad('run: plan must be an enrich.Plan (Plan.load / Plan.fromObject)');
@@ -353,11 +365,17 @@ class Client extends Queryable {
     } catch (err) {
       return Promise.reject(err);
     }
-    return withSignal(
-      o.signal,
-      (slot) => this[kNative].run(plan[kNative], json, asJson, profile, deadline, slot, primary),
-      (id) => this._cancel(id),
-    );
+    const run = (trace) =>
+      withSignal(
+        o.signal,
+        (slot) => this[kNative].run(plan[kNative], json, asJson, profile, deadline, slot, primary, timings || trace !== undefined, trace?.[0], trace?.[1]),
+        (id) => this._cancel(id),
+      );
+    if (timings) return run(undefined);
+    if (this[kTracing]) return require('./tracing').tracedPlan(plan.name, run);
+    // With the client's timings option every run carries them; a caller who did not ask for
+    // them gets the document alone.
+    return run(undefined).then((out) => (Array.isArray(out) ? out[0] : out));
   }
 
   /** Pool counters: connections, idle, in_flight, waiting, ... */

@@ -307,7 +307,8 @@ Napi::Value ClientWrap::http(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ClientWrap::run(const Napi::CallbackInfo& info) {
-  // run(plan, inputsJson, asJson, profile, deadlineMs, cancelSlot, usePrimary)
+  // run(plan, inputsJson, asJson, profile, deadlineMs, cancelSlot, usePrimary, timings,
+  //     traceparent, tracestate)
   Napi::Env env = info.Env();
   Bridge* bridge = Bridge::of(env);
   if (info.Length() < 1 || !info[0].IsObject() || bridge->plan_constructor.IsEmpty() ||
@@ -322,6 +323,16 @@ Napi::Value ClientWrap::run(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(env, "bad profile");
   o.profile = static_cast<enrich_json_profile>(profile);
   o.use_primary = bool_arg(info, 6) ? 1 : 0;
+  o.timings = bool_arg(info, 7) ? 1 : 0;
+  std::string traceparent, tracestate;
+  if (info.Length() > 8 && info[8].IsString()) {
+    traceparent = info[8].As<Napi::String>().Utf8Value();
+    o.traceparent = traceparent.c_str();
+  }
+  if (info.Length() > 9 && info[9].IsString()) {
+    tracestate = info[9].As<Napi::String>().Utf8Value();
+    o.tracestate = tracestate.c_str();
+  }
   Started s = new_promise(env);
   if (!client_ || !bridge_)
     return rejected(bridge, s, ENRICH_ERR_CLOSED, "run: the client is closed");

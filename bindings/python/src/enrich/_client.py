@@ -413,9 +413,11 @@ class Client:
             return await _tracing.traced_plan(plan.name, lambda trace: _native_call(
                 self._h, lambda b, fut: b.plan(self._h, plan._h, fut, inputs_json, prof, ms, primary,
                                                trace is not None, trace)))
-        return cast("bytes", await _native_call(
+        out = await _native_call(
             self._h, lambda b, fut: b.plan(self._h, plan._h, fut, inputs_json, prof, ms, primary,
-                                           False, None)))
+                                           False, None))
+        # With the client's timings option every run carries them: the document alone here.
+        return cast(bytes, out[0] if isinstance(out, tuple) else out)
 
     async def run_with_timings(
         self,
@@ -522,9 +524,9 @@ class Client:
         **kw_inputs: Any,
     ) -> bytes:
         inputs_json = _inputs_json(inputs, kw_inputs)
-        return cast("bytes", _native.sync_plan(self._h, plan._h, inputs_json, _profile(profile),
-                                               _ms(timeout), _flag(use_primary, "use_primary"),
-                                               False, None))
+        out = _native.sync_plan(self._h, plan._h, inputs_json, _profile(profile), _ms(timeout),
+                                _flag(use_primary, "use_primary"), False, None)
+        return cast(bytes, out[0] if isinstance(out, tuple) else out)
 
     def run_sync(
         self,
