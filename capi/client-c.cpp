@@ -5,6 +5,7 @@
 
 #include "capi_internal.hpp"
 #include "config/option_table.hpp"
+#include "core/json_escape.hpp"
 #include "json/value.hpp"
 
 using namespace enrich;
@@ -196,6 +197,43 @@ enrich_status enrich_client_stats(enrich_client* client, char** out_json) {
         s.connections, s.idle, s.in_transaction, s.in_flight, s.waiting, s.connects,
         s.connect_failures, s.cancels_sent, pending, s.replica_connections, s.replica_reads,
         s.replica_fallbacks);
+    char* buf = static_cast<char*>(std::malloc(j.size() + 1));
+    if (!buf) return ENRICH_ERR_NO_MEMORY;
+    std::memcpy(buf, j.c_str(), j.size() + 1);
+    *out_json = buf;
+    return ENRICH_OK;
+  });
+}
+
+enrich_status enrich_client_metrics_json(enrich_client* client, char** out_json) {
+  return guarded([&] {
+    if (!(client = resolve(client)) || !out_json) return ENRICH_ERR_INVALID_ARGUMENT;
+    std::string j = "[";
+    for (const auto& f : client->core->client->metrics()) {
+      if (j.size() > 1) j += ',';
+      j += "{\"name\":";
+      append_json_string(j, f.name);
+      j += ",\"type\":";
+      append_json_string(j, f.type);
+      j += ",\"help\":";
+      append_json_string(j, f.help);
+      j += ",\"samples\":[";
+      for (std::size_t i = 0; i < f.samples.size(); ++i) {
+        const auto& s = f.samples[i];
+        if (i) j += ',';
+        j += "{\"name\":";
+        append_json_string(j, s.name);
+        j += ",\"labels\":{";
+        for (std::size_t k = 0; k < s.labels.size(); ++k) {
+          if (k) j += ',';
+          append_json_key(j, s.labels[k].first);
+          append_json_string(j, s.labels[k].second);
+        }
+        fmt::format_to(std::back_inserter(j), "}},\"value\":{}}}", s.value);
+      }
+      j += "]}";
+    }
+    j += ']';
     char* buf = static_cast<char*>(std::malloc(j.size() + 1));
     if (!buf) return ENRICH_ERR_NO_MEMORY;
     std::memcpy(buf, j.c_str(), j.size() + 1);

@@ -270,6 +270,13 @@ ENRICH_API enrich_status enrich_client_create_json(enrich_client** out, const ch
 ENRICH_API void enrich_client_destroy(enrich_client* client);
 /** Pool counters as a JSON object in a buffer freed with enrich_free. */
 ENRICH_API enrich_status enrich_client_stats(enrich_client* client, char** out_json);
+/**
+ * The client's metrics (docs/observability.md) as a JSON array in the Prometheus data model:
+ * [{"name": "enrich_statements_total", "type": "counter", "help": "...", "samples": [{"name":
+ * "enrich_statements_total", "labels": {}, "value": 12}]}, ...]; histograms have _bucket (with an
+ * "le" label), _sum and _count samples. In a buffer freed with enrich_free.
+ */
+ENRICH_API enrich_status enrich_client_metrics_json(enrich_client* client, char** out_json);
 /** The options the client runs with, every one by name as in enrich_client_options_schema()
  *  (the DSN's password redacted), as a JSON object in a buffer freed with enrich_free. */
 ENRICH_API enrich_status enrich_client_options_json(enrich_client* client, char** out_json);

@@ -243,6 +243,21 @@ export interface PlanTimings {
   steps: StepTiming[];
 }
 
+/** A metric family in the Prometheus data model. */
+export interface MetricFamily {
+  name: string;
+  type: 'counter' | 'gauge' | 'histogram';
+  help: string;
+  samples: { name: string; labels: Record<string, string>; value: number }[];
+}
+
+/** Registers `client`'s metric families with a prom-client registry; `labels` go on every sample. */
+export declare function registerMetrics(
+  registry: { registerMetric(metric: any): void },
+  client: Client,
+  options?: { labels?: Record<string, string> },
+): void;
+
 /** Stats of the client's pool. */
 export interface ClientStats {
   connections: number;
@@ -281,6 +296,8 @@ export declare class Client implements Queryable {
   run<T = any>(plan: Plan, inputs?: Record<string, unknown>, options?: RunOptions): Promise<T>;
   /** Runs a plan; resolves with its JSON document as UTF-8 bytes (reply.type('application/json').send(buf)). */
   runJson(plan: Plan, inputs?: Record<string, unknown>, options?: RunOptions): Promise<Buffer>;
+  /** Counters, gauges and latency histograms (docs/observability.md); [] once closed. */
+  metrics(): MetricFamily[];
   /** runJson() plus where the time went (docs/observability.md; microseconds). */
   runWithTimings(plan: Plan, inputs?: Record<string, unknown>, options?: RunOptions): Promise<{ json: Buffer; timings: PlanTimings }>;
   stats(): ClientStats | null;

@@ -7,6 +7,7 @@ const errors = require('./lib/errors');
 const values = require('./lib/values');
 const { Client, Transaction, Plan, OPTIONS } = require('./lib/client');
 const { HttpResponse } = require('./lib/http');
+const { registerMetrics } = require('./lib/metrics');
 
 module.exports = {
   Client,
@@ -15,6 +16,8 @@ module.exports = {
   HttpResponse,
   /** Every client option by JS name: { name, type, default, doc } (the core's one list). */
   OPTIONS,
+  /** Registers a client's metrics with a prom-client registry (docs/observability.md). */
+  registerMetrics,
   QueryResult: values.QueryResult,
   /** pg-types as used to decode rows (the same package and version as pg 8): setTypeParser. */
   types: values.types,

@@ -35,7 +35,7 @@ import os
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import Annotated, Any, List, Optional
 
 import structlog
 from fastapi import FastAPI, HTTPException, Path as PathParam, Query, Request, Response
@@ -75,13 +75,45 @@ class UserEnrichedResponse(BaseModel):
     meta: dict
 
 
+# ENRICH_TRACING=1: OpenTelemetry spans (tracing=True) and the incoming request's trace context
+# passed on to the analytics call; GET /metrics serves the client's metrics, labelled with the
+# worker's pid (a scrape of one worker shows that worker's), when prometheus_client is installed.
+TRACING = os.environ.get("ENRICH_TRACING") == "1"
+
+
 def _client() -> enrich.Client:
     return enrich.Client(
         DATABASE_URL,
+        tracing=TRACING,
         replica_dsns=os.environ.get("DATABASE_REPLICA_URL") or None,
         max_connections=int(os.environ.get("ENRICH_MAX_CONNECTIONS", "8")),
         acquire_timeout=float(os.environ.get("ENRICH_ACQUIRE_TIMEOUT", "2.0")),
     )
+
+
+def _trace_headers(request: Request) -> Optional[dict]:
+    """The incoming W3C trace context, passed on as it is (compat mode's direct HTTP call)."""
+    if not TRACING or "traceparent" not in request.headers:
+        return None
+    return {k: request.headers[k] for k in ("traceparent", "tracestate") if k in request.headers}
+
+
+def _attach_trace_context(request: Request) -> Any:
+    if not TRACING:
+        return None
+    try:
+        from opentelemetry import context
+        from opentelemetry.propagate import extract
+    except ImportError:
+        return None
+    return context.attach(extract(request.headers))
+
+
+def _detach(token: Any) -> None:
+    if token is not None:
+        from opentelemetry import context
+
+        context.detach(token)
 
 
 def create_app(mode: Optional[str] = None) -> FastAPI:
@@ -95,11 +127,28 @@ def create_app(mode: Optional[str] = None) -> FastAPI:
         state["db"] = _client()
         state["plan"] = enrich.Plan.load(PLAN_PATH, variables={"ANALYTICS_URL": ANALYTICS_URL})
         try:
+            import prometheus_client
+
+            state["metrics"] = prometheus_client.CollectorRegistry(auto_describe=False)
+            state["metrics"].register(
+                enrich.PrometheusCollector(state["db"], labels={"worker": str(os.getpid())}))
+        except ImportError:
+            pass
+        try:
             yield
         finally:
             await state.pop("db").aclose()
 
     app = FastAPI(lifespan=lifespan)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        if "metrics" not in state:
+            return JSONResponse({"detail": "prometheus_client is not installed"}, status_code=404)
+        import prometheus_client
+
+        return Response(prometheus_client.generate_latest(state["metrics"]),
+                        media_type=prometheus_client.CONTENT_TYPE_LATEST)
 
     @app.exception_handler(enrich.Error)
     async def enrich_error(request: Request, exc: enrich.Error) -> JSONResponse:
@@ -118,7 +167,7 @@ def create_app(mode: Optional[str] = None) -> FastAPI:
 
         @app.get("/api/users/{user_id}/enriched")
         async def get_user_enriched(
-            user_id: UserId, include_analytics: bool = Query(False)
+            request: Request, user_id: UserId, include_analytics: bool = Query(False)
         ) -> UserEnrichedResponse:
             db: enrich.Client = state["db"]
             start_time = asyncio.get_running_loop().time()
@@ -141,7 +190,8 @@ def create_app(mode: Optional[str] = None) -> FastAPI:
             if include_analytics:
                 try:
                     response = await db.http_get(
-                        f"{ANALYTICS_URL}/users/{user_id}/summary", timeout=0.5, retry=False
+                        f"{ANALYTICS_URL}/users/{user_id}/summary", timeout=0.5, retry=False,
+                        headers=_trace_headers(request),
                     )
                     analytics_data = response.json()
                 except (enrich.OperationTimeoutError, enrich.HttpError, enrich.ConnectionFailedError, ValueError) as e:
@@ -163,11 +213,16 @@ def create_app(mode: Optional[str] = None) -> FastAPI:
 
         @app.get("/api/users/{user_id}/enriched")
         async def get_user_enriched_fast(
-            user_id: UserId, include_analytics: bool = Query(False)
+            request: Request, user_id: UserId, include_analytics: bool = Query(False)
         ) -> Response:
-            body = await state["db"].run_json(
-                state["plan"], user_id=user_id, include_analytics=include_analytics
-            )
+            # The plan's span becomes a child of the caller's, and its analytics call carries it.
+            token = _attach_trace_context(request)
+            try:
+                body = await state["db"].run_json(
+                    state["plan"], user_id=user_id, include_analytics=include_analytics
+                )
+            finally:
+                _detach(token)
             logger.info("user_enrichment_completed", user_id=user_id)
             return Response(content=body, media_type="application/json")
 

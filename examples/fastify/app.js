@@ -15,6 +15,10 @@
 // WORKERS=N runs N processes (node:cluster); ENRICH_MAX_CONNECTIONS (4) is each one's pool.
 // DATABASE_REPLICA_URL: read replicas (connection strings separated by whitespace); the
 // endpoint only reads, so it runs there while one is reachable.
+// ENRICH_TRACING=1: OpenTelemetry spans (tracing: true) under the incoming request's trace
+// context, which the analytics call carries on. GET /metrics: the client's metrics through
+// prom-client, labelled with the worker's pid (with WORKERS=N a scrape reaches one worker and
+// shows that worker's series).
 // Any database with the article's three tables works, whatever their other columns.
 // Timestamps without time zone and dates come out as node-postgres reads them in a process
 // whose TZ is UTC (the profile's rule); run the original with TZ=UTC to compare.
@@ -35,6 +39,40 @@ const enrich = requireEnrich();
 const enrichPlugin = requireEnrich('/fastify');
 
 const PLAN_PATH = path.join(__dirname, '../plans/user_enriched.json');
+const TRACING = process.env.ENRICH_TRACING === '1';
+
+function optional(name) {
+  try {
+    return require(name);
+  } catch (err) {
+    if (err.code !== 'MODULE_NOT_FOUND') throw err;
+    return null;
+  }
+}
+
+// What an OpenTelemetry SDK would set up: a context manager (so that the active context follows
+// async calls) and the W3C trace context propagator. Either call is a no-op when an SDK already
+// registered its own.
+let otelApi;
+function tracingApi() {
+  if (otelApi !== undefined) return otelApi;
+  otelApi = TRACING ? optional('@opentelemetry/api') : null;
+  if (otelApi) {
+    const hooks = optional('@opentelemetry/context-async-hooks');
+    const core = optional('@opentelemetry/core');
+    if (hooks) otelApi.context.setGlobalContextManager(new hooks.AsyncLocalStorageContextManager().enable());
+    if (core) otelApi.propagation.setGlobalPropagator(new core.W3CTraceContextPropagator());
+  }
+  return otelApi;
+}
+
+/** Runs `fn` under the trace context of the incoming request (W3C traceparent). */
+function inRequestContext(request, fn) {
+  const api = tracingApi();
+  if (!api) return fn();
+  const ctx = api.propagation.extract(api.ROOT_CONTEXT, request.headers);
+  return api.context.with(ctx, fn);
+}
 const ERROR_NAMES = { 400: 'Bad Request', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
 
 /**
@@ -53,6 +91,7 @@ async function build(options = {}) {
           connectionString: options.databaseUrl ?? process.env.DATABASE_URL,
           replicaDsns: options.replicaUrl ?? (process.env.DATABASE_REPLICA_URL || undefined),
           maxConnections: Number(process.env.ENRICH_MAX_CONNECTIONS || 4),
+          tracing: TRACING,
           ...options.clientOptions,
         },
   );
@@ -85,10 +124,12 @@ async function build(options = {}) {
     mode === 'fast'
       ? async (request, reply) => {
           try {
-            const body = await fastify.enrich.runJson(plan, {
-              userId: request.params.userId,
-              includeAnalytics: request.query.includeAnalytics,
-            });
+            const body = await inRequestContext(request, () =>
+              fastify.enrich.runJson(plan, {
+                userId: request.params.userId,
+                includeAnalytics: request.query.includeAnalytics,
+              }),
+            );
             return reply.type('application/json; charset=utf-8').send(body);
           } catch (err) {
             return fail(reply, request, err);
@@ -96,15 +137,24 @@ async function build(options = {}) {
         }
       : async (request, reply) => {
           try {
-            return await fastify.enrich.run(plan, {
-              userId: request.params.userId,
-              includeAnalytics: request.query.includeAnalytics,
-            });
+            return await inRequestContext(request, () =>
+              fastify.enrich.run(plan, {
+                userId: request.params.userId,
+                includeAnalytics: request.query.includeAnalytics,
+              }),
+            );
           } catch (err) {
             return fail(reply, request, err);
           }
         },
   );
+
+  const prom = optional('prom-client');
+  if (prom) {
+    const registry = new prom.Registry();
+    enrich.registerMetrics(registry, fastify.enrich, { labels: { worker: String(process.pid) } });
+    fastify.get('/metrics', async (request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  }
   return fastify;
 }
 

@@ -27,6 +27,7 @@
 #include "enrich/future.hpp"
 #include "enrich/http.hpp"
 #include "enrich/log.hpp"
+#include "enrich/metrics.hpp"
 #include "enrich/pg/params.hpp"
 #include "enrich/pg/result.hpp"
 #include "enrich/plan.hpp"
@@ -187,6 +188,10 @@ class ENRICH_EXPORT Client {
                               RunOptions options = {});
 
   PoolStats stats() const;
+
+  /// Counters, gauges and latency histograms of this client (docs/observability.md lists them),
+  /// in the Prometheus data model. A snapshot; empty once the client is closed.
+  std::vector<MetricFamily> metrics() const;
 
   /// The options this client runs with.
   const ClientOptions& options() const;

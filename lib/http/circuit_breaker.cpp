@@ -58,6 +58,8 @@ CircuitBreakers::Admission CircuitBreakers::admit(const std::string& host) {
 }
 
 void CircuitBreakers::open(const std::string& host, Breaker& b, Clock::time_point now) {
+  if (b.state == State::closed) not_closed_.fetch_add(1, std::memory_order_relaxed);
+  opened_.fetch_add(1, std::memory_order_relaxed);
   b.state = State::open;
   b.open_until = now + options_.cool_down;
   b.probe_in_flight = false;
@@ -79,6 +81,7 @@ void CircuitBreakers::on_success(const std::string& host, bool probe) {
   if (b.state == State::half_open && probe) {
     int failures = b.failures;
     hosts_.erase(it);
+    not_closed_.fetch_sub(1, std::memory_order_relaxed);
     logger_.log(LogLevel::info, "http.circuit_closed",
                 {{"host", host}, {"failures_before", std::to_string(failures)}});
   }

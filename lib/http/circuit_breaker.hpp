@@ -14,6 +14,7 @@
 // The time comes from steady_clock, or from the clock a test injects (to step through the
 // cool-down without waiting for it).
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <unordered_map>
@@ -50,6 +51,10 @@ class CircuitBreakers {
 
   /// For tests and stats.
   State state(const std::string& host) const;
+  /// Thread-safe: transitions to open (first opening and re-opening after a failed probe), and
+  /// the hosts whose circuit is not closed now.
+  std::uint64_t opened() const { return opened_.load(std::memory_order_relaxed); }
+  std::uint64_t not_closed() const { return not_closed_.load(std::memory_order_relaxed); }
   int failures(const std::string& host) const;
 
  private:
@@ -60,6 +65,7 @@ class CircuitBreakers {
     bool probe_in_flight = false;
   };
   void open(const std::string& host, Breaker& b, Clock::time_point now);
+  std::atomic<std::uint64_t> opened_{0}, not_closed_{0};
   Clock::time_point now() const { return clock_ ? clock_() : Clock::now(); }
 
   HttpBreakerOptions options_;

@@ -185,6 +185,8 @@ HttpClientStats HttpClient::stats() const {
   s.short_circuited = counters_.short_circuited.load(std::memory_order_relaxed);
   s.active = counters_.active.load(std::memory_order_relaxed);
   s.backing_off = counters_.backing_off.load(std::memory_order_relaxed);
+  s.breakers_opened = breakers_.opened();
+  s.breakers_not_closed = breakers_.not_closed();
   return s;
 }
 
@@ -693,6 +695,8 @@ void HttpClient::complete(const HttpOpPtr& op, Result<HttpResponse> result) {
     result->elapsed = std::chrono::duration_cast<Milliseconds>(Clock::now() - op->started);
     result->attempts = std::max(1, op->attempts);
   }
+  if (metrics_)
+    metrics_->http_done(result.ok() ? result->status : 0, result.ok(), Clock::now() - op->started);
   op->promise.set(std::move(result));  // runs continuations inline
 }
 

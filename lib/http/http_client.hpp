@@ -21,6 +21,7 @@
 
 #include "core/event_loop.hpp"
 #include "core/logger.hpp"
+#include "core/metrics.hpp"
 #include "enrich/http.hpp"
 #include "enrich/log.hpp"
 #include "http/circuit_breaker.hpp"
@@ -31,13 +32,15 @@ namespace enrich::http {
 
 /// Counters of one client; readable from any thread (a snapshot).
 struct HttpClientStats {
-  std::uint64_t requests = 0;         ///< ops submitted
-  std::uint64_t attempts = 0;         ///< transfers started (requests + retries)
-  std::uint64_t retries = 0;          ///< retries started
-  std::uint64_t connects = 0;         ///< new connections opened (CURLINFO_NUM_CONNECTS summed)
-  std::uint64_t short_circuited = 0;  ///< refused by an open circuit without a transfer
-  std::uint64_t active = 0;           ///< transfers in the multi handle now
-  std::uint64_t backing_off = 0;      ///< ops waiting for a retry
+  std::uint64_t requests = 0;             ///< ops submitted
+  std::uint64_t attempts = 0;             ///< transfers started (requests + retries)
+  std::uint64_t retries = 0;              ///< retries started
+  std::uint64_t connects = 0;             ///< new connections opened (CURLINFO_NUM_CONNECTS summed)
+  std::uint64_t short_circuited = 0;      ///< refused by an open circuit without a transfer
+  std::uint64_t active = 0;               ///< transfers in the multi handle now
+  std::uint64_t backing_off = 0;          ///< ops waiting for a retry
+  std::uint64_t breakers_opened = 0;      ///< circuit transitions to open
+  std::uint64_t breakers_not_closed = 0;  ///< hosts whose circuit is open or half-open now
 };
 
 class HttpClient {
@@ -53,6 +56,9 @@ class HttpClient {
   /// The earlier of `request.deadline` and now + (`request.timeout`, or `default_timeout` when
   /// zero). What a caller should put in HttpOp::deadline.
   static Deadline effective_deadline(const HttpRequest& request, const HttpOptions& options);
+
+  /// Where request counts and latencies go (the client's metrics); before the first submit.
+  void set_metrics(Metrics* metrics) { metrics_ = metrics; }
 
   /// Starts `op`; its promise completes on the loop thread. Loop thread.
   void submit(HttpOpPtr op);
@@ -111,6 +117,7 @@ class HttpClient {
         short_circuited{0}, active{0}, backing_off{0};
   };
   Counters counters_;
+  Metrics* metrics_ = nullptr;
 };
 
 }  // namespace enrich::http

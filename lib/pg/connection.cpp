@@ -257,9 +257,13 @@ bool Connection::enqueue(QueryOpPtr op, bool sync, std::vector<std::string>& evi
   // In the in-flight list before anything sent after it (results arrive in sending order).
   if (!op->internal) ++user_in_flight_;
   op->state = QueryOp::State::sent;
-  if (op->timed) {
+  if (!op->internal) {
     op->sent_at = Clock::now();
-    op->server = server_;
+    if (op->timed) op->server = server_;
+    if (settings_.metrics && op->admitted_at != Clock::time_point{}) {
+      settings_.metrics->pool_wait.observe(op->sent_at - op->admitted_at);
+      op->admitted_at = {};
+    }
   }
   in_flight_.push_back(std::move(op));
   if (!sent) fail(connection_error("could not send statement"));  // completes it with the error
@@ -418,6 +422,7 @@ void Connection::finish_head() {
       // It shared a Sync with a statement that failed and so never ran: send it again alone,
       // so that its caller gets its own result (not counted as a retry: not its fault).
       logger_.log(LogLevel::debug, "pg.statement_retried", {{"reason", "group aborted"}});
+      count_retry();
       op->reset_for_retry(false);
       owner_.resubmit(std::move(op));
       owner_.on_room(*this);
@@ -430,6 +435,7 @@ void Connection::finish_head() {
       // nextval): the pool runs it again on the primary.
       if (op->prepared_here) cache_.erase(op->sql, op->statement_name);
       if (owner_.reroute(op)) {
+        count_retry();
         owner_.on_room(*this);
         return;
       }
@@ -475,6 +481,7 @@ void Connection::finish_head() {
       logger_.log(LogLevel::debug, "pg.statement_retried",
                   {{"reason", foreign_cancel ? "neighbour cancel" : "stale prepared statement"},
                    {"sqlstate", e.sqlstate}});
+      count_retry();
       op->reset_for_retry();
       op->unnamed = op->unnamed || unnamed;
       owner_.resubmit(std::move(op));
@@ -487,6 +494,11 @@ void Connection::finish_head() {
   // (make_shared: object and control block together) alive through its weak_ptr until the
   // deadline passes, so under load every statement of the last deadline's worth stayed resident.
   cancel_timer(*op);
+  if (settings_.metrics && !op->internal) {
+    settings_.metrics->statements.fetch_add(1, std::memory_order_relaxed);
+    settings_.metrics->statement.observe(Clock::now() - op->sent_at);
+    if (op->error) settings_.metrics->statement_failed(op->error->code, op->error->sqlstate);
+  }
   if (!op->completed) {
     op->completed = true;
     if (op->error) {

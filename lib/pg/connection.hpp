@@ -15,6 +15,7 @@
 
 #include "core/event_loop.hpp"
 #include "core/logger.hpp"
+#include "core/metrics.hpp"
 #include "enrich/error.hpp"
 #include "enrich/log.hpp"
 #include "pg/canceller.hpp"
@@ -64,6 +65,7 @@ struct ConnectionSettings {
   std::shared_ptr<StatementMode> statements = std::make_shared<StatementMode>();
   std::size_t statement_cache_size = 256;
   Milliseconds connect_timeout{5000};
+  Metrics* metrics = nullptr;  // the client's; null in tests that build connections alone
 };
 
 class Connection {
@@ -162,6 +164,10 @@ class Connection {
   Milliseconds cancel_recheck_delay_{0};
   std::string redacted_dsn_;
   std::shared_ptr<const std::string> server_;  // host:port once connected (step timings)
+  void count_retry() {
+    if (settings_.metrics)
+      settings_.metrics->statement_retries.fetch_add(1, std::memory_order_relaxed);
+  }
 };
 
 /// An Error from a failed PGresult: SQLSTATE, primary message, detail and hint.

@@ -74,6 +74,7 @@ void Pool::submit_group(std::vector<QueryOpPtr> ops) {
     }
     if (op->deadline.is_set()) arm_timer(op, op->deadline.when());
     op->pool = this;
+    if (settings_.connection.metrics) op->admitted_at = Clock::now();
     admitted.push_back(std::move(op));
   }
   counters_.sent.fetch_add(admitted.size(), std::memory_order_relaxed);
@@ -97,6 +98,7 @@ void Pool::submit_group(std::vector<QueryOpPtr> ops) {
 void Pool::submit(QueryOpPtr op) {
   if (!admit(op)) return;
   op->pool = this;
+  if (settings_.connection.metrics) op->admitted_at = Clock::now();
   counters_.sent.fetch_add(1, std::memory_order_relaxed);
   if (op->tx_connection != 0) {
     Connection* conn = find_connection(op->tx_connection);
@@ -247,6 +249,8 @@ void Pool::abort(const QueryOpPtr& op, ErrorCode code, std::string message) {
       }
     }
   }
+  if (code == ErrorCode::timeout && settings_.connection.metrics)
+    settings_.connection.metrics->statement_timeouts.fetch_add(1, std::memory_order_relaxed);
   op->promise.set_error(Error{code, std::move(message)});
   update_stats();
 }

@@ -46,8 +46,10 @@ struct QueryOp {
   bool use_primary = false;
   /// The pool that admitted it last (the primary's or a replica's), for aborts.
   Pool* pool = nullptr;
-  /// Per-step timings are wanted: the connection notes when it sent the statement, and where.
+  /// Per-step timings are wanted: the connection notes where it sent the statement.
   bool timed = false;
+  /// When the pool took it (reset once its wait is measured), and when it was last sent.
+  Clock::time_point admitted_at{};
   Clock::time_point sent_at{};
   std::shared_ptr<const std::string> server;  // host:port, when timed
   /// Sent in a group that shared one Sync (Pool::submit_group).

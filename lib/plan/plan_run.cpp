@@ -356,6 +356,10 @@ void PlanRun::finish() {
   out += "}}";
   PlanOutput output{std::move(out), std::move(warnings_),
                     std::chrono::duration_cast<Milliseconds>(elapsed)};
+  if (env_.metrics) {
+    env_.metrics->plans_ok.fetch_add(1, std::memory_order_relaxed);
+    env_.metrics->plan.observe(elapsed);
+  }
   if (timed_) {
     PlanTimings timings;
     timings.started_unix_ns = started_unix_ns_;
@@ -367,9 +371,16 @@ void PlanRun::finish() {
   promise_.set_value(std::move(output));
 }
 
+void PlanRun::count_failure() {
+  if (!env_.metrics) return;
+  env_.metrics->plans_failed.fetch_add(1, std::memory_order_relaxed);
+  env_.metrics->plan.observe(Clock::now() - started_);
+}
+
 void PlanRun::fail(Error error) {
   if (finished_) return;
   finished_ = true;
+  count_failure();
   if (deadline_timer_) env_.loop->cancel_timer(deadline_timer_);
   deadline_timer_ = 0;
   stop_outstanding(ErrorCode::cancelled, "another step of the plan failed");
@@ -383,6 +394,7 @@ void PlanRun::abort(ErrorCode code, std::string message) {
     if (steps_[i].state != StepState::done)
       pending += (pending.empty() ? "" : ", ") + plan_->steps[i].name;
   finished_ = true;
+  count_failure();
   if (deadline_timer_) env_.loop->cancel_timer(deadline_timer_);
   deadline_timer_ = 0;
   stop_outstanding(code, message);

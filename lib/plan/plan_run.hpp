@@ -25,6 +25,7 @@ class PlanRun : public std::enable_shared_from_this<PlanRun> {
     pg::PoolSet* pools;
     http::HttpClient* http;
     Logger logger;
+    Metrics* metrics = nullptr;
   };
 
   struct Options {
@@ -65,6 +66,7 @@ class PlanRun : public std::enable_shared_from_this<PlanRun> {
   Result<std::string> resolve(const ValueRef& ref) const;
   void finish();
   void fail(Error error);
+  void count_failure();
   /// A log event of this run, with the caller's trace ids when it gave a traceparent.
   void log(LogLevel level, std::string event,
            std::vector<std::pair<std::string, std::string>> fields);

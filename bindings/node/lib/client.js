@@ -378,6 +378,12 @@ class Client extends Queryable {
     return run(undefined).then((out) => (Array.isArray(out) ? out[0] : out));
   }
 
+  /** Counters, gauges and histograms in the Prometheus data model (docs/observability.md). */
+  metrics() {
+    const text = this[kNative].metrics();
+    return text ? JSON.parse(text) : [];
+  }
+
   /** Pool counters: connections, idle, in_flight, waiting, ... */
   stats() {
     const text = this[kNative].stats();

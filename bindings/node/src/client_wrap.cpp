@@ -97,6 +97,7 @@ Napi::Function ClientWrap::define(Napi::Env env) {
        InstanceMethod<&ClientWrap::run>("run"), InstanceMethod<&ClientWrap::tx_begin>("txBegin"),
        InstanceMethod<&ClientWrap::cancel>("cancel"), InstanceMethod<&ClientWrap::close>("close"),
        InstanceMethod<&ClientWrap::stats>("stats"), InstanceMethod<&ClientWrap::options>("options"),
+       InstanceMethod<&ClientWrap::metrics>("metrics"),
        InstanceAccessor<&ClientWrap::pending>("pending"),
        InstanceAccessor<&ClientWrap::closed>("closed")});
 }
@@ -406,6 +407,10 @@ Napi::Value ClientWrap::client_json(Napi::Env env, enrich_status (*read)(enrich_
 
 Napi::Value ClientWrap::stats(const Napi::CallbackInfo& info) {
   return client_json(info.Env(), &enrich_client_stats);
+}
+
+Napi::Value ClientWrap::metrics(const Napi::CallbackInfo& info) {
+  return client_json(info.Env(), &enrich_client_metrics_json);
 }
 
 Napi::Value ClientWrap::options(const Napi::CallbackInfo& info) {

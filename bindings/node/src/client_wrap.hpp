@@ -50,6 +50,7 @@ class ClientWrap : public Napi::ObjectWrap<ClientWrap> {
   Napi::Value close(const Napi::CallbackInfo& info);
   Napi::Value stats(const Napi::CallbackInfo& info);
   Napi::Value options(const Napi::CallbackInfo& info);
+  Napi::Value metrics(const Napi::CallbackInfo& info);
   Napi::Value client_json(Napi::Env env, enrich_status (*read)(enrich_client*, char**));
   Napi::Value pending(const Napi::CallbackInfo& info);
   Napi::Value closed(const Napi::CallbackInfo& info);

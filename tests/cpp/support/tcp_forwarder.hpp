@@ -85,9 +85,10 @@ class TcpForwarder {
         fds.push_back({b, POLLIN, 0});
       }
       if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
-      if (fds[0].revents & POLLIN) accept_one();
+      // Only the pairs that were polled (an accepted one joins them on the next turn).
+      std::size_t polled = pairs_.size();
       std::vector<std::size_t> dead;
-      for (std::size_t i = 0; i < pairs_.size(); ++i) {
+      for (std::size_t i = 0; i < polled; ++i) {
         auto [a, b] = pairs_[i];
         for (int side = 0; side < 2; ++side) {
           const pollfd& p = fds[1 + 2 * i + static_cast<std::size_t>(side)];
@@ -105,6 +106,7 @@ class TcpForwarder {
         ::close(pairs_[*it].second);
         pairs_.erase(pairs_.begin() + static_cast<std::ptrdiff_t>(*it));
       }
+      if (fds[0].revents & POLLIN) accept_one();
     }
   }
 

@@ -30,6 +30,7 @@ from ._types import HttpResponse, decode_text as _decode_text
 _native.set_hooks(_from_native, _decode_text, _encode)
 
 from ._client import OPTIONS, Client, Plan, Record, SyncTransaction, Transaction  # noqa: E402
+from ._metrics import PrometheusCollector  # noqa: E402
 
 __version__ = _native.version_string()
 
@@ -41,6 +42,7 @@ __all__ = [
     "Record",
     "OPTIONS",
     "HttpResponse",
+    "PrometheusCollector",
     *_errors.__all__,
     "__version__",
 ]

@@ -297,6 +297,14 @@ class Client:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    def metrics(self) -> List[Dict[str, Any]]:
+        """Counters, gauges and latency histograms (docs/observability.md) in the Prometheus data
+        model: ``[{"name", "type", "help", "samples": [{"name", "labels", "value"}]}]``; empty
+        once closed. :class:`enrich.PrometheusCollector` serves them to prometheus_client."""
+        if self._h.closed:
+            return []
+        return cast("List[Dict[str, Any]]", _json.loads(self._h.metrics()))
+
     def stats(self) -> Dict[str, Any]:
         """Pool counters: connections, idle, in_transaction, in_flight, waiting, connects,
         connect_failures, cancels_sent, pending_operations (the primary's), and

@@ -63,6 +63,10 @@ py::str stats(NativeClient& client) {
   return client_json(client, &enrich_client_stats, "stats");
 }
 
+py::str metrics(NativeClient& client) {
+  return client_json(client, &enrich_client_metrics_json, "metrics");
+}
+
 py::str client_options(NativeClient& client) {
   return client_json(client, &enrich_client_options_json, "options");
 }
@@ -196,6 +200,7 @@ PYBIND11_MODULE(_native, m) {
       .def("close", &NativeClient::close)
       .def("cancel", &cancel)
       .def("stats", &stats)
+      .def("metrics", &metrics)
       .def("options", &client_options);
   m.def("create_client", &create_client, py::arg("config_json"), py::arg("queue_logs") = true);
   m.def("options_schema", [] { return std::string(enrich_client_options_schema()); });
