@@ -10,21 +10,30 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import enum
-import ipaddress
 import json
+import sys
 import uuid
 from typing import Any, Optional
 
 __all__ = ["encode", "json_default"]
 
-_IP_TYPES = (
-    ipaddress.IPv4Address,
-    ipaddress.IPv6Address,
-    ipaddress.IPv4Network,
-    ipaddress.IPv6Network,
-    ipaddress.IPv4Interface,
-    ipaddress.IPv6Interface,
-)
+
+
+def _is_ip(value: Any) -> bool:
+    # ipaddress is not imported by `import enrich` (bench/package.py): a value of its types can
+    # only exist once the caller imported it.
+    ipaddress = sys.modules.get("ipaddress")
+    return ipaddress is not None and isinstance(
+        value,
+        (
+            ipaddress.IPv4Address,
+            ipaddress.IPv6Address,
+            ipaddress.IPv4Network,
+            ipaddress.IPv6Network,
+            ipaddress.IPv4Interface,
+            ipaddress.IPv6Interface,
+        ),
+    )
 
 
 def _interval(td: _dt.timedelta) -> str:
@@ -64,7 +73,7 @@ def _scalar(value: Any) -> Optional[str]:
         return _interval(value)
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, _IP_TYPES):
+    if _is_ip(value):
         return str(value)
     if isinstance(value, (list, tuple)):
         return _array(value)
