@@ -64,6 +64,18 @@ FASTIFY="fastify@$(node -p 'require(process.argv[1]).devDependencies.fastify' "$
 TYPESCRIPT="typescript@$(node -p 'require(process.argv[1]).devDependencies.typescript' "$ROOT/bindings/node/package.json")"
 TYPES_NODE="@types/node@$(node -p 'require(process.argv[1]).devDependencies["@types/node"]' "$ROOT/bindings/node/package.json")"
 
+# The wheel's file list, or one file of it (Python's zipfile: no unzip needed).
+wheel_file() { # [name]
+  "$BASE_PYTHON" - "$WHEEL" "$@" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    if len(sys.argv) > 2:
+        sys.stdout.write(z.read(sys.argv[2]).decode())
+    else:
+        print("\n".join(z.namelist()))
+PY
+}
+
 # --- one version ---------------------------------------------------------------------------------
 check_versions() {
   local ok=0 v
@@ -71,7 +83,7 @@ check_versions() {
   [[ $v == "$VERSION" ]] || { echo "bindings/node/package.json: $v, capi/enrich.h: $VERSION"; ok=1; }
   v="$(tar -xzOf "$SDIST" "enrich-$VERSION/PKG-INFO" | sed -n 's/^Version: //p')"
   [[ $v == "$VERSION" ]] || { echo "sdist PKG-INFO: $v"; ok=1; }
-  v="$(unzip -p "$WHEEL" "enrich-$VERSION.dist-info/METADATA" | sed -n 's/^Version: //p')"
+  v="$(wheel_file "enrich-$VERSION.dist-info/METADATA" | sed -n 's/^Version: //p')"
   [[ $v == "$VERSION" ]] || { echo "wheel METADATA: $v"; ok=1; }
   v="$(tar -xzOf "$TGZ" package/package.json | node -p 'JSON.parse(require("fs").readFileSync(0)).version')"
   [[ $v == "$VERSION" ]] || { echo "npm tarball package.json: $v"; ok=1; }
@@ -100,7 +112,7 @@ check_sdist() {
 check_wheel() {
   local venv="$SCRATCH/py" native
   local list
-  list="$(unzip -Z1 "$WHEEL")"
+  list="$(wheel_file)"
   grep -qx 'enrich/py.typed' <<<"$list" && grep -qx 'enrich/_native.pyi' <<<"$list" ||
     { echo "the wheel lacks py.typed or _native.pyi"; return 1; }
   echo "wheel: $(grep -c '^enrich.libs/' <<<"$list") libraries in enrich.libs/, py.typed and _native.pyi"
