@@ -57,17 +57,28 @@ extern "C" {
 
 /* ---- version -------------------------------------------------------------------------------- */
 
+/* The one place the version is written: CMake reads these three lines (the project version, the
+   C++ constants of enrich/version.hpp, enrich.pc, the Python package's and, checked by a test,
+   the npm package's version come from here). */
 #define ENRICH_VERSION_MAJOR 0
 #define ENRICH_VERSION_MINOR 2
 #define ENRICH_VERSION_PATCH 0
 /** 0xMMmmpp: compare with < and >. */
 #define ENRICH_VERSION_HEX \
   ((ENRICH_VERSION_MAJOR << 16) | (ENRICH_VERSION_MINOR << 8) | ENRICH_VERSION_PATCH)
-#define ENRICH_VERSION_STRING "0.2.0"
+#define ENRICH_VERSION_STRINGIFY_(x) #x
+#define ENRICH_VERSION_STRINGIFY(x) ENRICH_VERSION_STRINGIFY_(x)
+/* clang-format off */
+/** "MAJOR.MINOR.PATCH", e.g. "0.2.0". */
+#define ENRICH_VERSION_STRING                        \
+  ENRICH_VERSION_STRINGIFY(ENRICH_VERSION_MAJOR) "." \
+  ENRICH_VERSION_STRINGIFY(ENRICH_VERSION_MINOR) "." \
+  ENRICH_VERSION_STRINGIFY(ENRICH_VERSION_PATCH)
+/* clang-format on */
 
 /** The version of the library actually loaded, as ENRICH_VERSION_HEX. */
 ENRICH_API int enrich_version(void);
-/** "0.2.0" */
+/** The version of the library actually loaded, as ENRICH_VERSION_STRING ("0.2.0"). */
 ENRICH_API const char* enrich_version_string(void);
 
 /* ---- status codes ---------------------------------------------------------------------------- */

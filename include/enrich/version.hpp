@@ -1,25 +1,23 @@
 #pragma once
 /// @file
-/// Version of enrich: at compile time (the constants below; the C API's ENRICH_VERSION_* macros in
-/// enrich.h carry the same numbers, checked by tests/capi/cxx_header_test.cpp) and at run time
-/// (`enrich::version()`, the library actually linked).
+/// Version of enrich: at compile time (the constants below, generated from the C API's
+/// ENRICH_VERSION_* macros in enrich.h, where the version is written once; lib/core/version.cpp
+/// checks that both agree) and at run time (`enrich::version()`, the library actually linked).
+/// This header does not include the C API.
 
 #include <string_view>
 
 #include "enrich/export.hpp"
+#include "enrich/version_config.hpp"  // version_major/minor/patch, version_text (generated)
 
 namespace enrich {
 
-inline constexpr int version_major = 0;
-inline constexpr int version_minor = 2;
-inline constexpr int version_patch = 0;
 /// 0xMMmmpp, like ENRICH_VERSION_HEX: compare with < and >.
 inline constexpr int version_hex = (version_major << 16) | (version_minor << 8) | version_patch;
-inline constexpr std::string_view version_text = "0.2.0";
 
 /// Version of the library actually linked, as version_hex.
 ENRICH_EXPORT int version() noexcept;
-/// "0.2.0"
+/// Version of the library actually linked, as version_text ("0.2.0").
 ENRICH_EXPORT const char* version_string() noexcept;
 
 }  // namespace enrich

@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "http/ca_bundle.hpp"
+
 namespace enrich::http {
 namespace {
 
@@ -501,7 +503,11 @@ bool HttpClient::configure(HttpOp& op, CURL* e, Milliseconds remaining) {
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
   // A CA file replaces the default store (libcurl's CAINFO); the request's wins over the client's.
-  const std::string& ca_file = !op.request.ca_file.empty() ? op.request.ca_file : options_.ca_file;
+  // Without either: libcurl's built-in CA path, or where this system keeps its CA bundle when
+  // that path is missing (a libcurl bundled in a wheel or npm package, see ca_bundle.hpp).
+  const std::string& ca_file = !op.request.ca_file.empty() ? op.request.ca_file
+                               : !options_.ca_file.empty() ? options_.ca_file
+                                                           : default_ca_file();
   if (!ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, ca_file.c_str());
   if (options_.http2) {
     // HTTP/2 over TLS where the server offers it (ALPN); cleartext stays HTTP/1.1.

@@ -46,7 +46,7 @@ build_fuzzer() { # name [extra compiler args...]
   echo "[fuzz] linking $BUILD/$name"
   "$CXX" -std=c++20 -O1 -g -fsanitize=fuzzer,$SANITIZE -fno-sanitize-recover=undefined \
     -fno-omit-frame-pointer -Wall -Wextra -Werror \
-    -I"$ROOT/include" -I"$ROOT/lib" -I"$ROOT/capi" "$@" \
+    -I"$ROOT/include" -I"$BUILD/lib/include" -I"$ROOT/lib" -I"$ROOT/capi" "$@" \
     "$FUZZ_DIR/$name.cpp" "$BUILD/lib/lib/libenrich.a" "${LIBS[@]}" -pthread -o "$BUILD/$name"
 }
 build_fuzzer plan_loader_fuzz

@@ -9,17 +9,21 @@ const { decodeRows } = require('./values');
 const { makeHttpResponse } = require('./http');
 
 /**
- * Where the addon is: $ENRICH_NODE_ADDON, else the newest of the package's own build
- * (`npm install` -> build/Release/enrich.node) and the repository's CMake build
- * (scripts/build -> <repo>/build/node/enrich.node).
+ * Where the addon is, in the order node-gyp-build looks: $ENRICH_NODE_ADDON; else the newest of
+ * the package's own build (the install script's fallback, or `npm install` in the repository ->
+ * build/Release/enrich.node) and, in the repository, its CMake build (scripts/build ->
+ * <repo>/build/node/enrich.node); else the prebuilt addon the npm tarball carries
+ * (prebuilds/<platform>-<arch>/enrich.node, its libpq and libcurl beside it).
  */
 function addonPath() {
   if (process.env.ENRICH_NODE_ADDON) return process.env.ENRICH_NODE_ADDON;
   const pkg = path.join(__dirname, '..');
-  const found = [
-    path.join(pkg, 'build', 'Release', 'enrich.node'),
-    path.join(pkg, '..', '..', 'build', 'node', 'enrich.node'),
-  ]
+  const built = [path.join(pkg, 'build', 'Release', 'enrich.node')];
+  // Only inside the repository (not in an installed package's node_modules).
+  if (fs.existsSync(path.join(pkg, '..', '..', 'capi', 'enrich.h'))) {
+    built.push(path.join(pkg, '..', '..', 'build', 'node', 'enrich.node'));
+  }
+  const found = built
     .map((file) => {
       try {
         return { file, mtime: fs.statSync(file).mtimeMs };
@@ -29,13 +33,15 @@ function addonPath() {
     })
     .filter(Boolean)
     .sort((a, b) => b.mtime - a.mtime);
-  if (found.length === 0) {
-    throw new Error(
-      'enrich: the native addon is not built. Run `npm install` in bindings/node, or ' +
-        'scripts/build in the repository, or set ENRICH_NODE_ADDON to an enrich.node file.',
-    );
-  }
-  return found[0].file;
+  if (found.length > 0) return found[0].file;
+  const prebuilt = path.join(pkg, 'prebuilds', `${process.platform}-${process.arch}`, 'enrich.node');
+  if (fs.existsSync(prebuilt)) return prebuilt;
+  throw new Error(
+    `enrich: no native addon for ${process.platform}-${process.arch}: no prebuilt one in this ` +
+      'package and none built. Run `npm rebuild enrich` (needs cmake, a C++20 compiler, libpq-dev, ' +
+      'libcurl4-openssl-dev, libfmt-dev), or scripts/build in the repository, or set ' +
+      'ENRICH_NODE_ADDON to an enrich.node file.',
+  );
 }
 
 const native = require(addonPath());

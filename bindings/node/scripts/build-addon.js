@@ -1,7 +1,8 @@
 'use strict';
-// `npm install` of this package builds the addon: the repository's CMake project (this package
-// lives in <repo>/bindings/node) configured with only the Node addon, built into
-// build/cmake and copied to build/Release/enrich.node (lib/native.js looks there).
+// Builds the addon from source: the core's CMake project (the package's core/ in the npm
+// tarball, else the repository around <repo>/bindings/node) configured with only the Node addon,
+// built into build/cmake and copied to build/Release/enrich.node (lib/native.js looks there).
+// scripts/install.js runs it when no prebuilt addon loads; `npm run build-addon` runs it always.
 //
 // Needs what the repository needs to build (Debian: build-essential cmake pkg-config libpq-dev
 // libfmt-dev libcurl4-openssl-dev; ninja-build is used when present) and works offline: the
@@ -9,7 +10,8 @@
 //
 //   ENRICH_NODE_SKIP_BUILD=1   do nothing (an addon built elsewhere: scripts/build, or
 //                              ENRICH_NODE_ADDON at run time)
-//   ENRICH_SOURCE_DIR=<repo>   the repository, when this package was copied out of it
+//   ENRICH_SOURCE_DIR=<repo>   the core's sources: by default the package's core/ (the npm tarball
+//                              carries a copy, scripts/prepack.js) or else the repository around it
 //   ENRICH_NODE_BUILD_TYPE     CMake build type (default Release)
 
 const { execFileSync } = require('node:child_process');
@@ -44,7 +46,11 @@ function main() {
     log('ENRICH_NODE_SKIP_BUILD=1: not building the addon');
     return;
   }
-  const root = path.resolve(process.env.ENRICH_SOURCE_DIR || path.join(pkg, '..', '..'));
+  const carried = path.join(pkg, 'core');
+  const root = path.resolve(
+    process.env.ENRICH_SOURCE_DIR ||
+      (fs.existsSync(path.join(carried, 'CMakeLists.txt')) ? carried : path.join(pkg, '..', '..')),
+  );
   if (!fs.existsSync(path.join(root, 'capi', 'enrich.h')) || !fs.existsSync(path.join(root, 'CMakeLists.txt'))) {
     throw new Error(`enrich sources not found in ${root}: set ENRICH_SOURCE_DIR to the repository`);
   }
@@ -62,6 +68,7 @@ function main() {
     '-DENRICH_BUILD_BENCH=OFF', '-DENRICH_BUILD_PYTHON=OFF',
     `-DCMAKE_BUILD_TYPE=${process.env.ENRICH_NODE_BUILD_TYPE || 'Release'}`,
     `-DNODE_EXECUTABLE=${process.execPath}`,
+    `-DENRICH_NODE_SOURCE_DIR=${pkg}`,
   ];
   const addonApi = packageDir('node-addon-api');
   if (addonApi) args.push(`-DNODE_ADDON_API_DIR=${addonApi}`);

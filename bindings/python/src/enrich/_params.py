@@ -8,23 +8,40 @@ None, bool, int, float, str, bytes, bytearray and memoryview; this module handle
 from __future__ import annotations
 
 import datetime as _dt
-import decimal
 import enum
-import ipaddress
 import json
-import uuid
+import sys
 from typing import Any, Optional
 
 __all__ = ["encode", "json_default"]
 
-_IP_TYPES = (
-    ipaddress.IPv4Address,
-    ipaddress.IPv6Address,
-    ipaddress.IPv4Network,
-    ipaddress.IPv6Network,
-    ipaddress.IPv4Interface,
-    ipaddress.IPv6Interface,
-)
+# decimal, uuid and ipaddress are not imported by `import enrich` (bench/package.py measures its
+# cold import): a value of their types can only exist once the caller imported them.
+
+
+def _is_decimal(value: Any) -> bool:
+    decimal = sys.modules.get("decimal")
+    return decimal is not None and isinstance(value, decimal.Decimal)
+
+
+def _is_uuid(value: Any) -> bool:
+    uuid = sys.modules.get("uuid")
+    return uuid is not None and isinstance(value, uuid.UUID)
+
+
+def _is_ip(value: Any) -> bool:
+    ipaddress = sys.modules.get("ipaddress")
+    return ipaddress is not None and isinstance(
+        value,
+        (
+            ipaddress.IPv4Address,
+            ipaddress.IPv6Address,
+            ipaddress.IPv4Network,
+            ipaddress.IPv6Network,
+            ipaddress.IPv4Interface,
+            ipaddress.IPv6Interface,
+        ),
+    )
 
 
 def _interval(td: _dt.timedelta) -> str:
@@ -50,7 +67,7 @@ def _scalar(value: Any) -> Optional[str]:
         return value
     if isinstance(value, (bytes, bytearray, memoryview)):
         return "\\x" + bytes(value).hex()
-    if isinstance(value, decimal.Decimal):
+    if _is_decimal(value):
         if value.is_snan():
             raise ValueError("signalling NaN cannot be sent")
         if value.is_nan():
@@ -62,9 +79,9 @@ def _scalar(value: Any) -> Optional[str]:
         return value.isoformat()
     if isinstance(value, _dt.timedelta):
         return _interval(value)
-    if isinstance(value, uuid.UUID):
+    if _is_uuid(value):
         return str(value)
-    if isinstance(value, _IP_TYPES):
+    if _is_ip(value):
         return str(value)
     if isinstance(value, (list, tuple)):
         return _array(value)
@@ -95,11 +112,11 @@ def encode(value: Any) -> Optional[str]:
 
 def json_default(value: Any) -> Any:
     """``json.dumps`` default for plan inputs and json parameters."""
-    if isinstance(value, decimal.Decimal):
+    if _is_decimal(value):
         return str(value)
     if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
         return value.isoformat()
-    if isinstance(value, uuid.UUID):
+    if _is_uuid(value):
         return str(value)
     if isinstance(value, enum.Enum):
         return value.value

@@ -4,7 +4,6 @@ response type."""
 from __future__ import annotations
 
 import datetime as _dt
-import ipaddress
 import json as _json
 import re
 from typing import Any, Dict, List, Optional, Tuple
@@ -59,10 +58,12 @@ def decode_text(oid: int, text: str) -> Any:
     try:
         if oid == _INTERVAL:
             return _interval(text)
-        if oid == _INET:
+        if oid in (_INET, _CIDR):
+            import ipaddress  # on first use: `import enrich` stays quick (bench/package.py)
+
+            if oid == _CIDR:
+                return ipaddress.ip_network(text)
             return ipaddress.ip_interface(text) if "/" in text else ipaddress.ip_address(text)
-        if oid == _CIDR:
-            return ipaddress.ip_network(text)
     except ValueError:
         return text
     return text

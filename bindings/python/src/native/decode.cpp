@@ -63,12 +63,26 @@ PyObject* call1(const py::object& f, const char* s, std::size_t n) {
   return r;
 }
 
+// `module.name`, imported into `slot` on first use (with the GIL, as every decoder runs).
+PyObject* call_lazy(py::object& slot, const char* module, const char* name, const char* s,
+                    std::size_t n) {
+  if (!slot) {
+    try {
+      slot = py::module_::import(module).attr(name);
+    } catch (py::error_already_set& e) {
+      e.restore();
+      return nullptr;
+    }
+  }
+  return call1(slot, s, n);
+}
+
 PyObject* dec_numeric(std::uint32_t, const char* s, std::size_t n) {
-  return call1(refs().decimal, s, n);
+  return call_lazy(refs().decimal, "decimal", "Decimal", s, n);
 }
 
 PyObject* dec_uuid(std::uint32_t, const char* s, std::size_t n) {
-  return call1(refs().uuid, s, n);
+  return call_lazy(refs().uuid, "uuid", "UUID", s, n);
 }
 
 PyObject* dec_slow(std::uint32_t oid, const char* s, std::size_t n) {

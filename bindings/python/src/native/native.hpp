@@ -35,8 +35,8 @@ enum class Kind : std::uint8_t {
 /// Python objects the module needs on hot paths, looked up once at import. Never freed: they
 /// must outlive every other object of the module, including during interpreter finalisation.
 struct PyRefs {
-  py::object decimal;        // decimal.Decimal
-  py::object uuid;           // uuid.UUID
+  py::object decimal;        // decimal.Decimal (imported on first use: decode.cpp)
+  py::object uuid;           // uuid.UUID (imported on first use: decode.cpp)
   py::object error_factory;  // enrich._errors.from_native (set by the package at import)
   py::object slow_decode;    // enrich._types.decode_text(oid, text) for rare types
   py::object slow_encode;    // enrich._params.encode(value) for parameter types not handled here
