@@ -190,13 +190,17 @@ void Pool::hand_waiting_to_primary() {
   auto ops = std::move(waiting_);
   waiting_.clear();
   waiting_live_ = 0;
+  // Out of this queue first, all of them: handing one over may complete others (a continuation
+  // aborting a sibling), which must then not count themselves out of this queue again.
+  std::vector<QueryOpPtr> live;
   for (auto& op : ops) {
     if (!op->in_wait_queue) continue;  // completed while waiting
     op->in_wait_queue = false;
     op->use_primary = true;
-    counters_.rerouted.fetch_add(1, std::memory_order_relaxed);
-    primary_->adopt(std::move(op));
+    live.push_back(std::move(op));
   }
+  counters_.rerouted.fetch_add(live.size(), std::memory_order_relaxed);
+  for (auto& op : live) primary_->adopt(std::move(op));
 }
 
 void Pool::arm_timer(const QueryOpPtr& op, Clock::time_point when) {
