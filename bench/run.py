@@ -63,7 +63,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,6 +94,8 @@ class Variant:
     # Deployment rows (issue 13): measured with --deploy (or when named in --only), not by default.
     deploy: bool = False
     pgbouncer: bool = False  # DATABASE_URL is PgBouncer's (transaction mode) instead of Postgres'
+    # Tracing-cost rows (issue 15): measured with --tracing-cost, beside their untraced forms.
+    traced: bool = False
 
 
 def variants(python: str) -> list[Variant]:
@@ -161,6 +163,16 @@ def variants(python: str) -> list[Variant]:
         Variant("fastapi-enrich-fast", "FastAPI + enrich run_json()", "python", [python, str(fastapi / "app.py")],
                 {"ENRICH_MODE": "fast"}, baseline="fastapi-asyncpg", pool="enrich, 8", **py),
         *deploy,
+        # The same servers with tracing on (OpenTelemetry's SDK, every request sampled, a batch
+        # processor, an exporter that drops spans), compared with their untraced forms.
+        Variant("fastify-enrich-fast-traced", "Fastify + enrich runJson(), tracing on", "node",
+                [node, str(ROOT / "bench" / "otel_fastify.js")], {"ENRICH_MODE": "fast", "ENRICH_TRACING": "1"},
+                baseline="fastify-enrich-fast", pool="enrich, 8", scenarios=("none", "healthy"), traced=True,
+                **js),
+        Variant("fastapi-enrich-fast-traced", "FastAPI + enrich run_json(), tracing on", "python",
+                [python, str(ROOT / "bench" / "otel_fastapi.py")], {"ENRICH_MODE": "fast", "ENRICH_TRACING": "1"},
+                baseline="fastapi-enrich-fast", pool="enrich, 8", scenarios=("none", "healthy"), traced=True,
+                **py),
     ]
 
 
@@ -1147,6 +1159,8 @@ def main() -> int:
     p.add_argument("--only", default="", help="comma-separated variant keys (and enrich-run, pgbench)")
     p.add_argument("--deploy", action="store_true", help="the deployment rows only: both examples and the"
                    " originals at 2 workers, and through PgBouncer (default output bench/results/deploy)")
+    p.add_argument("--tracing-cost", action="store_true", help="both enrich examples with tracing off and on"
+                   " (default output bench/results/tracing.md)")
     p.add_argument("--output", default="", help="report path without suffix (default bench/results/latest"
                    " or bench/results/quick)")
     p.add_argument("--passes", type=int, default=3, help="interleaved passes over every variant (default 3)")
@@ -1169,7 +1183,8 @@ def main() -> int:
     stub_bin = str(build / "examples" / "stub" / "enrich-analytics-stub")
 
     s = settings_for(args.quick, args.passes, args.duration, args.warmup, args.first_warmup)
-    default_out = "deploy" if args.deploy else "quick" if args.quick else "latest"
+    default_out = ("deploy" if args.deploy else "tracing" if args.tracing_cost
+                   else "quick" if args.quick else "latest")
     out = Path(args.output) if args.output else ROOT / "bench" / "results" / default_out
     out.parent.mkdir(parents=True, exist_ok=True)
 
@@ -1187,11 +1202,14 @@ def main() -> int:
         vs = [v for v in vs if v.key in only]
     elif args.deploy:
         vs = [v for v in vs if v.deploy or v.key == "fastapi-asyncpg"]  # the PgBouncer row's comparison
+    elif args.tracing_cost:
+        vs = [v for v in vs if v.traced or v.key in ("fastify-enrich-fast", "fastapi-enrich-fast")]
+        vs = [replace(v, scenarios=tuple(sc for sc in v.scenarios if sc in ("none", "healthy"))) for v in vs]
     else:
-        vs = [v for v in vs if not v.deploy]
+        vs = [v for v in vs if not v.deploy and not v.traced]
     vs = [v for v in vs if windows_of(v, s)]  # e.g. the shared-httpx original has no no-analytics row
-    native = (not only and not args.deploy) or "enrich-run" in only
-    bench_pg = (not only and not args.deploy) or "pgbench" in only
+    native = (not only and not args.deploy and not args.tracing_cost) or "enrich-run" in only
+    bench_pg = (not only and not args.deploy and not args.tracing_cost) or "pgbench" in only
     if any(v.pgbouncer for v in vs) and not os.environ.get("ENRICH_PGBOUNCER_DSN"):
         raise SystemExit("ENRICH_PGBOUNCER_DSN is not set (scripts/bench starts PgBouncer and sets it)")
 

@@ -138,6 +138,15 @@ def test_every_server_has_its_frameworks_floor():
             assert vs[v.floor].family == v.family and vs[v.floor].constant
 
 
+def test_tracing_rows_compare_with_their_untraced_forms():
+    vs = {v.key: v for v in bench.variants(sys.executable)}
+    traced = [v for v in vs.values() if v.traced]
+    assert {v.key for v in traced} == {"fastify-enrich-fast-traced", "fastapi-enrich-fast-traced"}
+    for v in traced:
+        base = vs[v.baseline]
+        assert v.env == {**base.env, "ENRICH_TRACING": "1"} and v.family == base.family and not base.traced
+
+
 def test_deploy_rows_compare_like_with_like():
     vs = {v.key: v for v in bench.variants(sys.executable)}
     deploy = [v for v in vs.values() if v.deploy]
@@ -225,9 +234,12 @@ def test_ratios_are_of_the_medians_and_floors_are_the_no_analytics_row():
 
 
 def test_the_budget_full_under_40_minutes_quick_under_5():
-    vs = [v for v in bench.variants(sys.executable) if not v.deploy]
+    vs = [v for v in bench.variants(sys.executable) if not v.deploy and not v.traced]
     deploy = [v for v in bench.variants(sys.executable) if v.deploy or v.key == "fastapi-asyncpg"]
     assert bench.estimate_seconds(deploy, bench.settings_for(False), False, False) < 25 * 60
+    traced = [v for v in bench.variants(sys.executable)
+              if v.traced or v.key in ("fastify-enrich-fast", "fastapi-enrich-fast")]
+    assert bench.estimate_seconds(traced, bench.settings_for(False), False, False) < 15 * 60
     # scripts/bench's own setup, build and seed checks take well under a minute when nothing changed.
     for quick, limit in ((False, 39 * 60), (True, 4.5 * 60)):
         s = bench.settings_for(quick)
