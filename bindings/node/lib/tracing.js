@@ -114,12 +114,19 @@ async function tracedPlan(planName, call) {
   const ctx = o.trace.setSpan(o.context.active(), span);
   const carrier = {};
   o.propagation.inject(ctx, carrier);
-  // Without a registered propagator, W3C trace context from the span itself.
+  // Without a registered propagator, W3C trace context from the span itself; none at all when
+  // there is no valid context (no SDK and no incoming trace): nothing to propagate then.
   const sc = span.spanContext();
-  const traceparent = carrier.traceparent ?? `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+  let trace;
+  if (carrier.traceparent) {
+    trace = [carrier.traceparent, carrier.tracestate ?? ''];
+  } else if (o.trace.isSpanContextValid(sc)) {
+    const flags = (sc.traceFlags & 0xff).toString(16).padStart(2, '0');
+    trace = [`00-${sc.traceId}-${sc.spanId}-${flags}`, sc.traceState ? sc.traceState.serialize() : ''];
+  }
   let out;
   try {
-    out = await call([traceparent, carrier.tracestate ?? (sc.traceState ? sc.traceState.serialize() : '')]);
+    out = await call(trace);
   } catch (err) {
     fail(span, err);
     span.end();
