@@ -132,9 +132,11 @@ async function tracedPlan(planName, call) {
     span.end();
     throw err;
   }
-  if (!Array.isArray(out)) {
+  if (!Array.isArray(out) || !span.isRecording()) {
+    // Not sampled, or no SDK (the API's no-op tracer): step spans would be dropped anyway, so
+    // the timings are not even parsed.
     span.end();
-    return out;
+    return Array.isArray(out) ? out[0] : out;
   }
   span.end(hrTime(stepSpans(ctx, out[1])));
   return out[0];

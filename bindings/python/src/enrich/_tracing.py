@@ -120,7 +120,9 @@ async def traced_plan(plan_name: str, call: PlanCall) -> bytes:
         span.end()
         raise
     document, timings_text = out if isinstance(out, tuple) else (out, None)
-    if timings_text is None:
+    if timings_text is None or not span.is_recording():
+        # Not sampled, or no SDK (the API's no-op tracer): step spans would be dropped anyway,
+        # so the timings are not even parsed.
         span.end()
         return cast(bytes, document)
     end = _step_spans(ctx, json.loads(timings_text))
