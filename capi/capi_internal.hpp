@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <functional>
@@ -14,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
@@ -24,6 +26,16 @@
 #include "handle_table.hpp"
 
 namespace enrich::capi {
+
+/// `text` in a NUL-terminated buffer the caller frees with enrich_free.
+inline enrich_status copy_out(std::string_view text, char** out) {
+  char* buf = static_cast<char*>(std::malloc(text.size() + 1));
+  if (!buf) return ENRICH_ERR_NO_MEMORY;
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  *out = buf;
+  return ENRICH_OK;
+}
 
 enrich_status to_status(ErrorCode code);
 enrich_error* new_error(const Error& error);

@@ -197,11 +197,7 @@ enrich_status enrich_client_stats(enrich_client* client, char** out_json) {
         s.connections, s.idle, s.in_transaction, s.in_flight, s.waiting, s.connects,
         s.connect_failures, s.cancels_sent, pending, s.replica_connections, s.replica_reads,
         s.replica_fallbacks);
-    char* buf = static_cast<char*>(std::malloc(j.size() + 1));
-    if (!buf) return ENRICH_ERR_NO_MEMORY;
-    std::memcpy(buf, j.c_str(), j.size() + 1);
-    *out_json = buf;
-    return ENRICH_OK;
+    return copy_out(j, out_json);
   });
 }
 
@@ -234,11 +230,7 @@ enrich_status enrich_client_metrics_json(enrich_client* client, char** out_json)
       j += "]}";
     }
     j += ']';
-    char* buf = static_cast<char*>(std::malloc(j.size() + 1));
-    if (!buf) return ENRICH_ERR_NO_MEMORY;
-    std::memcpy(buf, j.c_str(), j.size() + 1);
-    *out_json = buf;
-    return ENRICH_OK;
+    return copy_out(j, out_json);
   });
 }
 
@@ -255,11 +247,7 @@ enrich_status enrich_client_options_json(enrich_client* client, char** out_json)
   return guarded([&] {
     if (!(client = resolve(client)) || !out_json) return ENRICH_ERR_INVALID_ARGUMENT;
     std::string j = config::values_json(client->core->client->options());
-    char* buf = static_cast<char*>(std::malloc(j.size() + 1));
-    if (!buf) return ENRICH_ERR_NO_MEMORY;
-    std::memcpy(buf, j.c_str(), j.size() + 1);
-    *out_json = buf;
-    return ENRICH_OK;
+    return copy_out(j, out_json);
   });
 }
 

@@ -60,11 +60,7 @@ enrich_status enrich_completion_take_json(enrich_completion* c, char** out, size
   *out = nullptr;
   if (length) *length = 0;
   if (!c->has_json) return ENRICH_ERR_NOT_FOUND;
-  char* buf = static_cast<char*>(std::malloc(c->json.size() + 1));
-  if (!buf) return ENRICH_ERR_NO_MEMORY;
-  std::memcpy(buf, c->json.data(), c->json.size());
-  buf[c->json.size()] = '\0';
-  *out = buf;
+  if (enrich_status s = copy_out(c->json, out); s != ENRICH_OK) return s;
   if (length) *length = c->json.size();
   c->json.clear();
   c->json.shrink_to_fit();

@@ -325,7 +325,7 @@ typedef struct enrich_call_options {
    * own writes); see the client option replica_dsns. */
   int use_primary;
   /** Version 2. Plans: non-zero collects per-step timings (enrich_completion_timings_json), as
-   * the client options timings and tracing do for every run. */
+   * the client option timings does for every run. */
   int timings;
   /** Version 2. Plans: the caller's W3C trace context; HTTP steps send it as the traceparent and
    * tracestate headers, and the run's log events carry its trace_id and span_id. NULL: none. */
@@ -489,7 +489,7 @@ ENRICH_API const char* enrich_completion_warning(const enrich_completion* c, siz
 ENRICH_API double enrich_completion_elapsed_ms(const enrich_completion* c);
 /**
  * A plan's per-step timings as JSON (when asked for: enrich_call_options.timings, or the client
- * options timings / tracing), owned by the completion; NULL otherwise. docs/observability.md
+ * option timings), owned by the completion; NULL otherwise. docs/observability.md
  * lists the fields: {"started_unix_ns":..., "total_us":..., "steps":[{"name":"user",
  * "kind":"sql", "start_us":..., "duration_us":..., "queued_us":..., "wave":3,
  * "shared_sync":true, "replica":false, "server":"127.0.0.1:5432", "rows":1, ...}]}.

@@ -372,7 +372,7 @@ Future<PlanOutput> Client::run(const Plan& plan, Inputs inputs, RunOptions optio
   run_options.profile = options.profile.value_or(plan.profile());
   run_options.deadline = options.deadline;
   run_options.use_primary = options.use_primary;
-  run_options.timed = options.timings || impl_->options.timings || impl_->options.tracing;
+  run_options.timed = options.timings || impl_->options.timings;
   run_options.traceparent = std::move(options.traceparent);
   run_options.tracestate = std::move(options.tracestate);
   auto run = std::make_shared<PlanRun>(
@@ -403,136 +403,23 @@ const ClientOptions& Client::options() const {
   return impl_->options;
 }
 
-namespace {
-
-MetricFamily family(std::string name, std::string type, std::string help) {
-  return MetricFamily{std::move(name), std::move(type), std::move(help), {}};
-}
-
-void sample(MetricFamily& f, double value,
-            std::vector<std::pair<std::string, std::string>> labels = {}) {
-  f.samples.push_back({f.name, std::move(labels), value});
-}
-
-}  // namespace
-
 std::vector<MetricFamily> Client::metrics() const {
-  std::vector<MetricFamily> out;
-  PoolStats pool;
-  http::HttpClientStats http;
+  MetricSources sources;
   {
-    if (impl_->forked()) return out;
+    if (impl_->forked()) return {};
     std::lock_guard lock(impl_->close_mu);
-    if (impl_->closed) return out;
+    if (impl_->closed) return {};
     for (auto& shard : impl_->shards) {
-      shard->pools->add_stats(pool);
-      auto s = shard->http->stats();
-      http.retries += s.retries;
-      http.short_circuited += s.short_circuited;
-      http.connects += s.connects;
-      http.breakers_opened += s.breakers_opened;
-      http.breakers_not_closed += s.breakers_not_closed;
+      shard->pools->add_stats(sources.pool);
+      auto http = shard->http->stats();
+      sources.http_retries += http.retries;
+      sources.http_short_circuited += http.short_circuited;
+      sources.breakers_opened += http.breakers_opened;
+      sources.breakers_open += http.breakers_not_closed;
     }
-    pool.cancels_sent = impl_->canceller ? impl_->canceller->sent() : 0;
+    sources.pool.cancels_sent = impl_->canceller ? impl_->canceller->sent() : 0;
   }
-  const Metrics& m = impl_->metrics;
-  auto load = [](const std::atomic<std::uint64_t>& a) {
-    return static_cast<double>(a.load(std::memory_order_relaxed));
-  };
-
-  auto conns = family("enrich_pool_connections", "gauge", "Connections to Postgres by state");
-  sample(conns, double(pool.connections), {{"pool", "primary"}, {"state", "open"}});
-  sample(conns, double(pool.idle), {{"pool", "primary"}, {"state", "idle"}});
-  sample(conns, double(pool.in_transaction), {{"pool", "primary"}, {"state", "in_transaction"}});
-  sample(conns, double(pool.replica_connections), {{"pool", "replica"}, {"state", "open"}});
-  out.push_back(std::move(conns));
-  auto in_flight = family("enrich_pool_in_flight", "gauge", "Statements sent and not yet answered");
-  sample(in_flight, double(pool.in_flight));
-  out.push_back(std::move(in_flight));
-  auto waiting = family("enrich_pool_waiting", "gauge", "Statements waiting for a connection");
-  sample(waiting, double(pool.waiting));
-  out.push_back(std::move(waiting));
-  auto connects = family("enrich_pool_connects_total", "counter", "Connections opened");
-  sample(connects, double(pool.connects));
-  out.push_back(std::move(connects));
-  auto connect_failures =
-      family("enrich_pool_connect_failures_total", "counter", "Connection attempts that failed");
-  sample(connect_failures, double(pool.connect_failures));
-  out.push_back(std::move(connect_failures));
-
-  auto statements = family("enrich_statements_total", "counter", "Statements answered by a server");
-  sample(statements, load(m.statements));
-  out.push_back(std::move(statements));
-  auto errors = family("enrich_statement_errors_total", "counter",
-                       "Failed statements by error kind and SQLSTATE class");
-  for (const auto& [key, n] : m.errors())
-    sample(errors, double(n), {{"kind", key.first}, {"sqlstate_class", key.second}});
-  out.push_back(std::move(errors));
-  auto timeouts = family("enrich_statement_timeouts_total", "counter",
-                         "Statements that timed out (waiting or running)");
-  sample(timeouts, load(m.statement_timeouts));
-  out.push_back(std::move(timeouts));
-  auto retries = family("enrich_statement_retries_total", "counter",
-                        "Statements sent again: stale prepared statement, aborted group, 25006");
-  sample(retries, load(m.statement_retries));
-  out.push_back(std::move(retries));
-  auto cancels = family("enrich_cancels_sent_total", "counter", "Cancel requests sent to servers");
-  sample(cancels, double(pool.cancels_sent));
-  out.push_back(std::move(cancels));
-  auto replica_reads =
-      family("enrich_replica_reads_total", "counter", "Statements sent to replicas");
-  sample(replica_reads, double(pool.replica_reads));
-  out.push_back(std::move(replica_reads));
-  auto fallbacks = family("enrich_replica_fallbacks_total", "counter",
-                          "Reads that went to the primary instead of a replica");
-  sample(fallbacks, double(pool.replica_fallbacks));
-  out.push_back(std::move(fallbacks));
-
-  auto requests = family("enrich_http_requests_total", "counter",
-                         "HTTP requests by status class (error: no response)");
-  static constexpr const char* kClasses[] = {"error", "1xx", "2xx", "3xx", "4xx", "5xx"};
-  for (std::size_t i = 0; i < 6; ++i)
-    sample(requests, load(m.http_by_class[i]), {{"status_class", kClasses[i]}});
-  out.push_back(std::move(requests));
-  auto http_retries = family("enrich_http_retries_total", "counter", "HTTP retries started");
-  sample(http_retries, double(http.retries));
-  out.push_back(std::move(http_retries));
-  auto short_circuited = family("enrich_http_short_circuited_total", "counter",
-                                "HTTP requests refused by an open circuit");
-  sample(short_circuited, double(http.short_circuited));
-  out.push_back(std::move(short_circuited));
-  auto opened =
-      family("enrich_http_breaker_opened_total", "counter", "Circuit breaker transitions to open");
-  sample(opened, double(http.breakers_opened));
-  out.push_back(std::move(opened));
-  auto open_now = family("enrich_http_breakers_open", "gauge",
-                         "Hosts whose circuit breaker is open or half-open");
-  sample(open_now, double(http.breakers_not_closed));
-  out.push_back(std::move(open_now));
-
-  auto plans = family("enrich_plans_total", "counter", "Plan runs by outcome");
-  sample(plans, load(m.plans_ok), {{"outcome", "ok"}});
-  sample(plans, load(m.plans_failed), {{"outcome", "error"}});
-  out.push_back(std::move(plans));
-
-  struct Latency {
-    const char* name;
-    const char* help;
-    const LatencyHistogram* h;
-  } latencies[] = {
-      {"enrich_pool_wait_seconds", "Time from the pool taking a statement to sending it",
-       &m.pool_wait},
-      {"enrich_statement_duration_seconds", "Round trip of a statement, from sending to its result",
-       &m.statement},
-      {"enrich_http_request_duration_seconds", "HTTP requests, retries included", &m.http},
-      {"enrich_plan_duration_seconds", "Plan runs, from start to document or error", &m.plan},
-  };
-  for (const auto& l : latencies) {
-    auto f = family(l.name, "histogram", l.help);
-    l.h->append(f);
-    out.push_back(std::move(f));
-  }
-  return out;
+  return impl_->metrics.families(sources);
 }
 
 PoolStats Client::stats() const {

@@ -93,8 +93,8 @@ struct ClientOptions {
   /// Collect per-step timings for every plan run (PlanOutput::timings), as RunOptions::timings
   /// does for one run.
   bool timings = false;
-  /// The bindings create OpenTelemetry spans for plans and queries (docs/observability.md);
-  /// implies `timings`. Off costs one branch.
+  /// The bindings create OpenTelemetry spans for plans and queries (docs/observability.md); they
+  /// ask for a run's timings only when its span records. The core itself does nothing more.
   bool tracing = false;
   /// Where log events go; the default writes JSON lines to stderr.
   LogSink log_sink = stderr_json_sink();

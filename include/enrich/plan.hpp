@@ -144,8 +144,8 @@ struct RunOptions {
   Deadline deadline{};                   ///< the caller's; the plan's own deadline also applies
   /// Run every step on the primary even if replicas are configured and the plan only reads.
   bool use_primary = false;
-  /// Collect per-step timings into PlanOutput::timings (also on when the client's `timings` or
-  /// `tracing` option is).
+  /// Collect per-step timings into PlanOutput::timings (also on when the client's `timings`
+  /// option is).
   bool timings = false;
   /// W3C trace context of the caller's span for this run (`00-<trace id>-<span id>-<flags>`):
   /// HTTP steps send it as `traceparent` (and `tracestate`), and the run's log records carry its
@@ -194,7 +194,7 @@ struct PlanOutput {
   /// One line per optional step that failed and became null.
   std::vector<std::string> warnings;
   Milliseconds elapsed{0};
-  /// With RunOptions::timings (or the client's timings/tracing option).
+  /// With RunOptions::timings (or the client's timings option).
   std::optional<PlanTimings> timings{};
 };
 

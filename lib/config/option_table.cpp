@@ -116,8 +116,7 @@ const Entry kEntries[] = {
     // Observability
     {{"timings", kBool, "per-step timings for every plan run (PlanOutput::timings)"},
      ENRICH_FIELD(timings)},
-    {{"tracing", kBool,
-      "OpenTelemetry spans for plans and queries, in the bindings (implies timings)"},
+    {{"tracing", kBool, "OpenTelemetry spans for plans and queries, in the bindings"},
      ENRICH_FIELD(tracing)},
     // Logging
     {{"log_level", OptionType::log_level, "least level logged: debug, info, warning, error, off"},

@@ -40,9 +40,127 @@ void Metrics::http_done(long status, bool ok, Clock::duration elapsed) noexcept 
   http.observe(elapsed);
 }
 
-std::map<std::pair<std::string, std::string>, std::uint64_t> Metrics::errors() const {
-  std::lock_guard lock(errors_mu_);
-  return errors_;
+namespace {
+
+double value_of(const std::atomic<std::uint64_t>& a) {
+  return static_cast<double>(a.load(std::memory_order_relaxed));
+}
+
+MetricFamily family(const char* name, const char* type, const char* help) {
+  return MetricFamily{name, type, help, {}};
+}
+
+void sample(MetricFamily& f, double value,
+            std::vector<std::pair<std::string, std::string>> labels = {}) {
+  f.samples.push_back({f.name, std::move(labels), value});
+}
+
+}  // namespace
+
+std::vector<MetricFamily> Metrics::families(const MetricSources& s) const {
+  std::vector<MetricFamily> out;
+  const PoolStats& pool = s.pool;
+
+  auto conns = family("enrich_pool_connections", "gauge", "Connections to Postgres by state");
+  sample(conns, double(pool.connections), {{"pool", "primary"}, {"state", "open"}});
+  sample(conns, double(pool.idle), {{"pool", "primary"}, {"state", "idle"}});
+  sample(conns, double(pool.in_transaction), {{"pool", "primary"}, {"state", "in_transaction"}});
+  sample(conns, double(pool.replica_connections), {{"pool", "replica"}, {"state", "open"}});
+  out.push_back(std::move(conns));
+
+  // The families with one unlabelled sample, in documentation order.
+  struct Single {
+    const char* name;
+    const char* type;
+    const char* help;
+    double value;
+  };
+  const Single singles[] = {
+      {"enrich_pool_in_flight", "gauge", "Statements sent and not yet answered",
+       double(pool.in_flight)},
+      {"enrich_pool_waiting", "gauge", "Statements waiting for a connection", double(pool.waiting)},
+      {"enrich_pool_connects_total", "counter", "Connections opened", double(pool.connects)},
+      {"enrich_pool_connect_failures_total", "counter", "Connection attempts that failed",
+       double(pool.connect_failures)},
+      {"enrich_statements_total", "counter", "Statements answered by a server",
+       value_of(statements)},
+  };
+  for (const Single& f : singles) {
+    out.push_back(family(f.name, f.type, f.help));
+    sample(out.back(), f.value);
+  }
+
+  auto errors = family("enrich_statement_errors_total", "counter",
+                       "Failed statements by error kind and SQLSTATE class");
+  {
+    std::lock_guard lock(errors_mu_);
+    for (const auto& [key, n] : errors_)
+      sample(errors, double(n), {{"kind", key.first}, {"sqlstate_class", key.second}});
+  }
+  out.push_back(std::move(errors));
+
+  const Single more[] = {
+      {"enrich_statement_timeouts_total", "counter",
+       "Statements that timed out (waiting or running)", value_of(statement_timeouts)},
+      {"enrich_statement_retries_total", "counter",
+       "Statements sent again: stale prepared statement, aborted group, 25006",
+       value_of(statement_retries)},
+      {"enrich_cancels_sent_total", "counter", "Cancel requests sent to servers",
+       double(pool.cancels_sent)},
+      {"enrich_replica_reads_total", "counter", "Statements sent to replicas",
+       double(pool.replica_reads)},
+      {"enrich_replica_fallbacks_total", "counter",
+       "Reads that went to the primary instead of a replica", double(pool.replica_fallbacks)},
+  };
+  for (const Single& f : more) {
+    out.push_back(family(f.name, f.type, f.help));
+    sample(out.back(), f.value);
+  }
+
+  auto requests = family("enrich_http_requests_total", "counter",
+                         "HTTP requests by status class (error: no response)");
+  static constexpr const char* kClasses[] = {"error", "1xx", "2xx", "3xx", "4xx", "5xx"};
+  for (std::size_t i = 0; i < 6; ++i)
+    sample(requests, value_of(http_by_class[i]), {{"status_class", kClasses[i]}});
+  out.push_back(std::move(requests));
+
+  const Single http_families[] = {
+      {"enrich_http_retries_total", "counter", "HTTP retries started", double(s.http_retries)},
+      {"enrich_http_short_circuited_total", "counter", "HTTP requests refused by an open circuit",
+       double(s.http_short_circuited)},
+      {"enrich_http_breaker_opened_total", "counter", "Circuit breaker transitions to open",
+       double(s.breakers_opened)},
+      {"enrich_http_breakers_open", "gauge", "Hosts whose circuit breaker is open or half-open",
+       double(s.breakers_open)},
+  };
+  for (const Single& f : http_families) {
+    out.push_back(family(f.name, f.type, f.help));
+    sample(out.back(), f.value);
+  }
+
+  auto plans = family("enrich_plans_total", "counter", "Plan runs by outcome");
+  sample(plans, value_of(plans_ok), {{"outcome", "ok"}});
+  sample(plans, value_of(plans_failed), {{"outcome", "error"}});
+  out.push_back(std::move(plans));
+
+  struct Latency {
+    const char* name;
+    const char* help;
+    const LatencyHistogram& h;
+  };
+  const Latency latencies[] = {
+      {"enrich_pool_wait_seconds", "Time from the pool taking a statement to sending it",
+       pool_wait},
+      {"enrich_statement_duration_seconds", "Round trip of a statement, from sending to its result",
+       statement},
+      {"enrich_http_request_duration_seconds", "HTTP requests, retries included", http},
+      {"enrich_plan_duration_seconds", "Plan runs, from start to document or error", plan},
+  };
+  for (const Latency& l : latencies) {
+    out.push_back(family(l.name, "histogram", l.help));
+    l.h.append(out.back());
+  }
+  return out;
 }
 
 }  // namespace enrich

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/event_loop.hpp"
+#include "enrich/client.hpp"
 #include "enrich/error.hpp"
 #include "enrich/metrics.hpp"
 
@@ -30,6 +31,13 @@ class LatencyHistogram {
   std::atomic<std::uint64_t> sum_ns_{0}, count_{0};
 };
 
+/// What the pools and HTTP clients count themselves, summed over the I/O threads.
+struct MetricSources {
+  PoolStats pool;
+  std::uint64_t http_retries = 0, http_short_circuited = 0;
+  std::uint64_t breakers_opened = 0, breakers_open = 0;
+};
+
 struct Metrics {
   std::atomic<std::uint64_t> statements{0}, statement_timeouts{0}, statement_retries{0};
   std::atomic<std::uint64_t> plans_ok{0}, plans_failed{0};
@@ -40,8 +48,8 @@ struct Metrics {
   void statement_failed(ErrorCode code, const std::string& sqlstate);
   void http_done(long status, bool ok, Clock::duration elapsed) noexcept;
 
-  /// Error counts keyed by (kind, SQLSTATE class); a copy.
-  std::map<std::pair<std::string, std::string>, std::uint64_t> errors() const;
+  /// Every family (docs/observability.md): these counters and histograms plus `sources`.
+  std::vector<MetricFamily> families(const MetricSources& sources) const;
 
  private:
   mutable std::mutex errors_mu_;

@@ -79,6 +79,7 @@ void PlanRun::start() {
 
 void PlanRun::launch_ready() {
   std::vector<pg::QueryOpPtr> wave;
+  std::vector<std::size_t> wave_steps;  // for the timings
   for (std::size_t i = 0; i < steps_.size() && !finished_; ++i) {
     if (steps_[i].state != StepState::waiting) continue;
     bool ready = true;
@@ -94,13 +95,11 @@ void PlanRun::launch_ready() {
       launch_http(i);
     } else if (auto op = make_query(i)) {
       wave.push_back(std::move(op));
+      if (timed_) wave_steps.push_back(i);
     }
   }
   if (wave.empty() || finished_) return;
-  if (timed_)
-    for (std::size_t i = 0; i < steps_.size(); ++i)
-      for (const auto& op : wave)
-        if (steps_[i].query == op) steps_[i].timing.wave = wave.size();
+  for (std::size_t i : wave_steps) steps_[i].timing.wave = wave.size();
   env_.pools->submit_group(std::move(wave));
 }
 
@@ -211,23 +210,40 @@ void PlanRun::launch_http(std::size_t index) {
   env_.http->submit(std::move(op));
 }
 
+void PlanRun::time_query(std::size_t index, const Result<QueryResult>& result,
+                         Clock::time_point done) {
+  StepTiming& t = steps_[index].timing;
+  t.duration_us = since(steps_[index].started, done);
+  if (const auto& op = steps_[index].query) {
+    if (op->sent_at != Clock::time_point{}) t.queued_us = since(steps_[index].started, op->sent_at);
+    t.shared_sync = op->shared_sync;
+    t.replica = op->pool && op->pool->is_replica();
+    if (op->server) t.server = *op->server;
+  }
+  if (result.ok()) t.rows = static_cast<std::int64_t>(result.value().size());
+}
+
+void PlanRun::time_http(std::size_t index, const Result<HttpResponse>& result,
+                        Clock::time_point done) {
+  StepTiming& t = steps_[index].timing;
+  t.duration_us = since(steps_[index].started, done);
+  if (const auto& op = steps_[index].request) {
+    t.attempts = std::max(1, op->attempts);
+    if (!op->log_url.empty()) t.url = op->log_url;
+  }
+  if (result.ok()) {
+    t.status = result.value().status;
+    t.attempts = result.value().attempts;
+    t.connect_us = result.value().connect_us;
+    t.first_byte_us = result.value().first_byte_us;
+  }
+}
+
 void PlanRun::on_query(std::size_t index, Result<QueryResult> result) {
   if (finished_) return;
   const StepSpec& spec = plan_->steps[index];
-  Clock::time_point done{};
-  if (timed_) {
-    done = Clock::now();
-    StepTiming& t = steps_[index].timing;
-    t.duration_us = since(steps_[index].started, done);
-    if (const auto& op = steps_[index].query) {
-      if (op->sent_at != Clock::time_point{})
-        t.queued_us = since(steps_[index].started, op->sent_at);
-      t.shared_sync = op->shared_sync;
-      t.replica = op->pool && op->pool->is_replica();
-      if (op->server) t.server = *op->server;
-    }
-    if (result.ok()) t.rows = static_cast<std::int64_t>(result.value().size());
-  }
+  Clock::time_point done = timed_ ? Clock::now() : Clock::time_point{};
+  if (timed_) time_query(index, result, done);
   if (!result.ok()) {
     step_failed(index, std::move(result).error());
     return;
@@ -252,22 +268,8 @@ void PlanRun::on_query(std::size_t index, Result<QueryResult> result) {
 void PlanRun::on_http(std::size_t index, Result<HttpResponse> result) {
   if (finished_) return;
   const StepSpec& spec = plan_->steps[index];
-  Clock::time_point done{};
-  if (timed_) {
-    done = Clock::now();
-    StepTiming& t = steps_[index].timing;
-    t.duration_us = since(steps_[index].started, done);
-    if (const auto& op = steps_[index].request) {
-      t.attempts = std::max(1, op->attempts);
-      t.url = op->log_url.empty() ? t.url : op->log_url;
-    }
-    if (result.ok()) {
-      t.status = result.value().status;
-      t.attempts = result.value().attempts;
-      t.connect_us = result.value().connect_us;
-      t.first_byte_us = result.value().first_byte_us;
-    }
-  }
+  Clock::time_point done = timed_ ? Clock::now() : Clock::time_point{};
+  if (timed_) time_http(index, result, done);
   if (!result.ok()) {
     step_failed(index, std::move(result).error());
     return;

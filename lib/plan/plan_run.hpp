@@ -67,6 +67,9 @@ class PlanRun : public std::enable_shared_from_this<PlanRun> {
   void finish();
   void fail(Error error);
   void count_failure();
+  /// Where a step's time went, when its result arrived at `done` (timed_ only).
+  void time_query(std::size_t index, const Result<QueryResult>& result, Clock::time_point done);
+  void time_http(std::size_t index, const Result<HttpResponse>& result, Clock::time_point done);
   /// A log event of this run, with the caller's trace ids when it gave a traceparent.
   void log(LogLevel level, std::string event,
            std::vector<std::pair<std::string, std::string>> fields);

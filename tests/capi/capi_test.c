@@ -608,6 +608,14 @@ static void test_completion_accessors_with_null(void) {
   CHECK(enrich_completion_warning_count(NULL) == 0);
   CHECK(enrich_completion_warning(NULL, 0) == NULL);
   CHECK(enrich_completion_elapsed_ms(NULL) == 0.0);
+  {
+    size_t n = 7;
+    CHECK(enrich_completion_timings_json(NULL, &n) == NULL && n == 0);
+  }
+  {
+    char* json = NULL;
+    CHECK(enrich_client_metrics_json(NULL, &json) == ENRICH_ERR_INVALID_ARGUMENT && json == NULL);
+  }
   CHECK(enrich_completion_rows(NULL) == 0);
   CHECK(enrich_completion_columns(NULL) == 0);
   CHECK(enrich_completion_column_name(NULL, 0) == NULL);

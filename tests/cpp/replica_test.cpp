@@ -8,7 +8,9 @@
 // Environment (scripts/test sets them; these tests fail without them): ENRICH_TEST_DSN,
 // ENRICH_REPLICA_DSN.
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "config/option_table.hpp"
 #include "enrich/plan.hpp"
@@ -29,6 +31,13 @@ std::string replica_uri_on(int port) {
   std::string uri = env_or_empty("ENRICH_REPLICA_DSN");
   auto start = uri.rfind(':') + 1;
   return uri.substr(0, start) + std::to_string(port) + uri.substr(uri.find('/', start));
+}
+
+/// A client of the replica itself (not through replica_dsns): to see what runs there.
+std::unique_ptr<Client> direct_to_replica() {
+  ClientOptions direct = client_options();
+  direct.dsn = env_or_empty("ENRICH_REPLICA_DSN");
+  return connect(direct);
 }
 
 bool in_recovery(const Result<QueryResult>& r) {
@@ -53,9 +62,7 @@ class ReplicaTest : public ::testing::Test {
          })
       ASSERT_OK(run(*admin, sql));
     // The standby replays them shortly; wait, so that it fails with 25006 and not 42883.
-    ClientOptions direct = client_options();
-    direct.dsn = env_or_empty("ENRICH_REPLICA_DSN");
-    auto replica = connect(direct);
+    auto replica = direct_to_replica();
     ASSERT_TRUE(replica);
     ASSERT_TRUE(eventually(
         [&] {
@@ -69,12 +76,14 @@ class ReplicaTest : public ::testing::Test {
   }
 
   /// A client whose replica is `replica_uri`; waits until reads reach a replica when `ready`.
-  std::unique_ptr<Client> client_with(const std::string& replica_uri, bool ready = true) {
+  std::unique_ptr<Client> client_with(const std::string& replica_uri, bool ready = true,
+                                      const std::function<void(ClientOptions&)>& tweak = {}) {
     ClientOptions o = client_options();
     o.replica_dsns = {replica_uri};
     o.pool.connect_timeout = 2000ms;
     o.pool.reconnect_backoff_initial = 50ms;
     o.pool.reconnect_backoff_max = 200ms;
+    if (tweak) tweak(o);
     auto c = connect(o);
     if (c && ready) {
       EXPECT_TRUE(
@@ -201,9 +210,7 @@ TEST_F(ReplicaTest, ReadsUseThePrimaryWhileNoReplicaIsReachableAndComeBack) {
   // It goes away while a read runs there: the read runs again on the primary.
   std::string marker = statement_marker("enrich_replica_lost");
   auto running = c->query("SELECT pg_is_in_recovery() FROM pg_sleep(0.5) /* " + marker + " */");
-  ClientOptions direct = client_options();
-  direct.dsn = env_or_empty("ENRICH_REPLICA_DSN");
-  auto monitor = connect(direct);
+  auto monitor = direct_to_replica();
   ASSERT_TRUE(monitor);
   ASSERT_TRUE(eventually(
       [&] {
@@ -222,6 +229,41 @@ TEST_F(ReplicaTest, ReadsUseThePrimaryWhileNoReplicaIsReachableAndComeBack) {
   // And back again.
   ASSERT_TRUE(replica.up());
   EXPECT_TRUE(eventually([&] { return in_recovery(run(*c, "SELECT pg_is_in_recovery()")); }, 10s));
+}
+
+// Reads waiting in a replica's pool when the replica goes away (its connection lost, the
+// reconnect refused) are handed to the primary instead of failing.
+TEST_F(ReplicaTest, ReadsWaitingForAReplicaThatGoesAwayRunOnThePrimary) {
+  TcpForwarder replica(port_of(env_or_empty("ENRICH_REPLICA_DSN")), closed_local_port());
+  ASSERT_TRUE(replica.up());
+  auto c = client_with(replica_uri_on(replica.port()), true, [](ClientOptions& o) {
+    o.pool.max_connections = 1;  // one statement at a time: the others wait in the pool
+    o.pool.max_pipeline_depth = 1;
+  });
+  ASSERT_TRUE(c);
+  std::string marker = statement_marker("enrich_replica_queue");
+  auto first = c->query("SELECT pg_is_in_recovery() FROM pg_sleep(0.5) /* " + marker + " */");
+  std::vector<Future<QueryResult>> waiting;
+  for (int i = 0; i < 3; ++i) waiting.push_back(c->query("SELECT pg_is_in_recovery()"));
+  auto monitor = direct_to_replica();
+  ASSERT_TRUE(monitor);
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto n = count_running(*monitor, marker);
+        return n.ok() && n.value() == 1;
+      },
+      10s));
+  auto before = c->stats().replica_fallbacks;
+  replica.down();
+  auto lost = wait_result(std::move(first));
+  ASSERT_OK(lost);
+  EXPECT_EQ(lost.value()[0].get<bool>(0), false);
+  for (auto& f : waiting) {
+    auto r = wait_result(std::move(f));
+    ASSERT_OK(r);
+    EXPECT_EQ(r.value()[0].get<bool>(0), false) << "a waiting read must have run on the primary";
+  }
+  EXPECT_EQ(c->stats().replica_fallbacks, before + 4);
 }
 
 // The C API: replicas through config_json, and use_primary in version 2 of the call options; a

@@ -365,17 +365,15 @@ class Client extends Queryable {
     } catch (err) {
       return Promise.reject(err);
     }
-    const run = (trace) =>
+    // run(trace, withTimings): the document, or [document, timings JSON] with timings.
+    const run = (trace, withTimings) =>
       withSignal(
         o.signal,
-        (slot) => this[kNative].run(plan[kNative], json, asJson, profile, deadline, slot, primary, timings || trace !== undefined, trace?.[0], trace?.[1]),
+        (slot) => this[kNative].run(plan[kNative], json, asJson, profile, deadline, slot, primary, withTimings, trace?.[0], trace?.[1]),
         (id) => this._cancel(id),
       );
-    if (timings) return run(undefined);
-    if (this[kTracing]) return require('./tracing').tracedPlan(plan.name, run);
-    // With the client's timings option every run carries them; a caller who did not ask for
-    // them gets the document alone.
-    return run(undefined).then((out) => (Array.isArray(out) ? out[0] : out));
+    if (this[kTracing] && !timings) return require('./tracing').tracedPlan(plan.name, run);
+    return run(undefined, timings);
   }
 
   /** Counters, gauges and histograms in the Prometheus data model (docs/observability.md). */

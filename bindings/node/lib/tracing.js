@@ -25,11 +25,6 @@ function tracer() {
   return otel().trace.getTracer('enrich', require('../package.json').version);
 }
 
-/** A run's result without its timings (the client's timings option adds them to every run). */
-function documentOf(out) {
-  return Array.isArray(out) ? out[0] : out;
-}
-
 /** Unix nanoseconds (a BigInt) as an HrTime. */
 function hrTime(ns) {
   return [Number(ns / 1000000000n), Number(ns % 1000000000n)];
@@ -101,12 +96,12 @@ function stepSpans(parent, text) {
 }
 
 /**
- * Runs `call(trace)` under a plan span; `trace` is [traceparent, tracestate] or undefined, and
- * with it `call` resolves to [document, timings JSON].
+ * Runs `call(trace, withTimings)` under a plan span; `trace` is [traceparent, tracestate] or
+ * undefined, and with timings `call` resolves to [document, timings JSON].
  */
 async function tracedPlan(planName, call) {
   const o = otel();
-  if (!o) return documentOf(await call(undefined));
+  if (!o) return call(undefined, false);
   const span = tracer().startSpan(`enrich.plan ${planName}`, {
     kind: o.SpanKind.INTERNAL,
     attributes: { 'enrich.plan': planName, 'db.system.name': 'postgresql' },
@@ -124,19 +119,20 @@ async function tracedPlan(planName, call) {
     const flags = (sc.traceFlags & 0xff).toString(16).padStart(2, '0');
     trace = [`00-${sc.traceId}-${sc.spanId}-${flags}`, sc.traceState ? sc.traceState.serialize() : ''];
   }
+  // Not sampled, or no SDK (the API's no-op tracer): step spans would be dropped anyway, so the
+  // core is not asked for timings.
+  const recording = span.isRecording();
   let out;
   try {
-    out = await call(trace);
+    out = await call(trace, recording);
   } catch (err) {
     fail(span, err);
     span.end();
     throw err;
   }
-  if (!Array.isArray(out) || !span.isRecording()) {
-    // Not sampled, or no SDK (the API's no-op tracer): step spans would be dropped anyway, so
-    // the timings are not even parsed.
+  if (!recording) {
     span.end();
-    return Array.isArray(out) ? out[0] : out;
+    return out;
   }
   span.end(hrTime(stepSpans(ctx, out[1])));
   return out[0];

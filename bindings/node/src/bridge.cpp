@@ -427,15 +427,15 @@ bool Bridge::settle(Pending* p, enrich_completion* c) {
       result = js.undefined();
       break;
   }
-  if ((p->mode == Mode::run_json || p->mode == Mode::run_object) && !exception && result) {
+  if (p->timings && !exception && result) {
+    // Asked for: [document, timings JSON]. The client's timings option can add timings to runs
+    // that did not ask; those resolve to the document alone.
     std::size_t length = 0;
-    if (const char* timings = enrich_completion_timings_json(c, &length)) {
-      // Asked for: [document, timings JSON] (lib/tracing.js parses them).
-      napi_value pair = js.array(2);
-      js.set(pair, 0, result);
-      js.set(pair, 1, js.string(timings, length));
-      result = pair;
-    }
+    const char* timings = enrich_completion_timings_json(c, &length);
+    napi_value pair = js.array(2);
+    js.set(pair, 0, result);
+    js.set(pair, 1, timings ? js.string(timings, length) : js.string("{}"));
+    result = pair;
   }
   if (js.failed) return false;
   if (exception) return reject(exception);

@@ -56,6 +56,8 @@ struct Pending {
   napi_deferred deferred = nullptr;
   ClientWrap* client = nullptr;
   Mode mode = Mode::rows;
+  /// A plan run that asked for its timings: it resolves to [document, timings JSON].
+  bool timings = false;
 };
 
 class Bridge {

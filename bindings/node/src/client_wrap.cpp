@@ -337,7 +337,8 @@ Napi::Value ClientWrap::run(const Napi::CallbackInfo& info) {
   Started s = new_promise(env);
   if (!client_ || !bridge_)
     return rejected(bridge, s, ENRICH_ERR_CLOSED, "run: the client is closed");
-  auto* p = new Pending{s.deferred, this, as_json ? Mode::run_json : Mode::run_object};
+  auto* p =
+      new Pending{s.deferred, this, as_json ? Mode::run_json : Mode::run_object, o.timings != 0};
   enrich_op_id id = 0;
   enrich_status status =
       enrich_plan_run(client_, bridge_->queue(), plan->plan(), inputs.c_str(), &o, p, &id);

@@ -9,6 +9,8 @@ import os
 import weakref
 from typing import (
     Any,
+    Awaitable,
+    Callable,
     cast,
     Dict,
     Iterable,
@@ -413,19 +415,12 @@ class Client:
         a mapping (needed for inputs named ``profile``, ``timeout`` or ``use_primary``);
         ``timeout`` is the caller's deadline in seconds (the plan's own deadline also applies).
         ``use_primary=True`` runs it on the primary even where a read replica could serve."""
-        inputs_json = _inputs_json(inputs, kw_inputs)
-        prof, ms, primary = _profile(profile), _ms(timeout), _flag(use_primary, "use_primary")
+        call = self._plan_call(plan, inputs, kw_inputs, profile, timeout, use_primary)
         if self._tracing:
             from . import _tracing
 
-            return await _tracing.traced_plan(plan.name, lambda trace: _native_call(
-                self._h, lambda b, fut: b.plan(self._h, plan._h, fut, inputs_json, prof, ms, primary,
-                                               trace is not None, trace)))
-        out = await _native_call(
-            self._h, lambda b, fut: b.plan(self._h, plan._h, fut, inputs_json, prof, ms, primary,
-                                           False, None))
-        # With the client's timings option every run carries them: the document alone here.
-        return cast(bytes, out[0] if isinstance(out, tuple) else out)
+            return await _tracing.traced_plan(plan.name, call)
+        return cast(bytes, await call(None, False))
 
     async def run_with_timings(
         self,
@@ -441,12 +436,26 @@ class Client:
         """:meth:`run_json` plus where the time went: ``(document, timings)``, the timings as
         docs/observability.md describes them (microseconds; ``started_unix_ns``, ``total_us``,
         and per step ``queued_us``, ``duration_us``, ``shared_sync``, ``status``, ...)."""
+        call = self._plan_call(plan, inputs, kw_inputs, profile, timeout, use_primary)
+        document, timings = await call(None, True)
+        return document, _json.loads(timings)
+
+    def _plan_call(
+        self,
+        plan: Plan,
+        inputs: Optional[Mapping[str, Any]],
+        kw_inputs: Mapping[str, Any],
+        profile: Optional[str],
+        timeout: Optional[float],
+        use_primary: bool,
+    ) -> Callable[[Optional[Tuple[str, str]], bool], Awaitable[Any]]:
+        """Checks a run's arguments and returns ``call(trace, timings)``: the native run, giving the
+        document bytes, or ``(document, timings JSON)`` when ``timings`` is true."""
         inputs_json = _inputs_json(inputs, kw_inputs)
         prof, ms, primary = _profile(profile), _ms(timeout), _flag(use_primary, "use_primary")
-        document, timings = await _native_call(
+        return lambda trace, timings: _native_call(
             self._h, lambda b, fut: b.plan(self._h, plan._h, fut, inputs_json, prof, ms, primary,
-                                           True, None))
-        return document, _json.loads(timings)
+                                           timings, trace))
 
     async def run(
         self,
@@ -532,9 +541,9 @@ class Client:
         **kw_inputs: Any,
     ) -> bytes:
         inputs_json = _inputs_json(inputs, kw_inputs)
-        out = _native.sync_plan(self._h, plan._h, inputs_json, _profile(profile), _ms(timeout),
-                                _flag(use_primary, "use_primary"), False, None)
-        return cast(bytes, out[0] if isinstance(out, tuple) else out)
+        return cast(bytes, _native.sync_plan(self._h, plan._h, inputs_json, _profile(profile),
+                                             _ms(timeout), _flag(use_primary, "use_primary"),
+                                             False, None))
 
     def run_sync(
         self,

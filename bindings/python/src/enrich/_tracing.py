@@ -26,13 +26,10 @@ except ImportError:  # exercised by a test that hides the package
     _trace = None  # type: ignore[assignment]
 
 Trace = Optional[Tuple[str, str]]
-PlanCall = Callable[[Trace], Awaitable[Any]]
+# call(trace, timings): the run's document, or (document, timings JSON) when timings is true.
+PlanCall = Callable[[Trace, bool], Awaitable[Any]]
 
 _TRACER: Any = None
-
-
-def available() -> bool:
-    return _trace is not None
 
 
 def _tracer() -> Any:
@@ -101,11 +98,10 @@ def _step_spans(parent_ctx: Any, timings: Dict[str, Any]) -> int:
 
 
 async def traced_plan(plan_name: str, call: PlanCall) -> bytes:
-    """Runs `call((traceparent, tracestate))` under a plan span; `call` returns (document,
-    timings JSON)."""
+    """Runs `call(trace, timings)` under a plan span: the span's W3C context goes to the core,
+    and the run's timings are asked for only when the span records (they make its step spans)."""
     if _trace is None:
-        out = await call(None)
-        return cast(bytes, out[0] if isinstance(out, tuple) else out)
+        return cast(bytes, await call(None, False))
     tracer = _tracer()
     span = tracer.start_span(f"enrich.plan {plan_name}", kind=SpanKind.INTERNAL,
                              attributes={"enrich.plan": plan_name, "db.system.name": "postgresql"})
@@ -113,18 +109,19 @@ async def traced_plan(plan_name: str, call: PlanCall) -> bytes:
     carrier: Dict[str, str] = {}
     _inject(carrier, context=ctx)
     trace = (carrier["traceparent"], carrier.get("tracestate", "")) if "traceparent" in carrier else None
+    # Not sampled, or no SDK (the API's no-op tracer): step spans would be dropped anyway, so the
+    # core is not asked for timings.
+    recording = span.is_recording()
     try:
-        out = await call(trace)
+        out = await call(trace, recording)
     except BaseException as e:
         _fail(span, e)
         span.end()
         raise
-    document, timings_text = out if isinstance(out, tuple) else (out, None)
-    if timings_text is None or not span.is_recording():
-        # Not sampled, or no SDK (the API's no-op tracer): step spans would be dropped anyway,
-        # so the timings are not even parsed.
+    if not recording:
         span.end()
-        return cast(bytes, document)
+        return cast(bytes, out)
+    document, timings_text = out
     end = _step_spans(ctx, json.loads(timings_text))
     span.end(end_time=end)
     return cast(bytes, document)

@@ -195,7 +195,7 @@ Op make_plan_op(ClientPtr client, PlanPtr plan, std::string inputs_json, int pro
                 std::int64_t deadline_ms, bool use_primary, bool timings, py::handle trace) {
   Op op;
   op.type = Op::Type::plan;
-  op.kind = Kind::json;
+  op.kind = timings ? Kind::json_timed : Kind::json;
   op.client = std::move(client);
   op.plan = std::move(plan);
   op.inputs_json = std::move(inputs_json);

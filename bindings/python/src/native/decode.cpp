@@ -386,15 +386,17 @@ py::object decode_completion(enrich_completion* c, Kind kind) {
       const char* tag = enrich_completion_command_tag(c);
       return py::str(tag ? tag : "");
     }
-    case Kind::json: {
+    case Kind::json:
+    case Kind::json_timed: {
       std::size_t len = 0;
       const char* data = enrich_completion_json(c, &len);
+      if (kind == Kind::json) return bytes_of(data, len);
+      // Asked for: (document, timings JSON). The client's timings option can add timings to
+      // runs that did not ask; those get the document alone (Kind::json).
       std::size_t timings_len = 0;
       const char* timings = enrich_completion_timings_json(c, &timings_len);
-      if (!timings) return bytes_of(data, len);
-      // Asked for: (document, timings JSON), parsed by enrich._tracing.
       return py::make_tuple(bytes_of(data, len),
-                            py::str(timings, static_cast<std::size_t>(timings_len)));
+                            timings ? py::str(timings, timings_len) : py::str("{}"));
     }
     case Kind::http: {
       std::size_t len = 0;

@@ -22,14 +22,15 @@ namespace enrich_py {
 
 /// What a completion is turned into once it arrives.
 enum class Kind : std::uint8_t {
-  rows,      ///< list[dict]
-  one,       ///< dict | None
-  value,     ///< first column of the first row, or None
-  execute,   ///< the command tag ("INSERT 0 1")
-  json,      ///< the JSON bytes (plan runs)
-  http,      ///< (status, headers, body, elapsed_ms)
-  tx_begin,  ///< a NativeTx
-  tx_end,    ///< None
+  rows,        ///< list[dict]
+  one,         ///< dict | None
+  value,       ///< first column of the first row, or None
+  execute,     ///< the command tag ("INSERT 0 1")
+  json,        ///< the JSON bytes (plan runs)
+  json_timed,  ///< (JSON bytes, timings JSON str): a plan run that asked for its timings
+  http,        ///< (status, headers, body, elapsed_ms)
+  tx_begin,    ///< a NativeTx
+  tx_end,      ///< None
 };
 
 /// Python objects the module needs on hot paths, looked up once at import. Never freed: they
