@@ -385,6 +385,7 @@ void Connection::read_results() {
       case PGRES_EMPTY_QUERY:
         if (op.awaiting_prepare) {
           op.awaiting_prepare = false;
+          op.prepare_done = true;
           PQclear(r);
         } else {
           if (op.result) PQclear(op.result);
@@ -417,7 +418,8 @@ void Connection::finish_head() {
   if (op->sync_after) cancel_abandoned_in_head_segment();
 
   if (op->error && op->aborted) {
-    if (op->prepared_here) cache_.erase(op->sql, op->statement_name);  // its Parse never ran
+    if (op->prepared_here && !op->prepare_done)
+      cache_.erase(op->sql, op->statement_name);  // its Parse never ran
     if (!op->completed && !op->internal && op->tx_connection == 0) {
       // It shared a Sync with a statement that failed and so never ran: send it again alone,
       // so that its caller gets its own result (not counted as a retry: not its fault).
@@ -433,7 +435,7 @@ void Connection::finish_head() {
     if (e.sqlstate == "25006" && !op->completed && op->tx_connection == 0) {
       // A replica refused a statement judged read-only (it writes, through a function or
       // nextval): the pool runs it again on the primary.
-      if (op->prepared_here) cache_.erase(op->sql, op->statement_name);
+      if (op->prepared_here && !op->prepare_done) cache_.erase(op->sql, op->statement_name);
       if (owner_.reroute(op)) {
         count_retry();
         owner_.on_room(*this);
@@ -463,7 +465,10 @@ void Connection::finish_head() {
             e.message);
     }
     bool stale_statement = named && (e.sqlstate == "26000" || e.sqlstate == "0A000");
-    if (op->prepared_here || stale_statement || moved_session)
+    // A statement whose Parse succeeded stays cached whatever its Execute did (an error in the
+    // query, a cancel): the server holds it under that name, and preparing it again would fail
+    // with 42P05.
+    if ((op->prepared_here && !op->prepare_done) || stale_statement || moved_session)
       cache_.erase(op->sql, op->statement_name);
     if (stale_statement && e.sqlstate == "0A000")
       deallocate({op->statement_name});  // so that the same name can be prepared afresh

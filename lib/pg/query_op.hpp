@@ -67,7 +67,10 @@ struct QueryOp {
   bool cancel_when_head = false;
   /// The next non-error result belongs to the Parse (prepare) step, not the statement.
   bool awaiting_prepare = false;
+  /// This attempt sent the Parse of its named statement (the cache had no entry for it).
   bool prepared_here = false;
+  /// That Parse succeeded: the server holds the statement, whatever became of the Execute.
+  bool prepare_done = false;
   /// Send without a named prepared statement (a retry after SQLSTATE 26000).
   bool unnamed = false;
   /// A Sync follows this statement. False for all but the last statement of a read-only group,
@@ -93,7 +96,8 @@ struct QueryOp {
   void reset_for_retry(bool counted = true) {
     if (counted) ++retries;
     state = State::queued;
-    cancel_target = cancel_when_head = awaiting_prepare = prepared_here = aborted = false;
+    cancel_target = cancel_when_head = awaiting_prepare = prepared_here = prepare_done = aborted =
+        false;
     shared_sync = false;
     sync_after = true;
     commands_left = 0;

@@ -320,6 +320,33 @@ TEST_F(PreparedStatementTest, UsersOwnPrepareErrorsDoNotTurnNamedStatementsOff) 
   EXPECT_EQ(*n, 1) << prepared_statements_listing(*client);
 }
 
+// A statement whose first run fails after its Parse succeeded (here division by zero) is still
+// prepared on the server: the next run executes it instead of preparing the same name again,
+// which would fail with 42P05 and turn named statements off.
+TEST_F(PreparedStatementTest, StatementWhoseFirstRunFailedIsReusedNotPreparedAgain) {
+  auto log = test::LogCapture::make();
+  auto opts = test::client_options();
+  opts.pool.max_connections = 1;
+  opts.log_sink = log->sink();
+  opts.log_level = LogLevel::debug;
+  auto client = test::connect(opts);
+  ASSERT_TRUE(client);
+  const std::string sql = "SELECT 10 / $1::int4 AS first_run_fails";
+  auto failed = test::run(*client, sql, {0});
+  ASSERT_ERROR_CODE(failed, ErrorCode::query);
+  EXPECT_EQ(failed.error().sqlstate, "22012");
+  auto ok = test::run(*client, sql, {5});
+  ASSERT_OK(ok);
+  EXPECT_EQ((*ok)[0].get<int>(0), 2);
+  for (const auto& e : log->events()) {
+    EXPECT_NE(e.name, "pg.named_statements_off");
+    EXPECT_NE(e.name, "pg.statement_retried");
+  }
+  auto n = prepared_count(*client, sql);
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 1) << prepared_statements_listing(*client);
+}
+
 // Names come from the statement, so the DSN can say statement_cache=off for every front end.
 TEST_F(PreparedStatementTest, StatementCacheOffInTheDsnWinsOverTheOption) {
   auto opts = test::client_options();

@@ -215,6 +215,64 @@ TEST_F(ConcurrencyTest, CancellingQueriesNeverFailsTheirUncancelledNeighbours) {
   EXPECT_GT(cancelled_total, 0);
 }
 
+// The same storm with every statement a new one: each is prepared by the connection that sends
+// it, so a neighbour's cancel can hit a statement whose Parse already succeeded. Sent again, it
+// must reuse the prepared statement the server now holds (it once prepared it a second time and
+// failed with 42P05, "prepared statement already exists").
+TEST_F(ConcurrencyTest, CancelledNeighboursThatPreparedTheirStatementRunAgain) {
+  auto opts = test::client_options();
+  auto logs = test::LogCapture::make();
+  opts.log_sink = logs->sink();
+  opts.log_level = LogLevel::debug;
+  opts.pool.max_connections = 2;
+  opts.pool.acquire_timeout = 30s;
+  auto client = test::connect(opts);
+  ASSERT_TRUE(client);
+  constexpr int kRounds = 5;
+  constexpr int kQueries = 200;
+  std::mt19937 rng(4242);
+  int uncancelled_failures = 0;
+  std::string first_failure;
+  std::string tag = test::unique_name("prep");
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<Future<QueryResult>> futures;
+    std::vector<bool> cancel_requested(kQueries, false);
+    for (int i = 0; i < kQueries; ++i) {
+      std::string sql = (i % 2 ? "SELECT pg_sleep(0.01), $1::int4" : "SELECT $1::int4, $1::int4") +
+                        std::string(" /* ") + tag + "_" + std::to_string(round) + "_" +
+                        std::to_string(i) + " */";
+      futures.push_back(client->query(std::move(sql), {i}));
+    }
+    for (int i = 0; i < kQueries; ++i) {
+      if (rng() % 2) {
+        futures[i].cancel();
+        cancel_requested[i] = true;
+      }
+      if (i % 40 == 0) std::this_thread::sleep_for(5ms);
+    }
+    for (int i = 0; i < kQueries; ++i) {
+      auto r = test::wait_result(std::move(futures[i]), 60s);
+      if (r.ok()) {
+        EXPECT_EQ(r->row(0).get<int>(1), i);
+      } else if (!cancel_requested[i] && uncancelled_failures++ == 0) {
+        first_failure = "round " + std::to_string(round) + " query " + std::to_string(i) + ": " +
+                        r.error().to_string();
+      }
+    }
+  }
+  EXPECT_EQ(uncancelled_failures, 0) << "first: " << first_failure;
+  int neighbour_retries = 0, named_off = 0;
+  for (const auto& e : logs->events()) {
+    if (e.name == "pg.named_statements_off") ++named_off;
+    if (e.name == "pg.statement_retried")
+      for (const auto& [k, v] : e.fields)
+        neighbour_retries += k == "reason" && v == "neighbour cancel";
+  }
+  // A statement sent again must not be prepared a second time: that fails with 42P05 and turns
+  // named statements off for the whole client.
+  EXPECT_EQ(named_off, 0) << neighbour_retries
+                          << " statements were sent again after a neighbour's cancel";
+}
 TEST_F(ConcurrencyTest, ClientDestroyedWhileQueriesAreInFlightFromOtherThreads) {
   auto opts = test::client_options();
   opts.pool.max_connections = 4;
