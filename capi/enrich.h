@@ -581,6 +581,15 @@ ENRICH_API enrich_status enrich_parse_datetime(enrich_type_kind kind, const char
                                                size_t length, int to_utc, enrich_datetime* out);
 
 /**
+ * A statement's first keyword in upper case, after whitespace and comments ("SELECT", "WITH",
+ * "INSERT", ...): OpenTelemetry's db.operation.name, as the core puts it in a plan's timings.
+ * Writes it NUL-terminated into `out` (truncated to out_size - 1 bytes; `out` may be NULL with
+ * out_size 0) and returns its length; 0 when the statement starts with no word or `sql` is NULL.
+ */
+ENRICH_API size_t enrich_sql_operation_name(const char* sql, size_t length, char* out,
+                                            size_t out_size);
+
+/**
  * Decodes a bytea's text (hex "\x..." or escape output) into `out`, which has room for `length`
  * bytes (always enough); *out_length is the number of bytes. ENRICH_ERR_INVALID_ARGUMENT if the
  * text is malformed.

@@ -373,6 +373,7 @@ Future<PlanOutput> Client::run(const Plan& plan, Inputs inputs, RunOptions optio
   run_options.deadline = options.deadline;
   run_options.use_primary = options.use_primary;
   run_options.timed = options.timings || impl_->options.timings;
+  run_options.query_text = impl_->options.trace_query_text;
   run_options.traceparent = std::move(options.traceparent);
   run_options.tracestate = std::move(options.tracestate);
   auto run = std::make_shared<PlanRun>(

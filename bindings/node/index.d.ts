@@ -94,6 +94,8 @@ export interface ClientOptions {
   timings?: boolean;
   /** Trace context for plans: HTTP steps send the caller's traceparent (docs/observability.md). Default false. */
   tracing?: boolean;
+  /** Timings and spans carry each statement's text (db.query.text; it may hold literal values). Default false. */
+  traceQueryText?: boolean;
   /**
    * A pino-compatible logger: core events (pg.connection_lost, plan.optional_step_failed, ...)
    * are forwarded as `logger[level]({ event, ...fields }, event)` on the JS thread. Without one,

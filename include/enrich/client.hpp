@@ -96,6 +96,9 @@ struct ClientOptions {
   /// The bindings create OpenTelemetry spans for plans and queries (docs/observability.md); they
   /// ask for a run's timings only when its span records. The core itself does nothing more.
   bool tracing = false;
+  /// Timings, and so spans, carry each statement's text (OpenTelemetry's opt-in db.query.text).
+  /// Off by default: a statement's text may hold literal values.
+  bool trace_query_text = false;
   /// Where log events go; the default writes JSON lines to stderr.
   LogSink log_sink = stderr_json_sink();
   LogLevel log_level = LogLevel::warning;

@@ -172,6 +172,9 @@ struct StepTiming {
   std::string server;        ///< host:port of the server it ran on
   std::string sqlstate;      ///< of a failed statement
   std::int64_t rows = -1;
+  std::string operation;  ///< the statement's first keyword: SELECT, WITH, ... (db.operation.name)
+  /// The statement's text, only with ClientOptions::trace_query_text (it may hold literals).
+  std::string query;
   // HTTP steps
   std::string method;
   std::string url;  ///< without user info; query values redacted

@@ -118,6 +118,9 @@ const Entry kEntries[] = {
      ENRICH_FIELD(timings)},
     {{"tracing", kBool, "OpenTelemetry spans for plans and queries, in the bindings"},
      ENRICH_FIELD(tracing)},
+    {{"trace_query_text", kBool,
+      "SQL text in timings and spans (db.query.text; may hold literal values)"},
+     ENRICH_FIELD(trace_query_text)},
     // Logging
     {{"log_level", OptionType::log_level, "least level logged: debug, info, warning, error, off"},
      ENRICH_FIELD(log_level)},

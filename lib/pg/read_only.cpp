@@ -76,6 +76,16 @@ bool has_inner_semicolon(std::string_view sql) {
 
 }  // namespace
 
+std::string operation_name(std::string_view sql) {
+  std::size_t start = skip_leading(sql);
+  std::string out;
+  if (start == std::string_view::npos) return out;
+  for (std::size_t i = start; i < sql.size() && std::isalpha(static_cast<unsigned char>(sql[i]));
+       ++i)
+    out += static_cast<char>(std::toupper(static_cast<unsigned char>(sql[i])));
+  return out;
+}
+
 bool is_read_only_sql(std::string_view sql) {
   std::size_t start = skip_leading(sql);
   if (start == std::string_view::npos || start >= sql.size() || !is_word_start(sql[start]))

@@ -3,6 +3,7 @@
 // statements of a group may share one Sync (one implicit transaction): a false "no" only costs
 // speed, a false "yes" would couple a write to its neighbours, so anything doubtful is "no".
 
+#include <string>
 #include <string_view>
 
 namespace enrich::pg {
@@ -12,5 +13,9 @@ namespace enrich::pg {
 /// creates a table), SHARE (FOR SHARE / FOR KEY SHARE row locks), COPY, CALL, LOCK, or it holds
 /// a ';' before its end. Words inside literals count too: that can only make the answer "no".
 bool is_read_only_sql(std::string_view sql);
+
+/// The statement's first keyword in upper case, after whitespace and comments: SELECT, WITH,
+/// INSERT, ... (OpenTelemetry's db.operation.name). Empty when it starts with no word.
+std::string operation_name(std::string_view sql);
 
 }  // namespace enrich::pg

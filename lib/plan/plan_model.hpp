@@ -39,6 +39,7 @@ struct StepSpec {
   // derived
   std::vector<std::size_t> depends_on;  // indexes of steps read by this one
   bool read_only = false;               // sql only reads (pg::is_read_only_sql), checked once
+  std::string operation;                // sql: its first keyword (pg::operation_name), for timings
 };
 
 // Hidden: internal to the library even though Plan is exported.

@@ -29,6 +29,8 @@ PlanRun::PlanRun(Env env, std::shared_ptr<const PlanImpl> plan, std::vector<Boun
     for (std::size_t i = 0; i < steps_.size(); ++i) {
       steps_[i].timing.name = plan_->steps[i].name;
       steps_[i].timing.http = plan_->steps[i].kind == StepSpec::Kind::http;
+      steps_[i].timing.operation = plan_->steps[i].operation;
+      if (options.query_text) steps_[i].timing.query = plan_->steps[i].sql;
     }
   }
 }

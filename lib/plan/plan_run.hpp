@@ -32,7 +32,8 @@ class PlanRun : public std::enable_shared_from_this<PlanRun> {
     JsonProfile profile = JsonProfile::node;
     Deadline deadline{};
     bool use_primary = false;
-    bool timed = false;  // collect PlanOutput::timings
+    bool timed = false;       // collect PlanOutput::timings
+    bool query_text = false;  // and the SQL steps' text in them (trace_query_text)
     std::string traceparent, tracestate;
   };
 

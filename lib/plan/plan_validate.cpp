@@ -122,6 +122,7 @@ std::optional<Error> validate_plan(PlanImpl& plan) {
         if (part.is_value) refs.push_back(part.ref);
     }
     step.read_only = step.kind == StepSpec::Kind::sql && pg::is_read_only_sql(step.sql);
+    if (step.kind == StepSpec::Kind::sql) step.operation = pg::operation_name(step.sql);
     step.depends_on.clear();
     for (const auto& ref : refs) {
       if (ref.step.empty()) {

@@ -65,6 +65,8 @@ std::string timings_json(const PlanTimings& timings) {
       field(out, "shared_sync", s.shared_sync);
       field(out, "replica", s.replica);
       field(out, "server", s.server);
+      field(out, "operation", s.operation);
+      field(out, "query", s.query);
       field(out, "sqlstate", s.sqlstate);
       if (s.rows >= 0) field(out, "rows", s.rows);
     }

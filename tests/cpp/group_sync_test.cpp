@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
@@ -12,6 +14,7 @@
 
 #include "core/event_loop.hpp"
 #include "core/logger.hpp"
+#include "enrich.h"
 #include "pg/canceller.hpp"
 #include "pg/pool.hpp"
 #include "pg/read_only.hpp"
@@ -49,6 +52,30 @@ TEST(ReadOnlySql, AnythingDoubtfulIsNotARead) {
   EXPECT_FALSE(is_read_only_sql(""));
   EXPECT_FALSE(is_read_only_sql("SELECTX 1"));
   EXPECT_FALSE(is_read_only_sql("CALL p()"));
+}
+
+// db.operation.name, through the C API the bindings call for direct statements.
+std::string operation_name(const char* sql) {
+  char out[16];
+  std::size_t n = enrich_sql_operation_name(sql, std::strlen(sql), out, sizeof out);
+  EXPECT_EQ(std::strlen(out), std::min(n, sizeof out - 1)) << sql;
+  return out;
+}
+
+TEST(OperationName, TheFirstKeywordAfterCommentsInUpperCase) {
+  EXPECT_EQ(operation_name("SELECT * FROM users WHERE id = $1"), "SELECT");
+  EXPECT_EQ(operation_name("-- comment\n/* another */ with a AS (SELECT 1) TABLE a"), "WITH");
+  EXPECT_EQ(operation_name("\n\tinsert into t values (1)"), "INSERT");
+  EXPECT_EQ(operation_name("select1"), "SELECT");  // a word is letters only
+  EXPECT_EQ(operation_name("(SELECT 1)"), "");
+  EXPECT_EQ(operation_name("/* unterminated SELECT 1"), "");
+  EXPECT_EQ(operation_name(""), "");
+  // Truncated to the buffer, with the whole length returned; NULL and no buffer are fine.
+  char small[4];
+  EXPECT_EQ(enrich_sql_operation_name("refresh materialized view v", 27, small, sizeof small), 7u);
+  EXPECT_STREQ(small, "REF");
+  EXPECT_EQ(enrich_sql_operation_name("update t set x = 1", 18, nullptr, 0), 6u);
+  EXPECT_EQ(enrich_sql_operation_name(nullptr, 5, small, sizeof small), 0u);
 }
 
 // A Pool on its own loop thread: the tests submit groups exactly as a plan run does.

@@ -6,6 +6,7 @@
 
 #include "enrich/plan.hpp"
 #include "json/value.hpp"
+#include "plan/timings_json.hpp"
 #include "support/capi_support.hpp"
 #include "support/stub_server.hpp"
 #include "support/test_support.hpp"
@@ -84,6 +85,8 @@ TEST_F(TimingsTest, EachStepSaysWhereItsTimeWent) {
     EXPECT_GE(s.duration_us, s.queued_us) << name;
     EXPECT_LE(s.start_us + s.duration_us, t.total_us) << name;
     EXPECT_TRUE(s.error.empty()) << name;
+    EXPECT_EQ(s.operation, "SELECT") << name;
+    EXPECT_TRUE(s.query.empty()) << name << ": the text only with trace_query_text";
   }
   EXPECT_EQ(step(t, "user").rows, 1);
   EXPECT_EQ(step(t, "recentActivity").rows, 10);
@@ -150,6 +153,29 @@ TEST_F(TimingsTest, HttpStepsSendTheCallersTraceContextAndLogsCarryItsIds) {
   EXPECT_NE(stub_.call("GET", "/__stats").find("\"last_traceparent\":\"\""), std::string::npos);
 }
 
+// db.query.text is opt-in: with trace_query_text the timings carry each SQL step's text.
+TEST_F(TimingsTest, StatementTextsOnlyWithTraceQueryText) {
+  ClientOptions o = client_options();
+  o.dsn = fixture_dsn_;
+  o.trace_query_text = true;
+  auto client = connect(o);
+  ASSERT_NE(client, nullptr);
+  RunOptions options;
+  options.timings = true;
+  auto out = wait_result(client->run(*plan_, {{"userId", std::int64_t{42}}}, options));
+  ASSERT_OK(out);
+  ASSERT_TRUE(out.value().timings.has_value());
+  const PlanTimings& t = *out.value().timings;
+  EXPECT_EQ(step(t, "user").query, "SELECT * FROM users WHERE id = $1");
+  EXPECT_EQ(step(t, "recentActivity").query,
+            "SELECT * FROM activity_log WHERE user_id = $1 ORDER BY created_at DESC LIMIT 10");
+  EXPECT_TRUE(step(t, "analytics").query.empty());
+  std::string text = timings_json(t);
+  EXPECT_NE(text.find(R"("operation":"SELECT","query":"SELECT * FROM users WHERE id = $1")"),
+            std::string::npos)
+      << text;
+}
+
 TEST_F(TimingsTest, TheCApiHandsTimingsOutAsJson) {
   using namespace capi_test;
   ClientPtr client = make_client(fixture_dsn_);
@@ -186,6 +212,8 @@ TEST_F(TimingsTest, TheCApiHandsTimingsOutAsJson) {
   EXPECT_EQ(user.find("name")->as_string(), "user");
   EXPECT_EQ(user.find("kind")->as_string(), "sql");
   EXPECT_EQ(user.find("shared_sync")->as_bool(), true) << text;
+  EXPECT_EQ(user.find("operation")->as_string(), "SELECT") << text;
+  EXPECT_EQ(user.find("query"), nullptr) << text << ": the text only with trace_query_text";
   const json::Value& analytics = steps->as_array()[3];
   EXPECT_EQ(analytics.find("kind")->as_string(), "http");
   EXPECT_EQ(analytics.find("status")->as_number().text, "200") << text;

@@ -53,6 +53,8 @@ test('plan spans: children of the active span, steps with native times, context 
         assert.equal(s.attributes['db.system.name'], 'postgresql');
         assert.equal(s.attributes['enrich.shared_sync'], true);
         assert.equal(s.attributes['enrich.wave'], 3);
+        assert.equal(s.attributes['db.operation.name'], 'SELECT');
+        assert.equal(s.attributes['db.query.text'], undefined); // opt-in: traceQueryText
       }
     }
     const stats = await (await fetch(`${stub.url}/__stats`)).json();
@@ -75,6 +77,27 @@ test('direct statements get spans; failures are errors with the SQLSTATE', async
     assert.equal(ok.attributes['db.operation.name'], 'SELECT');
     assert.equal(failed.status.code, api.SpanStatusCode.ERROR);
     assert.equal(failed.attributes['db.response.status_code'], '42P01');
+  } finally {
+    await client.close();
+  }
+});
+
+test('statement texts only with traceQueryText', async () => {
+  const client = new enrich.Client({ connectionString: FIXTURE_DSN, tracing: true, traceQueryText: true, logLevel: 'off' });
+  try {
+    const plan = enrich.Plan.load(PLAN, { ANALYTICS_URL: 'http://127.0.0.1:9' });
+    await client.runJson(plan, { userId: 1 });
+    exporter.reset();
+    await client.runJson(plan, { userId: 42 });
+    const sql = '  /* leading comment */ with x AS (SELECT 2) TABLE x';
+    assert.equal(await client.queryValue(sql), 2);
+    const spans = exporter.getFinishedSpans();
+    const user = spans.find((s) => s.attributes['enrich.step'] === 'user');
+    assert.equal(user.attributes['db.query.text'], 'SELECT * FROM users WHERE id = $1');
+    const direct = spans.find((s) => s.name === 'WITH'); // the core's reading: comments skipped
+    assert.ok(direct, spans.map((s) => s.name).join(', '));
+    assert.equal(direct.attributes['db.operation.name'], 'WITH');
+    assert.equal(direct.attributes['db.query.text'], sql);
   } finally {
     await client.close();
   }

@@ -67,6 +67,8 @@ def test_plan_spans_are_children_of_the_callers_span_and_the_service_gets_the_co
             assert s.attributes["db.system.name"] == "postgresql"
             assert s.attributes["enrich.shared_sync"] is True and s.attributes["enrich.wave"] == 3
             assert s.attributes["server.port"] > 0
+            assert s.attributes["db.operation.name"] == "SELECT"
+            assert "db.query.text" not in s.attributes  # opt-in: trace_query_text
     # The analytics service saw the plan span as its parent, as with an instrumented httpx.
     trace_id = format(plan_span.context.trace_id, "032x")
     span_id = format(plan_span.context.span_id, "016x")
@@ -86,9 +88,30 @@ def test_direct_queries_and_failures_get_spans():
     ok, failed = EXPORTER.get_finished_spans()
     assert ok.name == "SELECT" and ok.attributes["db.operation.name"] == "SELECT"
     assert ok.attributes["db.system.name"] == "postgresql"
+    assert "db.query.text" not in ok.attributes
     assert failed.status.status_code == trace.StatusCode.ERROR
     assert failed.attributes["error.type"] == "query"
     assert failed.attributes["db.response.status_code"] == "42P01"
+
+
+def test_statement_texts_only_with_trace_query_text():
+    plan = enrich.Plan.load(str(PLAN_PATH), variables={"ANALYTICS_URL": "http://127.0.0.1:9"})
+
+    async def main():
+        async with enrich.Client(FIXTURE_DSN, tracing=True, trace_query_text=True) as c:
+            await c.run_json(plan, user_id=1)
+            EXPORTER.clear()
+            await c.run_json(plan, user_id=42)
+            assert await c.fetch_value("  /* leading comment */ with x AS (SELECT 2) TABLE x") == 2
+
+    asyncio.run(main())
+    spans = {s.attributes.get("enrich.step", s.name): s for s in EXPORTER.get_finished_spans()}
+    user = spans["user"]
+    assert user.attributes["db.query.text"] == "SELECT * FROM users WHERE id = $1"
+    assert user.attributes["db.operation.name"] == "SELECT"
+    direct = spans["WITH"]  # the core's reading: comments skipped, upper case
+    assert direct.attributes["db.operation.name"] == "WITH"
+    assert direct.attributes["db.query.text"] == "  /* leading comment */ with x AS (SELECT 2) TABLE x"
 
 
 def test_a_failed_plan_ends_its_span_as_an_error():

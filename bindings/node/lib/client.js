@@ -12,7 +12,8 @@ const { InvalidArgumentError, ClosedError, abortError } = errors;
 const { prepareParams, MODE_ROWS, MODE_ONE, MODE_VALUE, MODE_EXECUTE } = values;
 
 const kNative = Symbol('enrich.native');
-const kTracing = Symbol('enrich.tracing'); // tracing: true (lib/tracing.js, loaded on first use)
+// tracing: true (lib/tracing.js, loaded on first use): { queryText }, else null
+const kTracing = Symbol('enrich.tracing');
 const kToken = Symbol('enrich.token');
 
 // ---- options -----------------------------------------------------------------------------------
@@ -226,7 +227,8 @@ class Queryable {
         (slot) => target.query(text, prepared, mode, timeout, deadline, slot, primary),
         (id) => this._cancel(id),
       );
-    return this[kTracing] ? require('./tracing').tracedQuery(text, run) : run();
+    const tracing = this[kTracing];
+    return tracing ? require('./tracing').tracedQuery(text, tracing.queryText, run) : run();
   }
 }
 
@@ -239,7 +241,8 @@ class Client extends Queryable {
     super();
     const config = configJson(options);
     this[kNative] = new native.NativeClient(config, logForwarder(options && options.logger));
-    this[kTracing] = typeof options === 'object' && options !== null && options.tracing === true;
+    const traced = typeof options === 'object' && options !== null && options.tracing === true;
+    this[kTracing] = traced ? { queryText: options.traceQueryText === true } : null;
   }
 
   _cancel(id) {

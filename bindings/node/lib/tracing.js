@@ -38,11 +38,6 @@ function fail(span, err) {
   span.setStatus({ code: SpanStatusCode.ERROR, message: String(err.message) });
 }
 
-function operation(sql) {
-  const m = /^\s*([A-Za-z]+)/.exec(sql);
-  return m ? m[1].toUpperCase() : '';
-}
-
 /** One span per step from the core's timings; returns the run's native end (unix ns, BigInt). */
 function stepSpans(parent, text) {
   const { SpanKind, SpanStatusCode } = otel();
@@ -83,6 +78,8 @@ function stepSpans(parent, text) {
         attributes['server.port'] = Number(server.slice(colon + 1));
       }
       if (step.rows !== undefined) attributes['db.response.returned_rows'] = step.rows;
+      if (step.operation) attributes['db.operation.name'] = step.operation;
+      if (step.query !== undefined) attributes['db.query.text'] = step.query; // trace_query_text only
       if (step.sqlstate) attributes['db.response.status_code'] = step.sqlstate;
     }
     const span = t.startSpan(name, { kind: SpanKind.CLIENT, startTime: hrTime(begin), attributes }, parent);
@@ -138,15 +135,17 @@ async function tracedPlan(planName, call) {
   return out[0];
 }
 
-/** A direct statement (query, queryOne, ...) under a span of its own. */
-async function tracedQuery(sql, call) {
+/**
+ * A direct statement (query, queryOne, ...) under a span of its own; `queryText`: the client's
+ * traceQueryText, the opt-in db.query.text.
+ */
+async function tracedQuery(sql, queryText, call) {
   const o = otel();
   if (!o) return call();
-  const op = operation(sql);
-  const span = tracer().startSpan(op || 'postgresql', {
-    kind: o.SpanKind.CLIENT,
-    attributes: { 'db.system.name': 'postgresql', 'db.operation.name': op },
-  });
+  const op = require('./native').sqlOperationName(sql); // the core's reading, as in plan timings
+  const attributes = { 'db.system.name': 'postgresql', 'db.operation.name': op };
+  if (queryText) attributes['db.query.text'] = sql;
+  const span = tracer().startSpan(op || 'postgresql', { kind: o.SpanKind.CLIENT, attributes });
   try {
     return await o.context.with(o.trace.setSpan(o.context.active(), span), call);
   } catch (err) {

@@ -40,6 +40,16 @@ Napi::Value status_name(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), enrich_status_name(static_cast<enrich_status>(code)));
 }
 
+// The core's db.operation.name of a statement (what plan timings carry), for direct statements.
+Napi::Value sql_operation_name(const Napi::CallbackInfo& info) {
+  std::string sql = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value()
+                                                            : std::string();
+  std::size_t n = enrich_sql_operation_name(sql.data(), sql.size(), nullptr, 0);
+  std::string name(n, '\0');
+  enrich_sql_operation_name(sql.data(), sql.size(), name.data(), n + 1);
+  return Napi::String::New(info.Env(), name);
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   Bridge* bridge = Bridge::create(env);
   exports.Set("NativeClient", ClientWrap::define(env));
@@ -50,6 +60,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("setHelpers", Napi::Function::New(env, &set_helpers, "setHelpers"));
   exports.Set("shutdown", Napi::Function::New(env, &shutdown, "shutdown"));
   exports.Set("bridgeStats", Napi::Function::New(env, &bridge_stats, "bridgeStats"));
+  exports.Set("sqlOperationName",
+              Napi::Function::New(env, &sql_operation_name, "sqlOperationName"));
   exports.Set("statusName", Napi::Function::New(env, &status_name, "statusName"));
   exports.Set("optionsSchema", Napi::String::New(env, enrich_client_options_schema()));
   exports.Set("version", Napi::String::New(env, enrich_version_string()));

@@ -258,7 +258,7 @@ class Client:
     closed when garbage collected or at interpreter exit.
     """
 
-    __slots__ = ("_h", "_finalizer", "_tracing", "__weakref__")
+    __slots__ = ("_h", "_finalizer", "_tracing", "_trace_query_text", "__weakref__")
 
     def __init__(self, dsn: Optional[str] = None, **options: Any) -> None:
         config = _config_json(dsn, options)
@@ -266,6 +266,7 @@ class Client:
         self._h = _native.create_client(config, True)
         # tracing=True: spans through opentelemetry-api when it is installed (docs/observability.md)
         self._tracing = options.get("tracing") is True
+        self._trace_query_text = options.get("trace_query_text") is True  # db.query.text
         self._finalizer = weakref.finalize(self, _close_native, self._h)
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -332,7 +333,7 @@ class Client:
         if self._tracing:
             from . import _tracing
 
-            return await _tracing.traced_query(sql, lambda: _native_call(
+            return await _tracing.traced_query(sql, self._trace_query_text, lambda: _native_call(
                 self._h, lambda b, fut: b.query(self._h, fut, sql, args, kind, ms, primary)))
         return await _native_call(
             self._h, lambda b, fut: b.query(self._h, fut, sql, args, kind, ms, primary))

@@ -39,12 +39,6 @@ def _tracer() -> Any:
     return _TRACER
 
 
-def _operation(sql: str) -> str:
-    """db.operation.name: the statement's first keyword (SELECT, INSERT, WITH, ...)."""
-    word = sql.lstrip().split(None, 1)[0] if sql.strip() else ""
-    return word.upper().rstrip(";")
-
-
 def _fail(span: Any, error: BaseException) -> None:
     code = getattr(error, "code", None) or type(error).__name__
     span.set_attribute("error.type", str(code))
@@ -86,6 +80,10 @@ def _step_spans(parent_ctx: Any, timings: Dict[str, Any]) -> int:
                     attrs["server.port"] = int(port)
             if "rows" in step:
                 attrs["db.response.returned_rows"] = int(step["rows"])
+            if step.get("operation"):
+                attrs["db.operation.name"] = step["operation"]
+            if "query" in step:  # only with trace_query_text
+                attrs["db.query.text"] = step["query"]
             if step.get("sqlstate"):
                 attrs["db.response.status_code"] = step["sqlstate"]
             span = tracer.start_span(f"enrich.step {step['name']}", context=parent_ctx,
@@ -127,13 +125,16 @@ async def traced_plan(plan_name: str, call: PlanCall) -> bytes:
     return cast(bytes, document)
 
 
-async def traced_query(sql: str, call: Callable[[], Awaitable[Any]]) -> Any:
+async def traced_query(sql: str, query_text: bool, call: Callable[[], Awaitable[Any]]) -> Any:
     """A direct statement (fetch, execute, ...) under a span of its own (the server it ran on is
-    not known here: with replicas it is chosen on the I/O thread)."""
+    not known here: with replicas it is chosen on the I/O thread). `query_text`: the client's
+    trace_query_text, the opt-in db.query.text."""
     if _trace is None:
         return await call()
-    operation = _operation(sql)
+    operation = _native.sql_operation_name(sql)  # the core's reading, as in plan timings
     attrs: Dict[str, Any] = {"db.system.name": "postgresql", "db.operation.name": operation}
+    if query_text:
+        attrs["db.query.text"] = sql
     span = _tracer().start_span(operation or "postgresql", kind=SpanKind.CLIENT, attributes=attrs)
     token = _otel_context.attach(_trace.set_span_in_context(span))
     try:

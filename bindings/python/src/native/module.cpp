@@ -180,6 +180,12 @@ PYBIND11_MODULE(_native, m) {
 
   m.def("version", &enrich_version);
   m.def("version_string", &enrich_version_string);
+  m.def("sql_operation_name", [](const std::string& sql) {
+    std::size_t n = enrich_sql_operation_name(sql.data(), sql.size(), nullptr, 0);
+    std::string name(n, '\0');
+    enrich_sql_operation_name(sql.data(), sql.size(), name.data(), n + 1);
+    return name;
+  });
   m.def("status_name",
         [](int s) { return std::string(enrich_status_name(static_cast<enrich_status>(s))); });
   m.def("set_hooks", [](py::object error_factory, py::object slow_decode, py::object slow_encode) {
