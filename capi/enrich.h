@@ -489,7 +489,8 @@ ENRICH_API const char* enrich_completion_warning(const enrich_completion* c, siz
 ENRICH_API double enrich_completion_elapsed_ms(const enrich_completion* c);
 /**
  * A plan's per-step timings as JSON (when asked for: enrich_call_options.timings, or the client
- * option timings), owned by the completion; NULL otherwise. docs/observability.md
+ * option timings), owned by the completion, also when the run failed (steps until it ended);
+ * NULL otherwise. docs/observability.md
  * lists the fields: {"started_unix_ns":..., "total_us":..., "steps":[{"name":"user",
  * "kind":"sql", "start_us":..., "duration_us":..., "queued_us":..., "wave":3,
  * "shared_sync":true, "replica":false, "server":"127.0.0.1:5432", "rows":1, ...}]}.

@@ -87,8 +87,11 @@ enrich_status launch(const std::shared_ptr<ClientCore>& core, Target target,
     try {
       if (r.ok())
         fill(*c, std::move(r).value());
-      else
+      else {
         c->error.reset(new_error(r.error()));
+        // A failed plan run that asked for timings: they say where its time went until it ended.
+        if (r.error().timings) c->timings_json = timings_json(*r.error().timings);
+      }
     } catch (...) {
       c->error.reset(new_error(Error{ErrorCode::internal, "failed to build the completion"}));
     }

@@ -15,6 +15,8 @@
 
 namespace enrich {
 
+struct PlanTimings;
+
 /// What went wrong, in categories a caller can act on.
 enum class ErrorCode {
   connection,        ///< could not connect, or the connection broke while the operation ran
@@ -67,6 +69,9 @@ struct ENRICH_EXPORT Error {
   std::string hint;      ///< server's HINT field, if any
   /// The server's other fields (see `ErrorField`), shared and immutable; null when none.
   std::shared_ptr<const std::array<std::string, kErrorFieldCount>> fields;
+  /// A failed plan run that asked for timings (RunOptions::timings): where each step's time went
+  /// until the run ended (PlanTimings, in enrich/plan.hpp). Null otherwise.
+  std::shared_ptr<const PlanTimings> timings;
 
   /// One of the server's other fields, "" when it did not send it.
   std::string_view field(ErrorField f) const noexcept {

@@ -159,7 +159,7 @@ struct RunOptions {
 struct StepTiming {
   std::string name;
   bool http = false;     ///< an HTTP step, else SQL
-  bool skipped = false;  ///< switched off by `when`
+  bool skipped = false;  ///< switched off by `when`, or not started before a failed run ended
   std::int64_t start_us = 0;
   std::int64_t duration_us = 0;  ///< until its result was there (encoding not included)
   std::int64_t encode_us = 0;    ///< turning its result into JSON

@@ -252,6 +252,7 @@ void PlanRun::on_query(std::size_t index, Result<QueryResult> result) {
   }
   QueryResult rows = std::move(result).value();
   if (spec.options.required && spec.shape != ResultShape::many && rows.empty()) {
+    if (timed_) steps_[index].timing.error = std::string(to_string(ErrorCode::not_found));
     fail(Error{ErrorCode::not_found,
                fmt::format("plan \"{}\": step \"{}\" found no row", plan_->name, spec.name)});
     return;
@@ -364,15 +365,27 @@ void PlanRun::finish() {
     env_.metrics->plans_ok.fetch_add(1, std::memory_order_relaxed);
     env_.metrics->plan.observe(elapsed);
   }
-  if (timed_) {
-    PlanTimings timings;
-    timings.started_unix_ns = started_unix_ns_;
-    timings.total_us = since(started_, Clock::now());
-    timings.steps.reserve(steps_.size());
-    for (auto& step : steps_) timings.steps.push_back(std::move(step.timing));
-    output.timings = std::move(timings);
-  }
+  if (timed_) output.timings = take_timings(std::nullopt);
   promise_.set_value(std::move(output));
+}
+
+PlanTimings PlanRun::take_timings(std::optional<ErrorCode> stopped) {
+  Clock::time_point now = Clock::now();
+  PlanTimings timings;
+  timings.started_unix_ns = started_unix_ns_;
+  timings.total_us = since(started_, now);
+  timings.steps.reserve(steps_.size());
+  for (auto& step : steps_) {
+    StepTiming& t = step.timing;
+    if (stopped && step.state == StepState::waiting) {
+      t.skipped = true;  // the run ended before it could start
+    } else if (stopped && step.state == StepState::running && t.error.empty()) {
+      t.duration_us = since(step.started, now);
+      t.error = std::string(to_string(*stopped));
+    }
+    timings.steps.push_back(std::move(t));
+  }
+  return timings;
 }
 
 void PlanRun::count_failure() {
@@ -388,6 +401,7 @@ void PlanRun::fail(Error error) {
   if (deadline_timer_) env_.loop->cancel_timer(deadline_timer_);
   deadline_timer_ = 0;
   stop_outstanding(ErrorCode::cancelled, "another step of the plan failed");
+  if (timed_) error.timings = std::make_shared<const PlanTimings>(take_timings(ErrorCode::cancelled));
   promise_.set_error(std::move(error));
 }
 
@@ -403,7 +417,9 @@ void PlanRun::abort(ErrorCode code, std::string message) {
   deadline_timer_ = 0;
   stop_outstanding(code, message);
   if (!pending.empty()) message += fmt::format(" (unfinished steps: {})", pending);
-  promise_.set_error(Error{code, std::move(message)});
+  Error error{code, std::move(message)};
+  if (timed_) error.timings = std::make_shared<const PlanTimings>(take_timings(code));
+  promise_.set_error(std::move(error));
 }
 
 void PlanRun::stop_outstanding(ErrorCode code, const std::string& message) {

@@ -4,6 +4,7 @@
 // arrives, and assembles the document when the last step is done. Loop thread only.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,10 @@ class PlanRun : public std::enable_shared_from_this<PlanRun> {
   /// Where a step's time went, when its result arrived at `done` (timed_ only).
   void time_query(std::size_t index, const Result<QueryResult>& result, Clock::time_point done);
   void time_http(std::size_t index, const Result<HttpResponse>& result, Clock::time_point done);
+  /// The run's timings (timed_ only). When a failed run ends (`stopped`: the error its unfinished
+  /// steps were stopped with), the steps still running are timed until now with that error, and
+  /// the steps never started are marked skipped.
+  PlanTimings take_timings(std::optional<ErrorCode> stopped);
   /// A log event of this run, with the caller's trace ids when it gave a traceparent.
   void log(LogLevel level, std::string event,
            std::vector<std::pair<std::string, std::string>> fields);

@@ -153,6 +153,33 @@ TEST_F(TimingsTest, HttpStepsSendTheCallersTraceContextAndLogsCarryItsIds) {
   EXPECT_NE(stub_.call("GET", "/__stats").find("\"last_traceparent\":\"\""), std::string::npos);
 }
 
+// A failed run's timings come with its error: the failing step, the steps stopped because of it,
+// and the steps that never started (skipped).
+TEST_F(TimingsTest, AFailedRunsTimingsComeWithItsError) {
+  auto plan = PlanBuilder("broken")
+                  .sql("x", "SELECT 1 AS id FROM no_such_table_for_plans", {}, ResultShape::one)
+                  .sql("slow", "SELECT pg_sleep(30) IS NULL AS slept", {}, ResultShape::value)
+                  .sql("after", "SELECT $1::int AS id", {ValueRef::of_step("x", "id")},
+                       ResultShape::one)
+                  .build();
+  ASSERT_OK(plan);
+  RunOptions options;
+  options.timings = true;
+  auto failed = wait_result(client_->run(plan.value(), {}, options));
+  ASSERT_ERROR_CODE(failed, ErrorCode::query);
+  ASSERT_NE(failed.error().timings, nullptr);
+  const PlanTimings& t = *failed.error().timings;
+  EXPECT_EQ(step(t, "x").error, "query");
+  EXPECT_EQ(step(t, "x").sqlstate, "42P01");
+  EXPECT_EQ(step(t, "slow").error, "cancelled");
+  EXPECT_TRUE(step(t, "after").skipped);
+  for (const auto& s : t.steps) EXPECT_LE(s.start_us + s.duration_us, t.total_us) << s.name;
+
+  auto untimed = wait_result(client_->run(plan.value(), {}));
+  ASSERT_ERROR_CODE(untimed, ErrorCode::query);
+  EXPECT_EQ(untimed.error().timings, nullptr);
+}
+
 // db.query.text is opt-in: with trace_query_text the timings carry each SQL step's text.
 TEST_F(TimingsTest, StatementTextsOnlyWithTraceQueryText) {
   ClientOptions o = client_options();
@@ -227,6 +254,21 @@ TEST_F(TimingsTest, TheCApiHandsTimingsOutAsJson) {
   ASSERT_TRUE(c);
   EXPECT_EQ(enrich_completion_timings_json(c.get(), &n), nullptr);
   EXPECT_EQ(n, 0u);
+  enrich_plan_free(plan);
+
+  // A failed run's timings too.
+  const std::string broken =
+      R"({"name": "broken", "steps": [{"name": "x", "sql": "SELECT * FROM no_such_table_x",
+          "shape": "many"}]})";
+  ASSERT_EQ(enrich_plan_from_json(&plan, broken.data(), broken.size(), nullptr, &error), ENRICH_OK)
+      << error_text(error);
+  ASSERT_EQ(enrich_plan_run(client.get(), q.get(), plan, "{}", &o, nullptr, nullptr), ENRICH_OK);
+  c = next(q.get());
+  ASSERT_TRUE(c);
+  EXPECT_EQ(enrich_completion_status(c.get()), ENRICH_ERR_QUERY);
+  text = enrich_completion_timings_json(c.get(), &n);
+  ASSERT_NE(text, nullptr);
+  EXPECT_NE(std::string_view(text, n).find(R"("error":"query")"), std::string_view::npos) << text;
   enrich_plan_free(plan);
 }
 

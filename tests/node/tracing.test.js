@@ -103,6 +103,41 @@ test('statement texts only with traceQueryText', async () => {
   }
 });
 
+test('a failed plan ends its span as an error, with step spans until then', async () => {
+  const client = new enrich.Client({ connectionString: TEST_DSN, tracing: true, logLevel: 'off' });
+  try {
+    const plan = enrich.Plan.fromJson(
+      JSON.stringify({
+        name: 'broken',
+        steps: [
+          { name: 'x', sql: 'SELECT 1 AS id FROM no_such_table_for_plans', shape: 'one' },
+          { name: 'slow', sql: 'SELECT pg_sleep(30) IS NULL AS slept', shape: 'value' },
+          { name: 'after', sql: 'SELECT $1::int AS id', params: ['x.id'], shape: 'one' },
+        ],
+      }),
+    );
+    exporter.reset();
+    await assert.rejects(client.runJson(plan, {}), (err) => err.code === '42P01');
+    const spans = exporter.getFinishedSpans();
+    const planSpan = spans.find((s) => s.name === 'enrich.plan broken');
+    assert.equal(planSpan.status.code, api.SpanStatusCode.ERROR);
+    const steps = Object.fromEntries(
+      spans.filter((s) => s !== planSpan).map((s) => [s.attributes['enrich.step'], s]),
+    );
+    // The failing step, and the one stopped because of it; "after" never started: no span.
+    assert.deepEqual(Object.keys(steps).sort(), ['slow', 'x']);
+    assert.equal(steps.x.attributes['error.type'], 'query');
+    assert.equal(steps.x.attributes['db.response.status_code'], '42P01');
+    assert.equal(steps.slow.attributes['error.type'], 'cancelled');
+    for (const s of Object.values(steps)) {
+      assert.equal(s.parentSpanContext.spanId, planSpan.spanContext().spanId);
+      assert.ok(ns(planSpan.startTime) <= ns(s.startTime) + 1000n && ns(s.endTime) <= ns(planSpan.endTime), s.name);
+    }
+  } finally {
+    await client.close();
+  }
+});
+
 test('runWithTimings gives the core timings', async () => {
   const stub = await startStub();
   const client = new enrich.Client({ connectionString: FIXTURE_DSN, logLevel: 'off' });

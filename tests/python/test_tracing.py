@@ -114,9 +114,13 @@ def test_statement_texts_only_with_trace_query_text():
     assert direct.attributes["db.query.text"] == "  /* leading comment */ with x AS (SELECT 2) TABLE x"
 
 
-def test_a_failed_plan_ends_its_span_as_an_error():
+def test_a_failed_plan_ends_its_span_as_an_error_with_the_steps_until_then():
     plan = enrich.Plan.from_json(json.dumps({
-        "name": "broken", "steps": [{"name": "x", "sql": "SELECT * FROM no_such_table_for_plans", "shape": "many"}],
+        "name": "broken", "steps": [
+            {"name": "x", "sql": "SELECT 1 AS id FROM no_such_table_for_plans", "shape": "one"},
+            {"name": "slow", "sql": "SELECT pg_sleep(30) IS NULL AS slept", "shape": "value"},
+            {"name": "after", "sql": "SELECT $1::int AS id", "params": ["x.id"], "shape": "one"},
+        ],
     }))
 
     async def main():
@@ -126,8 +130,17 @@ def test_a_failed_plan_ends_its_span_as_an_error():
                 await c.run_json(plan)
 
     asyncio.run(main())
-    (span,) = EXPORTER.get_finished_spans()
-    assert span.name == "enrich.plan broken" and span.status.status_code == trace.StatusCode.ERROR
+    spans = {s.attributes.get("enrich.step", s.name): s for s in EXPORTER.get_finished_spans()}
+    plan_span = spans.pop("enrich.plan broken")
+    assert plan_span.status.status_code == trace.StatusCode.ERROR
+    # The failing step, and the one stopped because of it; "after" never started: no span.
+    assert set(spans) == {"x", "slow"}, set(spans)
+    assert spans["x"].attributes["error.type"] == "query"
+    assert spans["x"].attributes["db.response.status_code"] == "42P01"
+    assert spans["slow"].attributes["error.type"] == "cancelled"
+    for s in spans.values():
+        assert s.parent.span_id == plan_span.context.span_id
+        assert plan_span.start_time <= s.start_time <= s.end_time <= plan_span.end_time, s.name
 
 
 def test_run_with_timings(healthy_stub):

@@ -124,7 +124,10 @@ async function tracedPlan(planName, call) {
     out = await call(trace, recording);
   } catch (err) {
     fail(span, err);
-    span.end();
+    // A failed run's timings (when it asked for them) come with its error.
+    const failed = err != null ? err._enrichTimings : undefined;
+    if (typeof failed === 'string') span.end(hrTime(stepSpans(ctx, failed)));
+    else span.end();
     throw err;
   }
   if (!recording) {

@@ -343,7 +343,20 @@ bool Bridge::settle(Pending* p, enrich_completion* c) {
     return true;
   };
   enrich_status status = enrich_completion_status(c);
-  if (status != ENRICH_OK) return reject(error_value(status, enrich_completion_error(c), nullptr));
+  if (status != ENRICH_OK) {
+    napi_value error = error_value(status, enrich_completion_error(c), nullptr);
+    std::size_t length = 0;
+    const char* timings = p->timings ? enrich_completion_timings_json(c, &length) : nullptr;
+    if (error && timings) {
+      // A failed run that asked for timings: they go with the error (non-enumerable
+      // `_enrichTimings`), so that the plan's span still gets its step spans. Best effort.
+      napi_property_descriptor d{"_enrichTimings", nullptr, nullptr,
+                                 nullptr,          nullptr, js.string(timings, length),
+                                 napi_default,     nullptr};
+      if (!js.failed) napi_define_properties(env, error, 1, &d);
+    }
+    return reject(error);
+  }
   napi_value result = nullptr;
   napi_value exception = nullptr;
   switch (p->mode) {

@@ -114,7 +114,12 @@ async def traced_plan(plan_name: str, call: PlanCall) -> bytes:
         out = await call(trace, recording)
     except BaseException as e:
         _fail(span, e)
-        span.end()
+        # A failed run's timings (when it asked for them) come with its error.
+        failed_timings = getattr(e, "_enrich_timings", None)
+        if isinstance(failed_timings, str):
+            span.end(end_time=_step_spans(ctx, json.loads(failed_timings)))
+        else:
+            span.end()
         raise
     if not recording:
         span.end()

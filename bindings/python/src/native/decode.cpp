@@ -428,7 +428,20 @@ py::object decode_completion(enrich_completion* c, Kind kind) {
 py::object outcome(enrich_completion* c, Kind kind, bool& is_error) {
   if (enrich_completion_status(c) != ENRICH_OK) {
     is_error = true;
-    return make_error(enrich_completion_error(c));
+    py::object error = make_error(enrich_completion_error(c));
+    // A failed run that asked for timings: they go with the exception (`_enrich_timings`), so
+    // that the plan's span still gets its step spans.
+    std::size_t timings_len = 0;
+    const char* timings = kind == Kind::json_timed
+                              ? enrich_completion_timings_json(c, &timings_len)
+                              : nullptr;
+    if (timings) {
+      try {
+        error.attr("_enrich_timings") = py::str(timings, timings_len);
+      } catch (py::error_already_set&) {  // an exception type without a __dict__: no step spans
+      }
+    }
+    return error;
   }
   try {
     is_error = false;
