@@ -99,7 +99,8 @@ def _trace_headers(request: Request) -> Optional[dict]:
 
 
 def _attach_trace_context(request: Request) -> Any:
-    if not TRACING:
+    # Without an incoming traceparent there is nothing to continue: the plan span starts a trace.
+    if not TRACING or "traceparent" not in request.headers:
         return None
     try:
         from opentelemetry import context
