@@ -264,6 +264,8 @@ void append_value(std::string& out, std::string_view text, unsigned type, JsonPr
       if (pg) {
         out += text;
       } else if (node) {
+        // jsonb's own output mostly needs no tree: transcode it in one pass.
+        if (type == oid::jsonb && json::append_js_jsonb_text(out, text)) return;
         auto parsed = json::parse(text, 512);
         if (parsed.ok())
           json::append_js_json(out, parsed.value());

@@ -80,6 +80,38 @@ void append_with(std::string& out, const Value& v, bool js_key_order, AppendNumb
   }
 }
 
+// A number token that JSON.stringify(JSON.parse(token)) writes unchanged:
+// -?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?, not -0, at most 15 significant digits (so the token's digits
+// are the double's shortest round trip) and, below 1, at most 5 zeros after the point (smaller
+// values are written with an exponent).
+bool is_js_canonical_number(std::string_view t) {
+  std::size_t i = t.size() > 0 && t[0] == '-' ? 1 : 0;
+  std::size_t int_start = i;
+  while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+  std::size_t int_digits = i - int_start;
+  if (int_digits == 0 || (int_digits > 1 && t[int_start] == '0')) return false;
+  bool int_zero = int_digits == 1 && t[int_start] == '0';
+  std::size_t significant = int_zero ? 0 : int_digits;
+  if (i < t.size()) {
+    if (t[i] != '.') return false;
+    std::size_t frac_start = ++i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+    if (i != t.size() || i == frac_start || t[i - 1] == '0') return false;
+    std::size_t frac = i - frac_start;
+    if (int_zero) {
+      std::size_t zeros = 0;
+      while (t[frac_start + zeros] == '0') ++zeros;
+      if (zeros > 5) return false;
+      significant = frac - zeros;
+    } else {
+      significant += frac;
+    }
+  } else if (int_zero && int_start == 1) {
+    return false;  // "-0": JSON.stringify writes 0
+  }
+  return significant <= 15;
+}
+
 bool is_integer_literal(std::string_view s) {
   return s.find_first_of(".eE") == std::string_view::npos;
 }
@@ -89,6 +121,82 @@ bool is_integer_literal(std::string_view s) {
 void append_js_json(std::string& out, const Value& value) {
   append_with(out, value, true,
               [](std::string& o, const Number& n) { append_js_number(o, n.as_double()); });
+}
+
+bool append_js_jsonb_text(std::string& out, std::string_view s) {
+  const std::size_t mark = out.size();
+  auto decline = [&] {
+    out.resize(mark);
+    return false;
+  };
+  constexpr int kMaxDepth = 64;  // deeper documents take the parser's path
+  char open[kMaxDepth];
+  int depth = 0;
+  bool expect_key = false;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    char c = s[i];
+    switch (c) {
+      case ' ':
+      case '\n':
+      case '\t':
+      case '\r':
+        ++i;
+        continue;
+      case '{':
+      case '[':
+        if (depth == kMaxDepth) return decline();
+        open[depth++] = c;
+        out += c;
+        expect_key = c == '{';
+        ++i;
+        continue;
+      case '}':
+      case ']':
+        if (depth == 0 || open[depth - 1] != (c == '}' ? '{' : '[')) return decline();
+        --depth;
+        out += c;
+        expect_key = false;
+        ++i;
+        continue;
+      case ',':
+        out += ',';
+        expect_key = depth > 0 && open[depth - 1] == '{';
+        ++i;
+        continue;
+      case ':':
+        out += ':';
+        expect_key = false;
+        ++i;
+        continue;
+      case '"': {
+        std::size_t j = i + 1;
+        while (j < s.size() && s[j] != '"' && s[j] != '\\' &&
+               static_cast<unsigned char>(s[j]) >= 0x20)
+          ++j;
+        if (j == s.size() || s[j] != '"') return decline();  // an escape: the parser unescapes
+        std::string_view text = s.substr(i + 1, j - i - 1);
+        if (expect_key && is_array_index(text)) return decline();  // JS moves these first
+        append_json_string(out, text);
+        i = j + 1;
+        continue;
+      }
+      default: {
+        std::size_t j = i;
+        while (j < s.size() && s[j] != ',' && s[j] != ']' && s[j] != '}' && s[j] != ' ' &&
+               s[j] != '\n' && s[j] != '\t' && s[j] != '\r')
+          ++j;
+        std::string_view token = s.substr(i, j - i);
+        if (token != "true" && token != "false" && token != "null" &&
+            !is_js_canonical_number(token))
+          return decline();
+        out.append(token);
+        i = j;
+      }
+    }
+  }
+  if (depth != 0 || out.size() == mark) return decline();
+  return true;
 }
 
 void append_python_json(std::string& out, const Value& value) {

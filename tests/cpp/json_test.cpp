@@ -184,6 +184,51 @@ TEST(ProfileJsonTest, NodeReserializesLikeJsonStringify) {
   EXPECT_EQ(out, R"({"2":true,"10":"x","b":3,"a":[1,2.5,100],"01":0})");
 }
 
+// jsonb's text transcoded in one pass must give exactly what the parse + re-serialize path gives,
+// and decline (leaving the output as it was) whenever it could not.
+TEST(ProfileJsonTest, JsonbFastPathMatchesTheParserOrDeclines) {
+  auto tree = [](std::string_view text) {
+    auto v = parse(text);
+    EXPECT_TRUE(v.ok()) << text;
+    std::string out;
+    if (v.ok()) append_js_json(out, v.value());
+    return out;
+  };
+  // jsonb's output: ", " and ": " separators, keys sorted by length.
+  for (std::string_view text : {
+           R"({"a": 1, "bb": [1, 2.5, -3, 0, -0.25, 0.000001, 123456789012345], "ccc": null})",
+           R"({"x": {"y": [[], {}, [true, false, null]]}, "name": "Zoë 👍 €", "e": ""})",
+           R"([1, "two", 3.14159, {"k": "v"}])", R"("just a string")", "42", "true", "null",
+           R"({"01": 1, "a1": 2, "-1": 3, "1.5": 4})",  // none of these keys is an array index
+       }) {
+    std::string out = "prefix:";
+    ASSERT_TRUE(append_js_jsonb_text(out, text)) << text;
+    EXPECT_EQ(out, "prefix:" + tree(text)) << text;
+  }
+  // Declined: the parser's path gives a different text, or the fast path cannot tell.
+  for (std::string_view text : {
+           R"({"b": 1, "10": 2})",           // an array-index key: JS moves it first
+           R"({"s": "line\nbreak"})",        // an escape: the parser unescapes it
+           R"({"s": "quote\" inside"})",     //
+           "{\"s\": \"raw\ttab\"}",          // a raw control character: not jsonb's output
+           R"({"n": 1.50})",                 // trailing zero: JS writes 1.5
+           R"({"n": 1e3})",                  // exponent
+           R"({"n": -0})",                   // JS writes 0
+           R"({"n": 0.0000001})",            // JS writes 1e-7
+           R"({"n": 1234567890123456789})",  // beyond 15 digits: JS rounds it
+           R"({"n": 01})",
+           R"({"a": 1)",
+           R"([1]])",
+           "",
+           "   ",
+           R"({"a": tru})",
+       }) {
+    std::string out = "prefix:";
+    EXPECT_FALSE(append_js_jsonb_text(out, text)) << text;
+    EXPECT_EQ(out, "prefix:") << text;
+  }
+}
+
 TEST(ProfileJsonTest, PythonReserializesLikeJsonDumps) {
   auto v = parse(R"({"b":1,"a":[1.0,2.50,1e2,12345678901234567890],"10":"x","b":3})");
   ASSERT_TRUE(v.ok());
