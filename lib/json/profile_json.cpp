@@ -129,62 +129,98 @@ bool append_js_jsonb_text(std::string& out, std::string_view s) {
     out.resize(mark);
     return false;
   };
+  // What may come next. The grammar is checked as the parser would, so that whatever this
+  // accepts the parser accepts too, with the same result.
+  enum class Want { value, first_key, key, colon, comma_or_end };
+  Want want = Want::value;
   constexpr int kMaxDepth = 64;  // deeper documents take the parser's path
   char open[kMaxDepth];
+  std::size_t key_base[kMaxDepth];  // an object's first key in `keys`
+  std::vector<std::string_view> keys;
   int depth = 0;
-  bool expect_key = false;
+  auto is_space = [](char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; };
+  auto after_value = [&] { want = Want::comma_or_end; };
   std::size_t i = 0;
   while (i < s.size()) {
     char c = s[i];
+    if (is_space(c)) {
+      ++i;
+      continue;
+    }
+    if (depth == 0 && want == Want::comma_or_end) return decline();  // text after the document
     switch (c) {
-      case ' ':
-      case '\n':
-      case '\t':
-      case '\r':
-        ++i;
-        continue;
       case '{':
       case '[':
-        if (depth == kMaxDepth) return decline();
+        if (want != Want::value || depth == kMaxDepth) return decline();
+        key_base[depth] = keys.size();
         open[depth++] = c;
         out += c;
-        expect_key = c == '{';
+        want = c == '{' ? Want::first_key : Want::value;
+        if (c == '[') {
+          // An empty array: "]" may follow at once.
+          std::size_t j = i + 1;
+          while (j < s.size() && is_space(s[j])) ++j;
+          if (j < s.size() && s[j] == ']') {
+            --depth;
+            out += ']';
+            i = j + 1;
+            after_value();
+            continue;
+          }
+        }
         ++i;
         continue;
       case '}':
-      case ']':
-        if (depth == 0 || open[depth - 1] != (c == '}' ? '{' : '[')) return decline();
+      case ']': {
+        char expected = c == '}' ? '{' : '[';
+        bool may_close = want == Want::comma_or_end || (c == '}' && want == Want::first_key);
+        if (depth == 0 || open[depth - 1] != expected || !may_close) return decline();
         --depth;
+        keys.resize(key_base[depth]);
         out += c;
-        expect_key = false;
         ++i;
+        after_value();
         continue;
+      }
       case ',':
+        if (want != Want::comma_or_end || depth == 0) return decline();
         out += ',';
-        expect_key = depth > 0 && open[depth - 1] == '{';
+        want = open[depth - 1] == '{' ? Want::key : Want::value;
         ++i;
         continue;
       case ':':
+        if (want != Want::colon) return decline();
         out += ':';
-        expect_key = false;
+        want = Want::value;
         ++i;
         continue;
       case '"': {
+        if (want != Want::value && want != Want::key && want != Want::first_key) return decline();
         std::size_t j = i + 1;
         while (j < s.size() && s[j] != '"' && s[j] != '\\' &&
                static_cast<unsigned char>(s[j]) >= 0x20)
           ++j;
         if (j == s.size() || s[j] != '"') return decline();  // an escape: the parser unescapes
         std::string_view text = s.substr(i + 1, j - i - 1);
-        if (expect_key && is_array_index(text)) return decline();  // JS moves these first
+        if (want != Want::value) {
+          if (is_array_index(text)) return decline();  // JS moves these first
+          // A repeated key (never in jsonb, possible in json) is merged by the parser.
+          for (std::size_t k = key_base[depth - 1]; k < keys.size(); ++k)
+            if (keys[k] == text) return decline();
+          keys.push_back(text);
+          want = Want::colon;
+        } else {
+          after_value();
+        }
         append_json_string(out, text);
         i = j + 1;
         continue;
       }
       default: {
+        if (want != Want::value) return decline();
         std::size_t j = i;
-        while (j < s.size() && s[j] != ',' && s[j] != ']' && s[j] != '}' && s[j] != ' ' &&
-               s[j] != '\n' && s[j] != '\t' && s[j] != '\r')
+        while (j < s.size() && s[j] != ',' && s[j] != ']' && s[j] != '}' && s[j] != ':' &&
+               !is_space(s[j]))
           ++j;
         std::string_view token = s.substr(i, j - i);
         if (token != "true" && token != "false" && token != "null" &&
@@ -192,10 +228,11 @@ bool append_js_jsonb_text(std::string& out, std::string_view s) {
           return decline();
         out.append(token);
         i = j;
+        after_value();
       }
     }
   }
-  if (depth != 0 || out.size() == mark) return decline();
+  if (depth != 0 || want != Want::comma_or_end) return decline();
   return true;
 }
 

@@ -51,6 +51,7 @@ build_fuzzer() { # name [extra compiler args...]
 }
 build_fuzzer plan_loader_fuzz
 build_fuzzer inputs_fuzz -DENRICH_REFERENCE_PLAN="\"$ROOT/examples/plans/user_enriched.json\""
+build_fuzzer jsonb_js_fuzz
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
@@ -72,6 +73,7 @@ run_fuzzer() { # name corpus-name
 }
 run_fuzzer plan_loader_fuzz plan_loader
 run_fuzzer inputs_fuzz inputs
+run_fuzzer jsonb_js_fuzz jsonb_js
 
 if ((${#FAILED[@]})); then
   echo "[fuzz] FAIL: ${FAILED[*]} (reproducers in $BUILD/artifacts/)" >&2

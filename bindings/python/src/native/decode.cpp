@@ -432,9 +432,8 @@ py::object outcome(enrich_completion* c, Kind kind, bool& is_error) {
     // A failed run that asked for timings: they go with the exception (`_enrich_timings`), so
     // that the plan's span still gets its step spans.
     std::size_t timings_len = 0;
-    const char* timings = kind == Kind::json_timed
-                              ? enrich_completion_timings_json(c, &timings_len)
-                              : nullptr;
+    const char* timings =
+        kind == Kind::json_timed ? enrich_completion_timings_json(c, &timings_len) : nullptr;
     if (timings) {
       try {
         error.attr("_enrich_timings") = py::str(timings, timings_len);
