@@ -401,7 +401,8 @@ void PlanRun::fail(Error error) {
   if (deadline_timer_) env_.loop->cancel_timer(deadline_timer_);
   deadline_timer_ = 0;
   stop_outstanding(ErrorCode::cancelled, "another step of the plan failed");
-  if (timed_) error.timings = std::make_shared<const PlanTimings>(take_timings(ErrorCode::cancelled));
+  if (timed_)
+    error.timings = std::make_shared<const PlanTimings>(take_timings(ErrorCode::cancelled));
   promise_.set_error(std::move(error));
 }
 
