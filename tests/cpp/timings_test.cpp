@@ -156,12 +156,12 @@ TEST_F(TimingsTest, HttpStepsSendTheCallersTraceContextAndLogsCarryItsIds) {
 // A failed run's timings come with its error: the failing step, the steps stopped because of it,
 // and the steps that never started (skipped).
 TEST_F(TimingsTest, AFailedRunsTimingsComeWithItsError) {
-  auto plan = PlanBuilder("broken")
-                  .sql("x", "SELECT 1 AS id FROM no_such_table_for_plans", {}, ResultShape::one)
-                  .sql("slow", "SELECT pg_sleep(30) IS NULL AS slept", {}, ResultShape::value)
-                  .sql("after", "SELECT $1::int AS id", {ValueRef::of_step("x", "id")},
-                       ResultShape::one)
-                  .build();
+  auto plan =
+      PlanBuilder("broken")
+          .sql("x", "SELECT 1 AS id FROM no_such_table_for_plans", {}, ResultShape::one)
+          .sql("slow", "SELECT pg_sleep(30) IS NULL AS slept", {}, ResultShape::value)
+          .sql("after", "SELECT $1::int AS id", {ValueRef::of_step("x", "id")}, ResultShape::one)
+          .build();
   ASSERT_OK(plan);
   RunOptions options;
   options.timings = true;
