@@ -141,6 +141,10 @@ def _close_native(handle: Any) -> None:
     handle.close()
 
 
+# Built once: json.dumps with any keyword argument builds a new encoder per call.
+_encode_inputs = _json.JSONEncoder(default=json_default, separators=(",", ":")).encode
+
+
 def _inputs_json(inputs: Optional[Mapping[str, Any]], kw: Mapping[str, Any]) -> str:
     if inputs is None:
         merged: Mapping[str, Any] = kw
@@ -149,7 +153,7 @@ def _inputs_json(inputs: Optional[Mapping[str, Any]], kw: Mapping[str, Any]) -> 
     else:
         merged = inputs
     try:
-        return _json.dumps(merged, default=json_default, separators=(",", ":"))
+        return _encode_inputs(merged)
     except (TypeError, ValueError) as e:
         raise _errors.InvalidArgumentError(f"plan inputs: {e}") from None
 
@@ -415,12 +419,27 @@ class Client:
         a mapping (needed for inputs named ``profile``, ``timeout`` or ``use_primary``);
         ``timeout`` is the caller's deadline in seconds (the plan's own deadline also applies).
         ``use_primary=True`` runs it on the primary even where a read replica could serve."""
-        call = self._plan_call(plan, inputs, kw_inputs, profile, timeout, use_primary)
         if self._tracing:
             from . import _tracing
 
+            call = self._plan_call(plan, inputs, kw_inputs, profile, timeout, use_primary)
             return await _tracing.traced_plan(plan.name, call)
-        return cast(bytes, await call(None, False))
+        # The hot path of every endpoint: the run started and awaited here, without the closures
+        # and the extra coroutine of _plan_call/_native_call (about 3 us of the loop's CPU).
+        inputs_json = _inputs_json(inputs, kw_inputs)
+        prof = 0 if profile is None else _profile(profile)
+        ms = 0 if timeout is None else _ms(timeout)
+        if use_primary is not False:
+            _flag(use_primary, "use_primary")
+        h = self._h
+        loop = _get_running_loop()
+        fut = loop.create_future()
+        op = _bridge_for(loop).plan(h, plan._h, fut, inputs_json, prof, ms, use_primary, False, None)
+        try:
+            return cast(bytes, await fut)
+        except _CancelledError:
+            h.cancel(op)
+            raise
 
     async def run_with_timings(
         self,
