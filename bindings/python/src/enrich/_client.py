@@ -57,6 +57,7 @@ OPTIONS: Mapping[str, Mapping[str, Any]] = {
 
 _get_running_loop = asyncio.get_running_loop
 _bridge_for = _bridge.bridge_for
+_start_soon = _bridge.start_soon
 _CancelledError = asyncio.CancelledError
 
 
@@ -196,7 +197,22 @@ def _response(t: Tuple[int, List[Tuple[str, str]], bytes, float]) -> HttpRespons
 
 async def _native_call(h: Any, start: Any) -> Any:
     """Starts a native operation on the running loop's bridge (``start(bridge, fut)`` returns its
-    op id) and awaits it; cancelling the awaiting task cancels the native operation."""
+    op id) at the loop's next turn, with the others of this turn (_bridge.start_soon), and awaits
+    it; cancelling the awaiting task cancels the native operation."""
+    loop = _get_running_loop()
+    fut = loop.create_future()
+    op = _start_soon(loop, start, fut)
+    try:
+        return await fut
+    except _CancelledError:
+        if op:
+            h.cancel(op[0])
+        raise
+
+
+async def _native_call_now(h: Any, start: Any) -> Any:
+    """:func:`_native_call` started at once: for a transaction's statements, which must reach the
+    core in the order they were issued."""
     loop = _get_running_loop()
     fut = loop.create_future()
     op = start(_bridge_for(loop), fut)
@@ -431,14 +447,16 @@ class Client:
         ms = 0 if timeout is None else _ms(timeout)
         if use_primary is not False:
             _flag(use_primary, "use_primary")
-        h = self._h
+        h, plan_h = self._h, plan._h
         loop = _get_running_loop()
         fut = loop.create_future()
-        op = _bridge_for(loop).plan(h, plan._h, fut, inputs_json, prof, ms, use_primary, False, None)
+        op = _start_soon(loop, lambda b, f: b.plan(h, plan_h, f, inputs_json, prof, ms, use_primary,
+                                                   False, None), fut)
         try:
             return cast(bytes, await fut)
         except _CancelledError:
-            h.cancel(op)
+            if op:
+                h.cancel(op[0])
             raise
 
     async def run_with_timings(
@@ -665,7 +683,7 @@ class Transaction:
         tx = self._check()
         h = self._client._h
         ms = _ms(timeout)
-        return await _native_call(h, lambda b, fut: b.tx_query(h, tx, fut, sql, args, kind, ms))
+        return await _native_call_now(h, lambda b, fut: b.tx_query(h, tx, fut, sql, args, kind, ms))
 
     async def fetch(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:
         return cast("List[Record]", await self._query(sql, args, _ROWS, timeout))
