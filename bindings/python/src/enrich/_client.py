@@ -144,6 +144,29 @@ def _close_native(handle: Any) -> None:
 
 # Built once: json.dumps with any keyword argument builds a new encoder per call.
 _encode_inputs = _json.JSONEncoder(default=json_default, separators=(",", ":")).encode
+_quote = _json.encoder.encode_basestring_ascii  # the C function json uses for str (ensure_ascii)
+_LITERALS = {True: "true", False: "false", None: "null"}
+
+
+def _scalar_inputs_json(inputs: Mapping[str, Any]) -> Optional[str]:
+    """The inputs' JSON, the same text as _encode_inputs gives, when every key is a str and every
+    value an int, bool, str or None (what path and query parameters are); else None. About 1 us
+    less than the encoder, which builds its C encoder object on every call."""
+    parts = []
+    for k, v in inputs.items():
+        t = type(v)
+        if t is int:
+            text = int.__repr__(v)
+        elif t is str:
+            text = _quote(v)
+        elif t is bool or v is None:
+            text = _LITERALS[v]
+        else:
+            return None
+        if type(k) is not str:
+            return None
+        parts.append(f"{_quote(k)}:{text}")
+    return "{" + ",".join(parts) + "}"
 
 
 def _inputs_json(inputs: Optional[Mapping[str, Any]], kw: Mapping[str, Any]) -> str:
@@ -153,6 +176,9 @@ def _inputs_json(inputs: Optional[Mapping[str, Any]], kw: Mapping[str, Any]) -> 
         merged = {**inputs, **kw}
     else:
         merged = inputs
+    text = _scalar_inputs_json(merged)
+    if text is not None:
+        return text
     try:
         return _encode_inputs(merged)
     except (TypeError, ValueError) as e:
