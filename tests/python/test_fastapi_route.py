@@ -16,7 +16,7 @@ from typing import Annotated, Any, List, Tuple
 
 import httpx
 import pytest
-from fastapi import FastAPI, Path, Query
+from fastapi import APIRouter, FastAPI, Path, Query
 
 import enrich
 from enrich.fastapi import plan_route
@@ -215,6 +215,29 @@ def test_client_and_plan_may_be_given_as_objects():
     status, got, expected = run(main)
     expected["meta"].pop("processing_time_ms")
     assert status == 200 and got == expected
+
+
+def test_a_router_included_under_a_prefix():
+    router = APIRouter(prefix="/v1", tags=["users"])
+    state: dict = {}
+
+    @plan_route(router, "/users/{user_id}", client=lambda: state["db"], plan=enrich.Plan.load(PLAN_PATH))
+    def get_user(user_id: int) -> None: ...
+
+    app = FastAPI()
+    app.include_router(router)
+
+    async def main():
+        async with enrich.Client(FIXTURE_DSN, max_connections=1) as db:
+            state["db"] = db
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+                return await http.get("/v1/users/8"), await http.get("/v1/users/x")
+
+    ok, bad = run(main)
+    assert ok.status_code == 200 and json.loads(ok.content)["user"]["id"] == 8
+    assert bad.status_code == 422
+    assert app.openapi()["paths"]["/v1/users/{user_id}"]["get"]["tags"] == ["users"]
 
 
 def test_bad_client_argument_fails_when_the_route_is_made():
