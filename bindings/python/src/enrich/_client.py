@@ -467,7 +467,7 @@ class Client:
             call = self._plan_call(plan, inputs, kw_inputs, profile, timeout, use_primary)
             return await _tracing.traced_plan(plan.name, call)
         # The hot path of every endpoint: the run started and awaited here, without the closures
-        # and the extra coroutine of _plan_call/_native_call (about 3 us of the loop's CPU).
+        # and the extra coroutine of _plan_call/_native_call (about 1.5 us of the loop's CPU).
         inputs_json = _inputs_json(inputs, kw_inputs)
         prof = 0 if profile is None else _profile(profile)
         ms = 0 if timeout is None else _ms(timeout)
