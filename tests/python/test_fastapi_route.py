@@ -16,7 +16,7 @@ from typing import Annotated, Any, List, Tuple
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI, Path, Query
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Query
 
 import enrich
 from enrich.fastapi import plan_route
@@ -238,6 +238,85 @@ def test_a_router_included_under_a_prefix():
     assert ok.status_code == 200 and json.loads(ok.content)["user"]["id"] == 8
     assert bad.status_code == 422
     assert app.openapi()["paths"]["/v1/users/{user_id}"]["get"]["tags"] == ["users"]
+
+
+ECHO = enrich.Plan.from_dict({
+    "name": "echo", "profile": "python",
+    "inputs": {"user_id": {"type": "integer"}, "include_analytics": {"type": "boolean"}, "tag": {"type": "string"}},
+    "steps": [{"name": "row", "sql": "SELECT $1::int8 AS user_id, $2::bool AS include_analytics, $3::text AS tag",
+               "params": ["user_id", "include_analytics", "tag"], "shape": "one"}],
+})
+Tag = Annotated[str, Query(alias="the-tag", max_length=5)]
+
+
+def test_valid_inputs_arrive_as_fastapi_reads_them():
+    """The route's shorter way in (one pydantic validation, _fastapi_route) takes what FastAPI's own
+    handler takes, with the same values, and leaves everything else to FastAPI (its 422s)."""
+    state: dict = {}
+    app, plain = FastAPI(), FastAPI()
+
+    @plan_route(app, "/users/{user_id}", client=lambda: state["db"], plan=ECHO)
+    def echo(user_id: UserId, include_analytics: bool = Query(False), tag: Tag = "none") -> None: ...
+
+    @plain.get("/users/{user_id}")
+    async def plain_echo(user_id: UserId, include_analytics: bool = Query(False), tag: Tag = "none") -> dict:
+        return {"row": {"user_id": user_id, "include_analytics": include_analytics, "tag": tag}}
+
+    route = next(r for r in app.routes if getattr(r, "path", "") == "/users/{user_id}")
+    assert route.get_route_handler().__name__ == "plan_handler"  # the shorter way in is taken
+    paths = ["/users/5", "/users/+5?include_analytics=yes", "/users/0005?include_analytics=off",
+             "/users/5?include_analytics=true&include_analytics=0", "/users/5?other=1&the-tag=ab%22c",
+             "/users/-9223372036854775808?tag=x", "/users/9223372036854775807?include_analytics=1",
+             "/users/5?the-tag=toolong", "/users/5?include_analytics=", "/users/5.0", "/users/%205",
+             "/users/5?the-tag=", "/users/9223372036854775808", "/users/abc?include_analytics=maybe"]
+
+    async def main():
+        async with enrich.Client(FIXTURE_DSN, max_connections=1) as db:
+            state["db"] = db
+            out = []
+            for a in (app, plain):
+                transport = httpx.ASGITransport(app=a)
+                async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+                    out.append([await http.get(p) for p in paths])
+            return out
+
+    got, expected = run(main)
+    assert sum(r.status_code == 200 for r in expected) >= 7 and sum(r.status_code == 422 for r in expected) >= 4
+    for path, g, e in zip(paths, got, expected):
+        assert g.status_code == e.status_code, (path, g.text)
+        if e.status_code == 200:
+            assert g.json()["row"] == e.json()["row"], path
+        else:
+            assert g.json() == e.json(), path
+
+
+def test_dependencies_and_headers_take_fastapis_whole_way():
+    async def refuse() -> None:
+        raise HTTPException(status_code=401, detail="no")
+
+    app = FastAPI()
+    state: dict = {}
+
+    @plan_route(app, "/users/{user_id}", client=lambda: state["db"], plan=enrich.Plan.load(PLAN_PATH),
+                dependencies=[Depends(refuse)])
+    def guarded(user_id: int) -> None: ...
+
+    @plan_route(app, "/tagged/{user_id}", client=lambda: state["db"], plan=ECHO)
+    def tagged(user_id: int, tag: str = Header("h"), include_analytics: bool = False) -> None: ...
+
+    handlers = {r.path: r.get_route_handler().__name__ for r in app.routes if hasattr(r, "get_route_handler")}
+    assert handlers["/users/{user_id}"] != "plan_handler" and handlers["/tagged/{user_id}"] != "plan_handler"
+
+    async def main():
+        async with enrich.Client(FIXTURE_DSN, max_connections=1) as db:
+            state["db"] = db
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+                return await http.get("/users/1"), await http.get("/tagged/3", headers={"tag": "hdr"})
+
+    refused, tagged_r = run(main)
+    assert (refused.status_code, refused.json()) == (401, {"detail": "no"})
+    assert json.loads(tagged_r.content)["row"] == {"user_id": 3, "include_analytics": False, "tag": "hdr"}
 
 
 def test_bad_client_argument_fails_when_the_route_is_made():

@@ -14,6 +14,13 @@ document) and lists them in the OpenAPI document; ``response_model`` (or ``respo
 200 response's schema there, but the plan's bytes are never re-serialized: the endpoint returns
 them in a ``Response`` (``application/json``), which FastAPI passes through untouched.
 
+The least framework work: a request whose inputs validate goes from the router to the plan
+through one pydantic validation of all of them (a model built from the route's own parameter
+fields: the same types, constraints, aliases and defaults), skipping FastAPI's per-parameter
+dependency solving; any other request takes FastAPI's whole handler, so every 422 is FastAPI's
+own. Routes with dependencies, header, cookie or list-valued parameters always take FastAPI's
+handler (enrich/_fastapi_route.py).
+
 Errors from enrich become JSON responses as in examples/fastapi/app.py: :class:`enrich.NotFoundError`
 (a ``required`` step found no row) 404 ``{"detail": not_found}``; the database unreachable, the
 pool full, a timeout or a closed client 503 ``{"detail": "Database unavailable"}``; a plan input
@@ -125,8 +132,10 @@ def plan_route(
     ``timeout`` (seconds) and ``use_primary`` go to :meth:`enrich.Client.run_json`.
     ``route_options`` go to ``router.add_api_route`` (``summary``, ``tags``, ``name``, ...).
     Returns the declaration unchanged."""
-    from fastapi import Request
+    from fastapi import FastAPI, Request
     from starlette.responses import JSONResponse, Response
+
+    from ._fastapi_route import plan_api_route
 
     class PlanJSONResponse(JSONResponse):
         """The plan's JSON bytes as they are (a JSONResponse, so that the OpenAPI document gives
@@ -146,9 +155,9 @@ def plan_route(
         documented[200] = {"content": {"application/json": {"schema": {"type": "object"}}}}
 
     def decorate(declaration: _Declaration) -> _Declaration:
-        async def endpoint(_enrich_request: Request, **inputs: Any) -> Response:
+        async def respond(inputs: Dict[str, Any], request: Request) -> Response:
             db = get_client()
-            token = _trace_context(_enrich_request) if db._tracing else None
+            token = _trace_context(request) if db._tracing else None
             try:
                 body = await db.run_json(get_plan(), inputs, timeout=timeout, use_primary=use_primary)
             except _errors.Error as exc:
@@ -163,18 +172,24 @@ def plan_route(
                     context.detach(token)
             return PlanJSONResponse(body)
 
+        async def endpoint(_enrich_request: Request, **inputs: Any) -> Response:
+            return await respond(inputs, _enrich_request)
+
+        setattr(endpoint, "_enrich_respond", respond)  # the route's shorter way in (_fastapi_route)
         setattr(endpoint, "__signature__", _route_signature(declaration, Request))
         endpoint.__name__ = declaration.__name__
         endpoint.__qualname__ = declaration.__qualname__
         endpoint.__doc__ = declaration.__doc__
         route_options.setdefault("name", declaration.__name__)
-        router.add_api_route(
+        api_router = router.router if isinstance(router, FastAPI) else router
+        api_router.add_api_route(
             path,
             endpoint,
             methods=["GET"],
             response_model=response_model,
             response_class=PlanJSONResponse,
             responses=documented,
+            route_class_override=plan_api_route(),
             **route_options,
         )
         return declaration
