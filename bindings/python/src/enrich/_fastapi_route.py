@@ -20,6 +20,11 @@ import pydantic
 from fastapi.dependencies.models import Dependant
 from fastapi.params import ParamTypes
 from fastapi.routing import APIRoute
+
+try:  # FastAPI's request data for OpenTelemetry log processors (FastAPI >= 0.160)
+    from fastapi.telemetry import get_telemetry_data
+except ImportError:  # pragma: no cover
+    get_telemetry_data = None  # type: ignore[assignment]
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -80,6 +85,8 @@ def plan_api_route() -> type:
             names = [name for name, _, _ in spec]
 
             async def plan_handler(request: Request) -> Response:
+                if get_telemetry_data is not None and (telemetry := get_telemetry_data()) is not None:
+                    telemetry.request = request  # as FastAPI's handler does
                 path, query = request.path_params, request.query_params
                 data = {}
                 for name, alias, in_path in spec:
