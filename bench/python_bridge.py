@@ -13,6 +13,12 @@ fixed number in flight (--window), measured four ways on the same client:
               find the future, skip it if cancelled, decode the value, set_result), from the
               bridge's own counters
 
+--plan runs the reference plan (examples/plans/user_enriched_python.json, random users of the
+seeded 1..100,000, no analytics) instead of `SELECT 1`, two ways: `plan-bridge` (the bridge's
+plan() with a prepared inputs string: what no Python wrapper can undercut) and `plan-api`
+(`await client.run_json(plan, user_id=..., include_analytics=False)`); their difference in loop
+CPU is what the Python layer of run_json costs per call.
+
 "loop CPU" is the loop thread's CPU time per statement (time.thread_time): everything Python
 does for one await (creating the future, starting the operation, draining its completion,
 waking the task), the number that bounds a loop's throughput. "overhead" = wall time per
@@ -46,7 +52,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--window", type=int, default=256, help="statements in flight")
     p.add_argument("--repeat", type=int, default=3, help="best of N")
     p.add_argument("--connections", type=int, default=4)
+    p.add_argument("--plan", action="store_true", help="the reference plan instead of SELECT 1")
     return p.parse_args()
+
+
+PLAN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "plans",
+                    "user_enriched_python.json")
 
 
 async def lanes(n: int, window: int, one) -> None:
@@ -66,7 +77,20 @@ async def measure(client: enrich.Client, how: str, n: int, window: int) -> dict:
     h = client._h
     kind = _native.KIND_VALUE
 
-    if how == "futures":
+    if how.startswith("plan"):
+        plan = enrich.Plan.load(PLAN)
+        users = iter(range(1, 10**9))
+
+        if how == "plan-bridge":
+            async def one():
+                fut = loop.create_future()
+                inputs = f'{{"user_id":{next(users) % 100_000 + 1},"include_analytics":false}}'
+                bridge.plan(h, plan._h, fut, inputs, 0, 0, False, False, None)
+                await fut
+        else:
+            async def one():
+                await client.run_json(plan, user_id=next(users) % 100_000 + 1, include_analytics=False)
+    elif how == "futures":
         async def one():
             fut = loop.create_future()
             bridge.query(h, fut, "SELECT 1", (), kind, 0)
@@ -111,13 +135,14 @@ def main() -> None:
         print("|---|---|---|---|---|---|---|")
         loops = ["asyncio"] + (["uvloop"] if uvloop else [])
         for kind in loops:
-            for how in ("futures", "api"):
+            for how in (("plan-bridge", "plan-api") if args.plan else ("futures", "api")):
                 best = None
                 for _ in range(args.repeat):
                     r = run_on(kind, lambda: measure(client, how, n, args.window))
                     if best is None or r["wall_us"] < best["wall_us"]:
                         best = r
-                print(f"| {kind} | {how} | {best['wall_us']:.2f} | {best['wall_us'] - native_us:+.2f} | "
+                overhead = "-" if args.plan else f"{best['wall_us'] - native_us:+.2f}"  # vs SELECT 1
+                print(f"| {kind} | {how} | {best['wall_us']:.2f} | {overhead} | "
                       f"{best['cpu_us']:.2f} | {best['drain_us']:.3f} | {best['batch']:.0f} |")
     finally:
         client.close()

@@ -10,11 +10,13 @@ and seeds it first); run that, not this file. It measures:
   Fastify + postgres.js     examples/fastify/original_postgres.js
   Fastify + enrich compat   examples/fastify/app.js ENRICH_MODE=compat (run -> object)
   Fastify + enrich runJson  examples/fastify/app.js ENRICH_MODE=fast
+  Fastify + enrich planRoute examples/fastify/app.js ENRICH_MODE=route (enrich/fastify's planRoute)
   FastAPI floor             examples/fastapi/floor.py: the same for FastAPI
   FastAPI + asyncpg         examples/fastapi/original.py (the article's Python version, an httpx
                             client per request as printed; "shared httpx" = one shared client)
   FastAPI + enrich compat   examples/fastapi/app.py ENRICH_MODE=compat (drop-in queries)
   FastAPI + enrich run_json examples/fastapi/app.py ENRICH_MODE=fast
+  FastAPI + enrich plan_route examples/fastapi/app.py ENRICH_MODE=route (enrich.fastapi.plan_route)
   enrich-run (native)       the same plan, no web server (enrich-run --duration)
   pgbench plain / pipeline  the three queries, -M prepared (no analytics, no JSON)
 
@@ -150,6 +152,10 @@ def variants(python: str) -> list[Variant]:
                 {"ENRICH_MODE": "compat"}, baseline="fastify-pg", pool="enrich, 8", **js),
         Variant("fastify-enrich-fast", "Fastify + enrich runJson()", "node", [node, str(fastify / "app.js")],
                 {"ENRICH_MODE": "fast"}, baseline="fastify-pg", pool="enrich, 8", **js),
+        # The route helpers' forms, without analytics and with a healthy stub (the targets' and the
+        # floor's scenarios; the hung stub tests the plan, which the fast rows already run).
+        Variant("fastify-enrich-route", "Fastify + enrich planRoute()", "node", [node, str(fastify / "app.js")],
+                {"ENRICH_MODE": "route"}, baseline="fastify-pg", pool="enrich, 8", scenarios=("none", "healthy"), **js),
         Variant("fastapi-floor", "FastAPI floor (constant 1 kB)", "python", [python, str(fastapi / "floor.py")],
                 scenarios=("none",), pool="none", constant=True, query_flag="include_analytics",
                 activity_key="recent_activity"),
@@ -162,6 +168,9 @@ def variants(python: str) -> list[Variant]:
                 {"ENRICH_MODE": "compat"}, baseline="fastapi-asyncpg", pool="enrich, 8", **py),
         Variant("fastapi-enrich-fast", "FastAPI + enrich run_json()", "python", [python, str(fastapi / "app.py")],
                 {"ENRICH_MODE": "fast"}, baseline="fastapi-asyncpg", pool="enrich, 8", **py),
+        Variant("fastapi-enrich-route", "FastAPI + enrich plan_route()", "python", [python, str(fastapi / "app.py")],
+                {"ENRICH_MODE": "route"}, baseline="fastapi-asyncpg", pool="enrich, 8", scenarios=("none", "healthy"),
+                **py),
         *deploy,
         # The same servers with tracing on (OpenTelemetry's SDK, every request sampled, a batch
         # processor, an exporter that drops spans), compared with their untraced forms; and with
@@ -949,6 +958,15 @@ def targets(rows: list[dict], conns: int, per_pass: list[dict] | None = None
                     base, sc, lambda x: x <= 0.5, key="p99_ms")
         check_ratio(f"FastAPI + enrich run_json uses less CPU/request, {SCENARIOS[sc]}", "fastapi-enrich-fast",
                     base, sc, lambda x: x < 1, key="server_cpu_us")
+    check_ratio("FastAPI + enrich plan_route ≥ 70% of the FastAPI floor's req/s, no analytics",
+                "fastapi-enrich-route", "fastapi-floor", "none", at_least(0.7), fmt="{:.2f}")
+    for sc in ("none", "healthy"):
+        check_ratio(f"FastAPI + enrich plan_route ahead of run_json, {SCENARIOS[sc]}", "fastapi-enrich-route",
+                    "fastapi-enrich-fast", sc, at_least(1))
+        check_ratio(f"Fastify + enrich planRoute ≥ 4x Fastify + pg, {SCENARIOS[sc]}", "fastify-enrich-route",
+                    "fastify-pg", sc, at_least(4))
+        check_ratio(f"Fastify + enrich planRoute ahead of runJson, {SCENARIOS[sc]}", "fastify-enrich-route",
+                    "fastify-enrich-fast", sc, at_least(1))
     check_ratio("Fastify + enrich runJson ≥ 3x Fastify + pg, no analytics", "fastify-enrich-fast", "fastify-pg",
                 "none", at_least(3))
     check_ratio("Fastify + enrich runJson ≥ 4x Fastify + pg, healthy analytics", "fastify-enrich-fast",

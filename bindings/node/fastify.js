@@ -9,10 +9,14 @@
 //   logger     default: the Fastify logger (core warnings such as a failed optional step or a
 //              lost connection show up in the app's log)
 //
+// planRoute(fastify, { url, plan, schema, ... }): a GET route running a plan, its inputs validated
+// by Fastify's schema and its JSON bytes sent as they are (lib/fastify_route.js).
+//
 // Not wrapped by fastify-plugin; it sets the same symbols, so the decorator is visible
 // outside the plugin's encapsulation context.
 
 const { Client } = require('./lib/client');
+const { planRoute } = require('./lib/fastify_route');
 
 async function enrichPlugin(fastify, options) {
   const { client: given, decorate = 'enrich', closeClient, ...clientOptions } = options ?? {};
@@ -32,3 +36,4 @@ enrichPlugin[Symbol.for('plugin-meta')] = { name: 'enrich', fastify: '>=4' };
 module.exports = enrichPlugin;
 module.exports.default = enrichPlugin;
 module.exports.enrichPlugin = enrichPlugin;
+module.exports.planRoute = planRoute;

@@ -138,6 +138,33 @@ def test_every_server_has_its_frameworks_floor():
             assert vs[v.floor].family == v.family and vs[v.floor].constant
 
 
+def test_route_helper_rows_run_the_examples_route_mode_beside_the_run_json_rows():
+    vs = {v.key: v for v in bench.variants(sys.executable)}
+    for route, fast, article in (("fastapi-enrich-route", "fastapi-enrich-fast", "fastapi-asyncpg"),
+                                 ("fastify-enrich-route", "fastify-enrich-fast", "fastify-pg")):
+        r, f = vs[route], vs[fast]
+        assert r.command == f.command and r.env == {**f.env, "ENRICH_MODE": "route"}, route
+        assert (r.family, r.floor, r.baseline, r.pool) == (f.family, f.floor, article, f.pool), route
+        assert r.scenarios == ("none", "healthy") and not (r.deploy or r.traced or r.constant), route
+        assert (r.query_flag, r.activity_key) == (f.query_flag, f.activity_key), route
+
+
+def test_route_helper_targets_are_of_the_medians():
+    for v in bench.variants(sys.executable):
+        bench.LABELS[v.key] = v.label
+    rows = []
+    for key, rps in (("fastapi-floor", 5000), ("fastapi-enrich-fast", 2500), ("fastapi-enrich-route", 3600),
+                     ("fastify-pg", 1000), ("fastify-enrich-fast", 3900), ("fastify-enrich-route", 4200)):
+        rows += [window(key, rps * f, p) for p, f in ((1, 0.9), (2, 1.0), (3, 1.1))]
+        rows += [window(key, rps * f / 2, p, scenario="healthy") for p, f in ((1, 0.9), (2, 1.0), (3, 1.1))]
+    got = {t[0]: t[1:] for t in bench.targets(bench.aggregate(rows), 64, rows)}
+    assert got["FastAPI + enrich plan_route ≥ 70% of the FastAPI floor's req/s, no analytics"][::2] == \
+        ("0.72", True)
+    assert got["FastAPI + enrich plan_route ahead of run_json, analytics, healthy stub"][::2] == ("1.44x", True)
+    assert got["Fastify + enrich planRoute ≥ 4x Fastify + pg, no analytics"][::2] == ("4.20x", True)
+    assert got["Fastify + enrich planRoute ahead of runJson, no analytics"][::2] == ("1.08x", True)
+
+
 def test_tracing_rows_compare_with_their_untraced_forms():
     vs = {v.key: v for v in bench.variants(sys.executable)}
     traced = [v for v in vs.values() if v.traced]

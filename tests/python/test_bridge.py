@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import random
 import sys
 import textwrap
@@ -239,6 +240,47 @@ def test_one_bridge_per_loop():
             return id(first)
 
     assert run(main) != run(main, "uvloop")
+
+
+def test_one_turn_of_the_loop_starts_its_operations_together(loop_kind):
+    """Runs and statements issued in one turn of the loop reach the core together at the next (one
+    wake-up of the I/O thread for all of them); one cancelled before that never starts; one the
+    core refuses at once fails its await; a transaction's statements start at once, in order."""
+    plan = enrich.Plan.load(PLAN_PATH)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        async with enrich.Client(FIXTURE_DSN, max_connections=2) as c:
+            await c.fetch_value("SELECT 1")
+            bridge = loop._enrich_bridge
+            submitted = bridge.stats()["submitted"]
+            runs = [asyncio.ensure_future(c.run_json(plan, user_id=u)) for u in range(1, 41)]
+            runs += [asyncio.ensure_future(c.fetch_value("SELECT $1::int", i)) for i in range(10)]
+            doomed = asyncio.ensure_future(c.fetch_value("SELECT pg_sleep(30)"))
+            refused = asyncio.ensure_future(c.run_json(plan, user_id="not a number"))
+            await asyncio.sleep(0)  # every task ran up to its await: queued, none started
+            assert bridge.stats()["submitted"] == submitted
+            assert len(loop._enrich_starts.items) == 52
+            doomed.cancel()
+            await asyncio.sleep(0)  # the next turn started them, all but the cancelled one
+            assert bridge.stats()["submitted"] == submitted + 51
+            assert not loop._enrich_starts.items
+            results = await asyncio.gather(*runs)
+            assert [json.loads(r)["user"]["id"] for r in results[:40]] == list(range(1, 41))
+            assert results[40:] == list(range(10))
+            with pytest.raises(asyncio.CancelledError):
+                await doomed
+            with pytest.raises(enrich.InvalidArgumentError):
+                await refused
+            async with c.transaction() as tx:
+                before = bridge.stats()["submitted"]
+                pending = asyncio.ensure_future(tx.execute("SELECT 1"))
+                await asyncio.sleep(0)
+                assert bridge.stats()["submitted"] == before + 1  # started in its own turn
+                await pending
+            return await wait_settled(c)
+
+    assert run(main, loop_kind)["pending_operations"] == 0
 
 
 def test_aclose_does_not_block_the_event_loop(monkeypatch, loop_kind):

@@ -92,7 +92,7 @@ async def fetch_all(app: Any, paths: List[str], batch: int = 50) -> List[httpx.R
             return out
 
 
-@pytest.mark.parametrize("mode", ["compat", "fast"])
+@pytest.mark.parametrize("mode", ["compat", "fast", "route"])
 def test_same_json_as_the_original(modules, mode, healthy_stub, loop_kind):
     app_module, original = modules
     rng = random.Random(f"{mode}-{loop_kind}")
@@ -144,7 +144,7 @@ def test_errors_are_json_with_the_right_status(modules, healthy_stub):
     app_module, original = modules
 
     async def main():
-        for mode in ("compat", "fast"):
+        for mode in ("compat", "fast", "route"):
             app = app_module.create_app(mode)
             r404, r422, r_big, r_small, r_ok = await fetch_all(
                 app,
@@ -167,7 +167,7 @@ def test_errors_are_json_with_the_right_status(modules, healthy_stub):
         # A dead database: 503 with a JSON body, not a bare 500.
         app_module.DATABASE_URL = DEAD_DSN
         try:
-            for mode in ("compat", "fast"):
+            for mode in ("compat", "fast", "route"):
                 r = (await fetch_all(app_module.create_app(mode), ["/api/users/1/enriched"]))[0]
                 assert (r.status_code, r.json()) == (503, {"detail": "Database unavailable"}), mode
         finally:
@@ -196,19 +196,19 @@ def test_analytics_failures_do_not_fail_the_endpoint(modules, healthy_stub):
     async def main():
         for stub_mode in ("hang", "error", "close"):
             healthy_stub.control(stub_mode)
-            for mode in ("compat", "fast"):
+            for mode in ("compat", "fast", "route"):
                 r = (await fetch_all(app_module.create_app(mode), ["/api/users/3/enriched?include_analytics=true"]))[0]
                 assert r.status_code == 200, (stub_mode, mode, r.text)
                 doc = r.json()
                 assert doc["user"]["id"] == 3
-                if stub_mode != "error" or mode == "fast":  # compat keeps the article's r.json() of a 500
+                if stub_mode != "error" or mode != "compat":  # compat keeps the article's r.json() of a 500
                     assert doc["analytics"] is None, (stub_mode, mode)
         healthy_stub.control("healthy")
 
     run(main)
 
 
-@pytest.mark.parametrize("script,mode", [("app.py", "compat"), ("app.py", "fast"), ("original.py", None)])
+@pytest.mark.parametrize("script,mode", [("app.py", "compat"), ("app.py", "fast"), ("app.py", "route"), ("original.py", None)])
 def test_examples_start_as_scripts(script, mode, healthy_stub):
     """`python examples/fastapi/app.py` (uvicorn on uvloop) serves the endpoint."""
     port = free_port()

@@ -482,3 +482,27 @@ def test_docs_list_every_option():
     for name, info in enrich.OPTIONS.items():
         node = re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), name) + ("Ms" if info["type"] == "duration" else "")
         assert f"| `{name}` | `{node}` | {info['type']} |" in text, name
+
+
+def test_plan_inputs_reach_the_core_exactly():
+    """Scalar inputs (the fast path of their JSON) and others (the encoder) arrive as given:
+    quotes, backslashes, control characters, astral characters, int64's ends, booleans, null."""
+    plan = enrich.Plan.from_dict({
+        "name": "echo", "profile": "python",
+        "inputs": {"s": {"type": "string"}, "n": {"type": "integer"}, "b": {"type": "boolean"},
+                   "x": {"type": "number", "default": 0}},
+        "steps": [{"name": "row", "sql": "SELECT $1::text AS s, $2::int8 AS n, $3::bool AS b, $4::float8 AS x",
+                   "params": ["s", "n", "b", "x"], "shape": "one"}],
+    })
+    cases = [("plain", 1, True, 0), ('q"uo\\te', -2**63, False, 0), ("\x01\x1f\t\n é ✓ \U0001F600", 2**63 - 1, True, 0),
+             ("", 0, False, 2.5)]
+
+    async def main():
+        async with enrich.Client(TEST_DSN, max_connections=1) as c:
+            out = []
+            for s, n, b, x in cases:
+                inputs = {"s": s, "n": n, "b": b} if x == 0 else {"s": s, "n": n, "b": b, "x": x}
+                out.append(json.loads(await c.run_json(plan, inputs))["row"])
+            return out
+
+    assert run(main) == [{"s": s, "n": n, "b": b, "x": float(x)} for s, n, b, x in cases]

@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Dict, List, Optional
 
+from fastapi import FastAPI
+
 import enrich
+from enrich.fastapi import error_status, plan_route
 
 
 async def endpoint(client: enrich.Client, plan: enrich.Plan, user_id: int) -> bytes:
@@ -39,6 +42,16 @@ async def queries(client: enrich.Client) -> None:
     stats: Dict[str, Any] = client.stats()
     print(stats)
     await client.aclose()
+
+
+def routes(app: FastAPI, client: enrich.Client, plan: enrich.Plan) -> None:
+    @plan_route(app, "/users/{user_id}", client=client, plan=lambda: plan, not_found="User not found",
+                timeout=1.5, tags=["users"])
+    def get_user(user_id: int, include_analytics: bool = False) -> None:
+        """Declares the route's inputs."""
+
+    status, detail = error_status(enrich.NotFoundError("x"))
+    print(get_user.__name__, status + 1, detail.upper())
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 // What a Fastify + TypeScript user writes must type-check against index.d.ts and fastify.d.ts.
 import Fastify from 'fastify';
 import * as enrich from 'enrich';
-import enrichPlugin from 'enrich/fastify';
+import enrichPlugin, { planRoute } from 'enrich/fastify';
 
 interface UserRow {
   id: string;
@@ -46,6 +46,20 @@ async function server(): Promise<void> {
     const body: Buffer = await app.enrich.runJson(plan, { userId: request.params.userId });
     return reply.type('application/json').send(body);
   });
+  planRoute(app, {
+    url: '/api/users/:userId/route',
+    plan,
+    schema: {
+      params: { type: 'object', properties: { userId: { type: 'string' } }, required: ['userId'] },
+      querystring: { type: 'object', properties: { includeAnalytics: { type: 'boolean', default: false } } },
+      response: { 200: { type: 'object' } },
+    },
+    notFoundMessage: (request) => `not found: ${request.url}`,
+    runOptions: { deadlineMs: 1500 },
+    inContext: (request, run) => run(),
+    logLevel: 'warn',
+  });
+  planRoute(app, { url: '/other', plan: () => plan, client: app.enrich, notFoundMessage: 'none' });
   await queries(app.enrich);
   await app.close();
 }

@@ -57,6 +57,7 @@ OPTIONS: Mapping[str, Mapping[str, Any]] = {
 
 _get_running_loop = asyncio.get_running_loop
 _bridge_for = _bridge.bridge_for
+_start_soon = _bridge.start_soon
 _CancelledError = asyncio.CancelledError
 
 
@@ -141,6 +142,33 @@ def _close_native(handle: Any) -> None:
     handle.close()
 
 
+# Built once: json.dumps with any keyword argument builds a new encoder per call.
+_encode_inputs = _json.JSONEncoder(default=json_default, separators=(",", ":")).encode
+_quote = _json.encoder.encode_basestring_ascii  # the C function json uses for str (ensure_ascii)
+_LITERALS = {True: "true", False: "false", None: "null"}
+
+
+def _scalar_inputs_json(inputs: Mapping[str, Any]) -> Optional[str]:
+    """The inputs' JSON, the same text as _encode_inputs gives, when every key is a str and every
+    value an int, bool, str or None (what path and query parameters are); else None. About 1 us
+    less than the encoder, which builds its C encoder object on every call."""
+    parts = []
+    for k, v in inputs.items():
+        t = type(v)
+        if t is int:
+            text = int.__repr__(v)
+        elif t is str:
+            text = _quote(v)
+        elif t is bool or v is None:
+            text = _LITERALS[v]
+        else:
+            return None
+        if type(k) is not str:
+            return None
+        parts.append(f"{_quote(k)}:{text}")
+    return "{" + ",".join(parts) + "}"
+
+
 def _inputs_json(inputs: Optional[Mapping[str, Any]], kw: Mapping[str, Any]) -> str:
     if inputs is None:
         merged: Mapping[str, Any] = kw
@@ -148,8 +176,11 @@ def _inputs_json(inputs: Optional[Mapping[str, Any]], kw: Mapping[str, Any]) -> 
         merged = {**inputs, **kw}
     else:
         merged = inputs
+    text = _scalar_inputs_json(merged)
+    if text is not None:
+        return text
     try:
-        return _json.dumps(merged, default=json_default, separators=(",", ":"))
+        return _encode_inputs(merged)
     except (TypeError, ValueError) as e:
         raise _errors.InvalidArgumentError(f"plan inputs: {e}") from None
 
@@ -192,7 +223,22 @@ def _response(t: Tuple[int, List[Tuple[str, str]], bytes, float]) -> HttpRespons
 
 async def _native_call(h: Any, start: Any) -> Any:
     """Starts a native operation on the running loop's bridge (``start(bridge, fut)`` returns its
-    op id) and awaits it; cancelling the awaiting task cancels the native operation."""
+    op id) at the loop's next turn, with the others of this turn (_bridge.start_soon), and awaits
+    it; cancelling the awaiting task cancels the native operation."""
+    loop = _get_running_loop()
+    fut = loop.create_future()
+    op = _start_soon(loop, start, fut)
+    try:
+        return await fut
+    except _CancelledError:
+        if op:
+            h.cancel(op[0])
+        raise
+
+
+async def _native_call_now(h: Any, start: Any) -> Any:
+    """:func:`_native_call` started at once: for a transaction's statements, which must reach the
+    core in the order they were issued."""
     loop = _get_running_loop()
     fut = loop.create_future()
     op = start(_bridge_for(loop), fut)
@@ -416,12 +462,29 @@ class Client:
         a mapping (needed for inputs named ``profile``, ``timeout`` or ``use_primary``);
         ``timeout`` is the caller's deadline in seconds (the plan's own deadline also applies).
         ``use_primary=True`` runs it on the primary even where a read replica could serve."""
-        call = self._plan_call(plan, inputs, kw_inputs, profile, timeout, use_primary)
         if self._tracing:
             from . import _tracing
 
+            call = self._plan_call(plan, inputs, kw_inputs, profile, timeout, use_primary)
             return await _tracing.traced_plan(plan.name, call)
-        return cast(bytes, await call(None, False))
+        # The hot path of every endpoint: the run started and awaited here, without the closures
+        # and the extra coroutine of _plan_call/_native_call (about 1.5 us of the loop's CPU).
+        inputs_json = _inputs_json(inputs, kw_inputs)
+        prof = 0 if profile is None else _profile(profile)
+        ms = 0 if timeout is None else _ms(timeout)
+        if use_primary is not False:
+            _flag(use_primary, "use_primary")
+        h, plan_h = self._h, plan._h
+        loop = _get_running_loop()
+        fut = loop.create_future()
+        op = _start_soon(loop, lambda b, f: b.plan(h, plan_h, f, inputs_json, prof, ms, use_primary,
+                                                   False, None), fut)
+        try:
+            return cast(bytes, await fut)
+        except _CancelledError:
+            if op:
+                h.cancel(op[0])
+            raise
 
     async def run_with_timings(
         self,
@@ -647,7 +710,7 @@ class Transaction:
         tx = self._check()
         h = self._client._h
         ms = _ms(timeout)
-        return await _native_call(h, lambda b, fut: b.tx_query(h, tx, fut, sql, args, kind, ms))
+        return await _native_call_now(h, lambda b, fut: b.tx_query(h, tx, fut, sql, args, kind, ms))
 
     async def fetch(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:
         return cast("List[Record]", await self._query(sql, args, _ROWS, timeout))
