@@ -34,11 +34,15 @@ enrich_completion* wait_one(enrich_queue* queue, bool interruptible, bool& inter
   int fd = enrich_queue_fd(queue);
   for (;;) {
     enrich_completion* c = nullptr;
-    {
-      py::gil_scoped_release nogil;
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, interruptible ? 100 : 1000) > 0) enrich_queue_poll(queue, &c, 1);
-    }
+    // The GIL is released and taken back by hand, not by py::gil_scoped_release. In a daemon
+    // thread, taking it back while the interpreter finalizes ends the thread with pthread_exit
+    // (Python 3.11). That forced unwind may not cross a noexcept frame such as the guard's
+    // destructor: std::terminate, and the process dies at exit. From this function it unwinds
+    // through pybind11's dispatcher (which rethrows it) like any thread Python ends.
+    PyThreadState* state = PyEval_SaveThread();
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, interruptible ? 100 : 1000) > 0) enrich_queue_poll(queue, &c, 1);
+    PyEval_RestoreThread(state);
     if (c) return c;
     if (interruptible && PyErr_CheckSignals() != 0) {
       interrupted = true;
