@@ -46,7 +46,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 import enrich
-from enrich.fastapi import plan_route
+from enrich.fastapi import UNAVAILABLE, plan_route  # UNAVAILABLE: the failures answered 503
 
 logger = structlog.get_logger()
 
@@ -57,8 +57,6 @@ PLAN_PATH = os.environ.get(
     str(Path(__file__).resolve().parents[1] / "plans" / "user_enriched_python.json"),
 )
 
-# Failures that mean "the database is not available right now" -> 503.
-UNAVAILABLE = (enrich.ConnectionFailedError, enrich.OperationTimeoutError, enrich.PoolQueueFullError, enrich.ClosedError)
 
 
 class ActivityLog(BaseModel):

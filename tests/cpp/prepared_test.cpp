@@ -28,6 +28,16 @@ class PreparedStatementTest : public test::PgTest {
     return test::connect(opts);
   }
 
+  /// One connection whose log events `log` captures from `level` up.
+  static std::unique_ptr<Client> logged_single_connection_client(
+      const std::shared_ptr<test::LogCapture>& log, LogLevel level) {
+    auto opts = test::client_options();
+    opts.pool.max_connections = 1;
+    opts.log_sink = log->sink();
+    opts.log_level = level;
+    return test::connect(opts);
+  }
+
   /// How many prepared statements of this session have exactly this text.
   static Result<std::int64_t> prepared_count(Client& c, const std::string& sql) {
     return test::scalar_int(c, "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1",
@@ -249,11 +259,7 @@ TEST_F(PreparedStatementTest, WithoutPreparedStatementsEverythingWorks) {
 // run again unnamed, and the whole client sends statements unnamed from then on.
 TEST_F(PreparedStatementTest, StatementGoneFromTheServerSwitchesToUnnamedAndRetries) {
   auto log = test::LogCapture::make();
-  auto opts = test::client_options();
-  opts.pool.max_connections = 1;
-  opts.log_sink = log->sink();
-  opts.log_level = LogLevel::warning;
-  auto client = test::connect(opts);
+  auto client = logged_single_connection_client(log, LogLevel::warning);
   ASSERT_TRUE(client);
   const std::string sql = "SELECT $1::int8 + 40 AS gone_probe";
   ASSERT_OK(test::run(*client, sql, {std::int64_t{2}}));
@@ -299,11 +305,7 @@ TEST_F(PreparedStatementTest, StatementGoneInsideATransactionFailsWithAClearErro
 // pooler: named statements stay on.
 TEST_F(PreparedStatementTest, UsersOwnPrepareErrorsDoNotTurnNamedStatementsOff) {
   auto log = test::LogCapture::make();
-  auto opts = test::client_options();
-  opts.pool.max_connections = 1;
-  opts.log_sink = log->sink();
-  opts.log_level = LogLevel::warning;
-  auto client = test::connect(opts);
+  auto client = logged_single_connection_client(log, LogLevel::warning);
   ASSERT_TRUE(client);
   ASSERT_OK(test::run(*client, "PREPARE users_own AS SELECT 1"));
   auto again = test::run(*client, "PREPARE users_own AS SELECT 1");
@@ -325,11 +327,7 @@ TEST_F(PreparedStatementTest, UsersOwnPrepareErrorsDoNotTurnNamedStatementsOff) 
 // which would fail with 42P05 and turn named statements off.
 TEST_F(PreparedStatementTest, StatementWhoseFirstRunFailedIsReusedNotPreparedAgain) {
   auto log = test::LogCapture::make();
-  auto opts = test::client_options();
-  opts.pool.max_connections = 1;
-  opts.log_sink = log->sink();
-  opts.log_level = LogLevel::debug;
-  auto client = test::connect(opts);
+  auto client = logged_single_connection_client(log, LogLevel::debug);
   ASSERT_TRUE(client);
   const std::string sql = "SELECT 10 / $1::int4 AS first_run_fails";
   auto failed = test::run(*client, sql, {0});

@@ -40,6 +40,17 @@ std::unique_ptr<Client> direct_to_replica() {
   return connect(direct);
 }
 
+/// Waits until the statement carrying `marker` runs on the replica itself.
+bool running_on_replica(const std::string& marker) {
+  auto monitor = direct_to_replica();
+  return monitor && eventually(
+                        [&] {
+                          auto n = count_running(*monitor, marker);
+                          return n.ok() && n.value() == 1;
+                        },
+                        10s);
+}
+
 bool in_recovery(const Result<QueryResult>& r) {
   return r.ok() && r.value().size() == 1 && r.value()[0].get<bool>(0) == true;
 }
@@ -210,14 +221,7 @@ TEST_F(ReplicaTest, ReadsUseThePrimaryWhileNoReplicaIsReachableAndComeBack) {
   // It goes away while a read runs there: the read runs again on the primary.
   std::string marker = statement_marker("enrich_replica_lost");
   auto running = c->query("SELECT pg_is_in_recovery() FROM pg_sleep(0.5) /* " + marker + " */");
-  auto monitor = direct_to_replica();
-  ASSERT_TRUE(monitor);
-  ASSERT_TRUE(eventually(
-      [&] {
-        auto n = count_running(*monitor, marker);
-        return n.ok() && n.value() == 1;
-      },
-      10s));
+  ASSERT_TRUE(running_on_replica(marker));
   replica.down();
   auto lost = wait_result(std::move(running));
   ASSERT_OK(lost);
@@ -245,14 +249,7 @@ TEST_F(ReplicaTest, ReadsWaitingForAReplicaThatGoesAwayRunOnThePrimary) {
   auto first = c->query("SELECT pg_is_in_recovery() FROM pg_sleep(0.5) /* " + marker + " */");
   std::vector<Future<QueryResult>> waiting;
   for (int i = 0; i < 3; ++i) waiting.push_back(c->query("SELECT pg_is_in_recovery()"));
-  auto monitor = direct_to_replica();
-  ASSERT_TRUE(monitor);
-  ASSERT_TRUE(eventually(
-      [&] {
-        auto n = count_running(*monitor, marker);
-        return n.ok() && n.value() == 1;
-      },
-      10s));
+  ASSERT_TRUE(running_on_replica(marker));
   auto before = c->stats().replica_fallbacks;
   replica.down();
   auto lost = wait_result(std::move(first));

@@ -101,7 +101,10 @@ def _route_signature(declaration: Callable[..., Any], request_type: type) -> ins
 
 
 def _trace_context(request: "Request") -> Any:
-    """Attaches the incoming W3C trace context (for a client with ``tracing=True``)."""
+    """Attaches the incoming W3C trace context (for a client with ``tracing=True``). A request
+    without ``traceparent`` has none to continue: the current context stays."""
+    if "traceparent" not in request.headers:
+        return None
     try:
         from opentelemetry import context
         from opentelemetry.propagate import extract
