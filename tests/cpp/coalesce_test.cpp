@@ -8,6 +8,7 @@
 #include <random>
 
 #include "core/access.hpp"
+#include "support/capi_support.hpp"
 #include "support/test_support.hpp"
 
 namespace enrich::test {
@@ -338,6 +339,41 @@ TEST_F(CoalesceTest, PlanStepWithoutCoalesceRunsForEveryRun) {
   release();
   for (auto& f : runs) ASSERT_OK(wait_result(std::move(f)));
   EXPECT_EQ(executions(), 3);
+}
+
+// enrich_call_options.coalesce (version 3). No barrier through the C API: the test waits for the
+// client's own count of joined calls before it lets the statement run.
+TEST_F(CoalesceTest, ThroughTheCApi) {
+  using namespace capi_test;
+  auto client = make_client(dsn_set(test_dsn(), "application_name", app_));
+  ASSERT_TRUE(client);
+  auto queue = make_queue();
+  hold();
+  std::string sql = probe_sql();
+  const char* params[] = {"11", "false"};
+  enrich_call_options o = call_options_init();
+  o.coalesce = 1;
+  constexpr int kCalls = 5;
+  for (int i = 0; i < kCalls; ++i)
+    ASSERT_EQ(enrich_query(client.get(), queue.get(), sql.c_str(), params, 2, &o, nullptr, nullptr),
+              ENRICH_OK);
+  auto joined = [&] {
+    char* json = nullptr;
+    if (enrich_client_metrics_json(client.get(), &json) != ENRICH_OK) return false;
+    std::string text(json);
+    enrich_free(json);
+    return text.find("\"enrich_statements_coalesced_total\"") != std::string::npos &&
+           text.find("\"value\":" + std::to_string(kCalls - 1)) != std::string::npos;
+  };
+  EXPECT_TRUE(eventually(joined, 10s));
+  release();
+  for (auto& c : drain(queue.get(), kCalls)) {
+    ASSERT_EQ(enrich_completion_status(c.get()), ENRICH_OK)
+        << error_text(enrich_completion_error(c.get()));
+    ASSERT_EQ(enrich_completion_rows(c.get()), 1u);
+    EXPECT_STREQ(enrich_completion_value(c.get(), 0, 0, nullptr), "1");
+  }
+  EXPECT_EQ(executions(), 1);
 }
 
 TEST(CoalescePlanLoaderTest, CoalesceIsABooleanOfSqlSteps) {
