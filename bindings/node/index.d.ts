@@ -135,6 +135,12 @@ export interface CallOptions {
   deadlineMs?: number;
   /** Run on the primary even where a read replica could serve (read your own writes). */
   usePrimary?: boolean;
+  /**
+   * Share the execution of an identical statement in flight (same SQL and parameters): every
+   * caller gets its result or its error; aborting one never affects the others. Only for
+   * statements that merely read; ignored in transactions (docs/options.md).
+   */
+  coalesce?: boolean;
 }
 
 export interface RunOptions {
