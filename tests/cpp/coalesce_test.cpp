@@ -388,6 +388,15 @@ TEST(CoalescePlanLoaderTest, CoalesceIsABooleanOfSqlSteps) {
   ASSERT_FALSE(on_http.ok());
   EXPECT_NE(on_http.error().message.find("sql steps"), std::string::npos)
       << on_http.error().message;
+  StepOptions coalesce;
+  coalesce.coalesce = true;
+  HttpStepSpec http;
+  http.base_url = "http://127.0.0.1:1";
+  http.path = "/x";
+  auto built = PlanBuilder("p").http("a", http, coalesce).build();
+  ASSERT_FALSE(built.ok());
+  EXPECT_NE(built.error().message.find("\"coalesce\" is for sql steps"), std::string::npos)
+      << built.error().message;
 }
 
 }  // namespace
