@@ -309,10 +309,11 @@ typedef enum enrich_result_shape {
   ENRICH_SHAPE_VALUE = 3
 } enrich_result_shape;
 
-#define ENRICH_CALL_OPTIONS_VERSION 2
+#define ENRICH_CALL_OPTIONS_VERSION 3
 
 /**
- * Per-call options; all zero means defaults. Version 1 (without use_primary) is still accepted.
+ * Per-call options; all zero means defaults. Versions 1 (without use_primary) and 2 (without
+ * coalesce) are still accepted.
  * Negative timeout_ms or deadline_ms are ENRICH_ERR_INVALID_ARGUMENT.
  */
 typedef struct enrich_call_options {
@@ -331,10 +332,19 @@ typedef struct enrich_call_options {
    * tracestate headers, and the run's log events carry its trace_id and span_id. NULL: none. */
   const char* traceparent;
   const char* tracestate;
+  /** Version 3. Queries: non-zero shares the execution of an identical statement in flight
+   * (same SQL, parameters and use_primary); each caller gets the result or the error, and
+   * cancelling one never affects the others. Only for statements that merely read; ignored in
+   * transactions; see the client option coalesce_max_result_bytes. Plans: per step instead
+   * ("coalesce": true in the plan). */
+  int coalesce;
 } enrich_call_options;
 
-#define ENRICH_CALL_OPTIONS_INIT \
-  { ENRICH_CALL_OPTIONS_VERSION, 0, 0, ENRICH_PROFILE_DEFAULT, ENRICH_SHAPE_NONE, 0, 0, NULL, NULL }
+#define ENRICH_CALL_OPTIONS_INIT                                                              \
+  {                                                                                           \
+    ENRICH_CALL_OPTIONS_VERSION, 0, 0, ENRICH_PROFILE_DEFAULT, ENRICH_SHAPE_NONE, 0, 0, NULL, \
+        NULL, 0                                                                               \
+  }
 
 /** Where a completion goes: a queue, or a callback run on the I/O thread that owns it. */
 typedef void (*enrich_completion_fn)(enrich_completion* completion, void* payload);

@@ -144,6 +144,8 @@ Future<QueryResult> Transaction::query(std::string sql, Params params, QueryOpti
   if (!impl_ || impl_->finished)
     return make_error_future<QueryResult>(
         Error{ErrorCode::closed, "transaction already committed or rolled back"});
+  // options.coalesce is not passed on: a statement inside a transaction must see the
+  // transaction's own snapshot and writes, so it never shares another caller's execution.
   return impl_->run(std::move(sql), std::move(params),
                     effective_deadline(options, impl_->default_timeout), false);
 }
@@ -243,7 +245,9 @@ Result<std::unique_ptr<Client>> Client::create(ClientOptions options) {
       replica_pools.push_back(
           std::make_unique<pg::Pool>(*shard->loop, *impl->canceller, rs, impl->logger));
     }
-    shard->pools = std::make_unique<pg::PoolSet>(std::move(primary), std::move(replica_pools));
+    shard->pools =
+        std::make_unique<pg::PoolSet>(*shard->loop, std::move(primary), std::move(replica_pools),
+                                      options.coalesce_max_result_bytes, &impl->metrics);
     shard->http = std::make_unique<http::HttpClient>(*shard->loop, options.http, impl->logger);
     shard->http->set_metrics(&impl->metrics);
     shard->loop->start(fmt::format("enrich-io-{}", i));
@@ -289,6 +293,14 @@ Future<QueryResult> Client::query(std::string sql, Params params, QueryOptions o
                     effective_deadline(options, impl_->options.query_timeout));
   op->use_primary = options.use_primary;
   op->read_only = impl_->has_replicas && !options.use_primary && pg::is_read_only_sql(op->sql);
+  if (options.coalesce) {
+    // Identical statements meet on the I/O thread their key hashes to (pg/coalescer.hpp).
+    op->coalesce = true;
+    op->coalesce_key = pg::coalesce_key(op->sql, op->params, op->use_primary);
+    auto& shards = impl_->shards;
+    const ShardPtr& shard = shards[std::hash<std::string>{}(op->coalesce_key) % shards.size()];
+    return post_query(shard, std::move(op));
+  }
   return post_query(impl_->pick(), std::move(op));
 }
 

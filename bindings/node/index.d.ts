@@ -96,6 +96,8 @@ export interface ClientOptions {
   tracing?: boolean;
   /** Timings and spans carry each statement's text (db.query.text; it may hold literal values). Default false. */
   traceQueryText?: boolean;
+  /** Calls with { coalesce: true } share a result up to this size; above it the others run their own. Default 1048576. */
+  coalesceMaxResultBytes?: number;
   /**
    * A pino-compatible logger: core events (pg.connection_lost, plan.optional_step_failed, ...)
    * are forwarded as `logger[level]({ event, ...fields }, event)` on the JS thread. Without one,
@@ -137,6 +139,12 @@ export interface CallOptions {
   deadlineMs?: number;
   /** Run on the primary even where a read replica could serve (read your own writes). */
   usePrimary?: boolean;
+  /**
+   * Share the execution of an identical statement in flight (same SQL and parameters): every
+   * caller gets its result or its error; aborting one never affects the others. Only for
+   * statements that merely read; ignored in transactions (docs/options.md).
+   */
+  coalesce?: boolean;
 }
 
 export interface RunOptions {

@@ -3,12 +3,15 @@
 //
 //   enrich-run plan.json --dsn postgresql://... --profile node userId=42 includeAnalytics=true
 //   enrich-run plan.json --repeat 100000 --concurrency 64 --random userId=1:100000
+//   enrich-run examples/plans/user_enriched_coalesce.json --duration 10 --zipf 1.1
+//     --random userId=1:100000    (the hot-key workload: Zipf-distributed ids, fixed seed)
 
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <enrich/enrich.hpp>
@@ -38,12 +41,34 @@ void usage() {
       "  --warmup S            seconds of runs before the --duration window (default 0)\n"
       "  --concurrency C       runs in flight with --repeat/--duration (default 64)\n"
       "  --random NAME=LO:HI   a random integer input per run, with --repeat\n"
+      "  --zipf S              --random values Zipf-distributed with exponent S (LO the most\n"
+      "                        frequent; fixed seed): a hot-key workload\n"
       "  --quiet               with --repeat: only the JSON summary line\n");
 }
 
 struct RandomInput {
   std::string name;
   std::int64_t lo, hi;
+};
+
+/// Ranks 1..n with P(k) proportional to 1/k^s (inverse transform over the cumulative weights).
+class Zipf {
+ public:
+  Zipf(std::int64_t n, double s) : cdf_(static_cast<std::size_t>(n)) {
+    double total = 0;
+    for (std::size_t k = 0; k < cdf_.size(); ++k)
+      cdf_[k] = total += 1.0 / std::pow(static_cast<double>(k + 1), s);
+    for (double& c : cdf_) c /= total;
+  }
+  /// 0-based rank.
+  std::int64_t operator()(std::mt19937_64& rng) const {
+    double u = std::uniform_real_distribution<double>(0, 1)(rng);
+    auto it = std::lower_bound(cdf_.begin(), cdf_.end(), u);
+    return std::min<std::int64_t>(it - cdf_.begin(), static_cast<std::int64_t>(cdf_.size()) - 1);
+  }
+
+ private:
+  std::vector<double> cdf_;
 };
 
 double percentile(std::vector<double>& v, double p) {
@@ -69,6 +94,7 @@ struct RepeatSpec {
   double warmup_s = 0;    // with duration_s
   double duration_s = 0;  // > 0: timed window instead of a count
   int concurrency = 64;
+  double zipf_s = 0;  // > 0: --random values are Zipf-distributed
 };
 
 int repeat(enrich::Client& client, const enrich::Plan& plan, const enrich::Inputs& fixed,
@@ -83,6 +109,9 @@ int repeat(enrich::Client& client, const enrich::Plan& plan, const enrich::Input
   std::atomic<bool> stop{false}, window_open{!timed};
   std::string first_error;
   std::mt19937_64 rng(42);
+  std::vector<Zipf> zipfs;
+  if (spec.zipf_s > 0)
+    for (const auto& r : randoms) zipfs.emplace_back(r.hi - r.lo + 1, spec.zipf_s);
   std::mutex done_mu;
   std::condition_variable done_cv;
 
@@ -93,8 +122,12 @@ int repeat(enrich::Client& client, const enrich::Plan& plan, const enrich::Input
     enrich::Inputs inputs = fixed;
     {
       std::lock_guard lock(mu);
-      for (const auto& r : randoms)
-        inputs[r.name] = std::uniform_int_distribution<std::int64_t>(r.lo, r.hi)(rng);
+      for (std::size_t i = 0; i < randoms.size(); ++i) {
+        const auto& r = randoms[i];
+        inputs[r.name] = zipfs.empty()
+                             ? std::uniform_int_distribution<std::int64_t>(r.lo, r.hi)(rng)
+                             : r.lo + zipfs[i](rng);
+      }
     }
     auto t0 = std::chrono::steady_clock::now();
     client.run(plan, std::move(inputs), options)
@@ -235,6 +268,12 @@ int main(int argc, char** argv) {
       repeat_spec.warmup_s = std::stod(next());
     } else if (a == "--concurrency") {
       repeat_spec.concurrency = std::stoi(next());
+    } else if (a == "--zipf") {
+      repeat_spec.zipf_s = std::stod(next());
+      if (!(repeat_spec.zipf_s > 0)) {
+        std::fprintf(stderr, "enrich-run: --zipf takes an exponent above 0\n");
+        return 2;
+      }
     } else if (a == "--quiet") {
       quiet = true;
     } else if (a == "--random") {

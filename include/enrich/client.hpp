@@ -88,6 +88,11 @@ struct ClientOptions {
   std::size_t statement_cache_size = 256;
   /// Timeout of a query when the call does not give one; zero means none.
   Milliseconds query_timeout{0};
+  /// Single-flight (QueryOptions::coalesce, a plan step's "coalesce"): a shared result larger
+  /// than this (libpq's PQresultMemorySize) is not shared. The first caller gets it and every
+  /// other caller sends the statement again on its own, so a large result is never held on
+  /// behalf of many callers, nor a large statement made the bottleneck of many.
+  std::size_t coalesce_max_result_bytes = 1024 * 1024;
   /// The HTTP client (libcurl multi, one per I/O thread).
   HttpOptions http{};
   /// Collect per-step timings for every plan run (PlanOutput::timings), as RunOptions::timings
@@ -114,6 +119,14 @@ struct QueryOptions {
   /// Run on the primary even if the statement only reads and replicas are configured (to read
   /// what this caller has just written).
   bool use_primary = false;
+  /// Single-flight: if an identical statement (same SQL, same parameters, same use_primary) is
+  /// in flight, wait for its result instead of sending this one; each caller gets the same
+  /// (shared, immutable) QueryResult, or the same error. Opt in only for statements that
+  /// merely read: a text check cannot tell that nextval(), random() or a function writes.
+  /// Cancelling this call, or its timeout, never affects the other callers; the statement is
+  /// cancelled on the server only once all of them gave up. Ignored inside a transaction. Results
+  /// over ClientOptions::coalesce_max_result_bytes are not shared. docs/options.md.
+  bool coalesce = false;
 };
 
 /// Counters of the pool, summed over the I/O threads (a snapshot; may be slightly stale).

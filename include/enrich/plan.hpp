@@ -64,6 +64,9 @@ struct StepOptions {
   std::string when{};
   /// False: an intermediate step other steps read from, left out of the document.
   bool output = true;
+  /// SQL steps: single-flight, as QueryOptions::coalesce. Concurrent runs on the same I/O thread
+  /// whose step has the same SQL and parameter values share one execution.
+  bool coalesce = false;
 };
 
 /// An HTTP step: `base_url` (may use ${VAR} from the plan's variables or the environment,
@@ -169,8 +172,11 @@ struct StepTiming {
   std::size_t wave = 0;        ///< statements sent in the same wave (it included)
   bool shared_sync = false;  ///< its wave shared one Sync: one round trip, one implicit transaction
   bool replica = false;      ///< ran on a read replica
-  std::string server;        ///< host:port of the server it ran on
-  std::string sqlstate;      ///< of a failed statement
+  /// Its result came from one execution shared with other callers (StepOptions::coalesce); the
+  /// fields above then describe that execution.
+  bool coalesced = false;
+  std::string server;    ///< host:port of the server it ran on
+  std::string sqlstate;  ///< of a failed statement
   std::int64_t rows = -1;
   std::string operation;  ///< the statement's first keyword: SELECT, WITH, ... (db.operation.name)
   /// The statement's text, only with ClientOptions::trace_query_text (it may hold literals).

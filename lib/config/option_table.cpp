@@ -76,6 +76,10 @@ const Entry kEntries[] = {
      ENRICH_FIELD(statement_cache_size)},
     {{"query_timeout", kDuration, "timeout of a query whose call gives none (default: none)"},
      ENRICH_FIELD(query_timeout)},
+    {{"coalesce_max_result_bytes", kCount,
+      "coalesced calls share a result up to this size; above it the other callers send the "
+      "statement on their own"},
+     ENRICH_FIELD(coalesce_max_result_bytes)},
     // HTTP
     {{"http_timeout", kDuration, "timeout of an HTTP request whose call gives none"},
      ENRICH_FIELD(http.default_timeout)},

@@ -105,6 +105,13 @@ std::vector<MetricFamily> Metrics::families(const MetricSources& s) const {
       {"enrich_statement_retries_total", "counter",
        "Statements sent again: stale prepared statement, aborted group, 25006",
        value_of(statement_retries)},
+      {"enrich_statements_coalesced_total", "counter",
+       "Statements that joined an identical statement in flight instead of being sent",
+       value_of(statements_coalesced)},
+      {"enrich_statements_coalesce_too_large_total", "counter",
+       "Coalesced statements sent on their own: the shared result was over "
+       "coalesce_max_result_bytes",
+       value_of(coalesce_too_large)},
       {"enrich_cancels_sent_total", "counter", "Cancel requests sent to servers",
        double(pool.cancels_sent)},
       {"enrich_replica_reads_total", "counter", "Statements sent to replicas",

@@ -4,8 +4,12 @@
 
 namespace enrich::pg {
 
-PoolSet::PoolSet(std::unique_ptr<Pool> primary, std::vector<std::unique_ptr<Pool>> replicas)
-    : primary_(std::move(primary)), replicas_(std::move(replicas)) {
+PoolSet::PoolSet(EventLoop& loop, std::unique_ptr<Pool> primary,
+                 std::vector<std::unique_ptr<Pool>> replicas, std::size_t coalesce_max_result_bytes,
+                 Metrics* metrics)
+    : primary_(std::move(primary)),
+      replicas_(std::move(replicas)),
+      coalescer_(loop, *this, coalesce_max_result_bytes, metrics) {
   for (auto& r : replicas_) r->set_primary(primary_.get());
 }
 
@@ -32,6 +36,14 @@ Pool* PoolSet::pick_replica() {
 }
 
 void PoolSet::submit(QueryOpPtr op) {
+  if (Coalescer::eligible(*op)) {
+    coalescer_.submit(std::move(op));
+    return;
+  }
+  route(std::move(op));
+}
+
+void PoolSet::route(QueryOpPtr op) {
   if (!replicas_.empty() && replica_may_run(*op)) {
     if (Pool* replica = pick_replica()) {
       replica->submit(std::move(op));
@@ -43,6 +55,17 @@ void PoolSet::submit(QueryOpPtr op) {
 }
 
 void PoolSet::submit_group(std::vector<QueryOpPtr> ops) {
+  if (std::any_of(ops.begin(), ops.end(), [](auto& op) { return Coalescer::eligible(*op); })) {
+    std::vector<QueryOpPtr> rest;
+    for (auto& op : ops) {
+      if (Coalescer::eligible(*op))
+        coalescer_.submit(std::move(op));
+      else
+        rest.push_back(std::move(op));
+    }
+    ops = std::move(rest);
+    if (ops.empty()) return;
+  }
   if (!replicas_.empty() &&
       std::all_of(ops.begin(), ops.end(), [](auto& op) { return replica_may_run(*op); })) {
     if (Pool* replica = pick_replica()) {
@@ -55,12 +78,17 @@ void PoolSet::submit_group(std::vector<QueryOpPtr> ops) {
 }
 
 void PoolSet::abort(const QueryOpPtr& op, ErrorCode code, std::string message) {
+  if (op->coalescing) {
+    coalescer_.abort(op, code, std::move(message));
+    return;
+  }
   (op->pool ? *op->pool : *primary_).abort(op, code, std::move(message));
 }
 
 void PoolSet::shutdown() {
   for (auto& r : replicas_) r->shutdown();
-  primary_->shutdown();
+  primary_->shutdown();  // ends every shared execution, which completes its callers
+  coalescer_.shutdown();
 }
 
 void PoolSet::add_stats(PoolStats& out) const {

@@ -7,22 +7,31 @@
 #include <memory>
 #include <vector>
 
+#include "pg/coalescer.hpp"
 #include "pg/pool.hpp"
 
 namespace enrich::pg {
 
 class PoolSet {
  public:
-  PoolSet(std::unique_ptr<Pool> primary, std::vector<std::unique_ptr<Pool>> replicas);
+  /// `coalesce_max_result_bytes` and `metrics`: the coalescer's (ClientOptions).
+  PoolSet(EventLoop& loop, std::unique_ptr<Pool> primary,
+          std::vector<std::unique_ptr<Pool>> replicas, std::size_t coalesce_max_result_bytes,
+          Metrics* metrics);
 
   Pool& primary() { return *primary_; }
   bool has_replicas() const { return !replicas_.empty(); }
 
   void start();
+  /// A statement that may coalesce (Coalescer::eligible) goes to the coalescer, which sends one
+  /// of each identical set through route(); the others are routed at once.
   void submit(QueryOpPtr op);
-  /// A plan wave: to one replica when every statement may go there, else to the primary.
+  /// A plan wave: to one replica when every statement may go there, else to the primary. Its
+  /// coalescing statements go to the coalescer, one by one.
   void submit_group(std::vector<QueryOpPtr> ops);
-  /// Aborts `op` in whichever pool holds it.
+  /// Sends `op` to the primary or a replica, without coalescing.
+  void route(QueryOpPtr op);
+  /// Aborts `op` in the coalescer or whichever pool holds it.
   void abort(const QueryOpPtr& op, ErrorCode code, std::string message);
   void shutdown();
 
@@ -38,6 +47,7 @@ class PoolSet {
 
   std::unique_ptr<Pool> primary_;
   std::vector<std::unique_ptr<Pool>> replicas_;
+  Coalescer coalescer_;
   std::size_t next_ = 0;                     // rotates the first replica looked at, to spread ties
   std::atomic<std::uint64_t> fallbacks_{0};  // reads sent to the primary: no replica serving
 };

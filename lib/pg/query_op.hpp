@@ -19,6 +19,7 @@
 namespace enrich::pg {
 
 class Pool;
+struct CoalescedFlight;
 
 struct QueryOp {
   enum class State { queued, sent, finished };
@@ -54,6 +55,16 @@ struct QueryOp {
   std::shared_ptr<const std::string> server;  // host:port, when timed
   /// Sent in a group that shared one Sync (Pool::submit_group).
   bool shared_sync = false;
+  /// May share the execution of an identical statement in flight (QueryOptions::coalesce, a
+  /// step's "coalesce"; pg/coalescer.hpp).
+  bool coalesce = false;
+  /// coalesce_key() of sql, params and use_primary; empty: the coalescer computes it.
+  std::string coalesce_key;
+  /// Waiting in the coalescer for a shared execution (aborts go there, not to a pool).
+  bool coalescing = false;
+  /// Its result came from an execution shared with other callers.
+  bool coalesced = false;
+  std::weak_ptr<CoalescedFlight> flight;
 
   State state = State::queued;
   /// In the pool's wait queue (and counted in its live waiters). `queued` alone does not say so:

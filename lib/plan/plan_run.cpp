@@ -146,6 +146,7 @@ pg::QueryOpPtr PlanRun::make_query(std::size_t index) {
   op->read_only = spec.read_only;
   op->use_primary = use_primary_;
   op->timed = timed_;
+  op->coalesce = spec.options.coalesce;
   op->deadline = deadline_;
   for (const auto& ref : spec.params) {
     auto value = resolve(ref);
@@ -220,6 +221,7 @@ void PlanRun::time_query(std::size_t index, const Result<QueryResult>& result,
     if (op->sent_at != Clock::time_point{}) t.queued_us = since(steps_[index].started, op->sent_at);
     t.shared_sync = op->shared_sync;
     t.replica = op->pool && op->pool->is_replica();
+    t.coalesced = op->coalesced;
     if (op->server) t.server = *op->server;
   }
   if (result.ok()) t.rows = static_cast<std::int64_t>(result.value().size());

@@ -109,6 +109,8 @@ std::optional<Error> validate_plan(PlanImpl& plan) {
     }
     if (step.options.required && step.options.optional)
       return invalid(fmt::format("step \"{}\" cannot be both required and optional", step.name));
+    if (step.options.coalesce && step.kind != StepSpec::Kind::sql)
+      return invalid(fmt::format("step \"{}\": \"coalesce\" is for sql steps", step.name));
     std::vector<ValueRef> refs;
     if (step.kind == StepSpec::Kind::sql) {
       if (step.sql.empty()) return invalid(fmt::format("step \"{}\" has empty SQL", step.name));

@@ -64,6 +64,7 @@ std::string timings_json(const PlanTimings& timings) {
       field(out, "wave", static_cast<std::int64_t>(s.wave));
       field(out, "shared_sync", s.shared_sync);
       field(out, "replica", s.replica);
+      if (s.coalesced) field(out, "coalesced", true);
       field(out, "server", s.server);
       field(out, "operation", s.operation);
       field(out, "query", s.query);

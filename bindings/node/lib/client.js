@@ -210,13 +210,14 @@ class Queryable {
   }
 
   _query(mode, sql, params, options) {
-    let text, prepared, o, timeout, deadline, primary;
+    let text, prepared, o, timeout, deadline, primary, coalesce;
     try {
       [text, prepared] = sqlAndParams(sql, params);
       o = callOptions(options);
       timeout = ms(o.timeoutMs, 'timeoutMs');
       deadline = ms(o.deadlineMs, 'deadlineMs');
       primary = flag(o.usePrimary, 'usePrimary');
+      coalesce = flag(o.coalesce, 'coalesce');
     } catch (err) {
       return Promise.reject(err);
     }
@@ -224,7 +225,7 @@ class Queryable {
     const run = () =>
       withSignal(
         o.signal,
-        (slot) => target.query(text, prepared, mode, timeout, deadline, slot, primary),
+        (slot) => target.query(text, prepared, mode, timeout, deadline, slot, primary, coalesce),
         (id) => this._cancel(id),
       );
     const tracing = this[kTracing];

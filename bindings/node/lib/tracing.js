@@ -70,6 +70,8 @@ function stepSpans(parent, text) {
         // A read-only wave shares one Sync: its statements share one round trip.
         'enrich.shared_sync': Boolean(step.shared_sync),
         'enrich.replica': Boolean(step.replica),
+        // Single-flight: its result came from an execution shared with other calls.
+        'enrich.coalesced': Boolean(step.coalesced),
       };
       const server = String(step.server ?? '');
       const colon = server.lastIndexOf(':');

@@ -228,13 +228,14 @@ void ClientWrap::detach() {
 }
 
 Napi::Value ClientWrap::query(const Napi::CallbackInfo& info) {
-  // query(sql, params, mode, timeoutMs, deadlineMs, cancelSlot, usePrimary)
+  // query(sql, params, mode, timeoutMs, deadlineMs, cancelSlot, usePrimary, coalesce)
   Napi::Env env = info.Env();
   std::string sql = string_arg(info, 0, "sql");
   Params params(info, 1);
   Mode mode = query_mode(info, 2);
   enrich_call_options o = call_options(info, 3, 4);
   o.use_primary = bool_arg(info, 6) ? 1 : 0;
+  o.coalesce = bool_arg(info, 7) ? 1 : 0;
   Started s = new_promise(env);
   if (!client_ || !bridge_)
     return rejected(Bridge::of(env), s, ENRICH_ERR_CLOSED, "query: the client is closed");

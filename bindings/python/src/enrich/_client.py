@@ -372,41 +372,73 @@ class Client:
     # ---- queries -----------------------------------------------------------------------------
 
     async def _query(
-        self, sql: str, args: Sequence[Any], kind: int, timeout: Optional[float], use_primary: bool
+        self,
+        sql: str,
+        args: Sequence[Any],
+        kind: int,
+        timeout: Optional[float],
+        use_primary: bool,
+        coalesce: bool,
     ) -> Any:
         """One statement through this loop's bridge; task cancellation cancels the native op."""
         ms, primary = _ms(timeout), _flag(use_primary, "use_primary")
+        shared = _flag(coalesce, "coalesce")
         if self._tracing:
             from . import _tracing
 
             return await _tracing.traced_query(sql, self._trace_query_text, lambda: _native_call(
-                self._h, lambda b, fut: b.query(self._h, fut, sql, args, kind, ms, primary)))
+                self._h,
+                lambda b, fut: b.query(self._h, fut, sql, args, kind, ms, primary, shared)))
         return await _native_call(
-            self._h, lambda b, fut: b.query(self._h, fut, sql, args, kind, ms, primary))
+            self._h, lambda b, fut: b.query(self._h, fut, sql, args, kind, ms, primary, shared))
 
     async def fetch(
-        self, sql: str, *args: Any, timeout: Optional[float] = None, use_primary: bool = False
+        self,
+        sql: str,
+        *args: Any,
+        timeout: Optional[float] = None,
+        use_primary: bool = False,
+        coalesce: bool = False,
     ) -> List[Record]:
-        """All rows, each a dict of column name -> value."""
-        return cast("List[Record]", await self._query(sql, args, _ROWS, timeout, use_primary))
+        """All rows, each a dict of column name -> value. ``coalesce=True`` shares the execution of
+        an identical statement in flight (same SQL and arguments): only for statements that merely
+        read (docs/options.md); every query method takes it."""
+        rows = await self._query(sql, args, _ROWS, timeout, use_primary, coalesce)
+        return cast("List[Record]", rows)
 
     async def fetch_one(
-        self, sql: str, *args: Any, timeout: Optional[float] = None, use_primary: bool = False
+        self,
+        sql: str,
+        *args: Any,
+        timeout: Optional[float] = None,
+        use_primary: bool = False,
+        coalesce: bool = False,
     ) -> Optional[Record]:
         """The first row, or None."""
-        return cast("Optional[Record]", await self._query(sql, args, _ONE, timeout, use_primary))
+        row = await self._query(sql, args, _ONE, timeout, use_primary, coalesce)
+        return cast("Optional[Record]", row)
 
     async def fetch_value(
-        self, sql: str, *args: Any, timeout: Optional[float] = None, use_primary: bool = False
+        self,
+        sql: str,
+        *args: Any,
+        timeout: Optional[float] = None,
+        use_primary: bool = False,
+        coalesce: bool = False,
     ) -> Any:
         """The first column of the first row, or None."""
-        return await self._query(sql, args, _VALUE, timeout, use_primary)
+        return await self._query(sql, args, _VALUE, timeout, use_primary, coalesce)
 
     async def execute(
-        self, sql: str, *args: Any, timeout: Optional[float] = None, use_primary: bool = False
+        self,
+        sql: str,
+        *args: Any,
+        timeout: Optional[float] = None,
+        use_primary: bool = False,
+        coalesce: bool = False,
     ) -> str:
         """Runs a statement; returns its command tag ("INSERT 0 1")."""
-        return cast("str", await self._query(sql, args, _EXECUTE, timeout, use_primary))
+        return cast("str", await self._query(sql, args, _EXECUTE, timeout, use_primary, coalesce))
 
     def transaction(self, *, timeout: Optional[float] = None) -> "Transaction":
         """``async with client.transaction() as tx:`` commits on success and rolls back on an
@@ -542,28 +574,52 @@ class Client:
     # ---- blocking variants (release the GIL while waiting) ------------------------------------
 
     def fetch_sync(
-        self, sql: str, *args: Any, timeout: Optional[float] = None, use_primary: bool = False
+        self,
+        sql: str,
+        *args: Any,
+        timeout: Optional[float] = None,
+        use_primary: bool = False,
+        coalesce: bool = False,
     ) -> List[Record]:
         return cast("List[Record]", _native.sync_query(
-            self._h, None, sql, args, _ROWS, _ms(timeout), _flag(use_primary, "use_primary")))
+            self._h, None, sql, args, _ROWS, _ms(timeout), _flag(use_primary, "use_primary"),
+            _flag(coalesce, "coalesce")))
 
     def fetch_one_sync(
-        self, sql: str, *args: Any, timeout: Optional[float] = None, use_primary: bool = False
+        self,
+        sql: str,
+        *args: Any,
+        timeout: Optional[float] = None,
+        use_primary: bool = False,
+        coalesce: bool = False,
     ) -> Optional[Record]:
         return cast("Optional[Record]", _native.sync_query(
-            self._h, None, sql, args, _ONE, _ms(timeout), _flag(use_primary, "use_primary")))
+            self._h, None, sql, args, _ONE, _ms(timeout), _flag(use_primary, "use_primary"),
+            _flag(coalesce, "coalesce")))
 
     def fetch_value_sync(
-        self, sql: str, *args: Any, timeout: Optional[float] = None, use_primary: bool = False
+        self,
+        sql: str,
+        *args: Any,
+        timeout: Optional[float] = None,
+        use_primary: bool = False,
+        coalesce: bool = False,
     ) -> Any:
         return _native.sync_query(
-            self._h, None, sql, args, _VALUE, _ms(timeout), _flag(use_primary, "use_primary"))
+            self._h, None, sql, args, _VALUE, _ms(timeout), _flag(use_primary, "use_primary"),
+            _flag(coalesce, "coalesce"))
 
     def execute_sync(
-        self, sql: str, *args: Any, timeout: Optional[float] = None, use_primary: bool = False
+        self,
+        sql: str,
+        *args: Any,
+        timeout: Optional[float] = None,
+        use_primary: bool = False,
+        coalesce: bool = False,
     ) -> str:
         return cast("str", _native.sync_query(
-            self._h, None, sql, args, _EXECUTE, _ms(timeout), _flag(use_primary, "use_primary")))
+            self._h, None, sql, args, _EXECUTE, _ms(timeout), _flag(use_primary, "use_primary"),
+            _flag(coalesce, "coalesce")))
 
     def transaction_sync(self, *, timeout: Optional[float] = None) -> "SyncTransaction":
         """``with client.transaction_sync() as tx:`` (blocking)."""
@@ -779,7 +835,8 @@ class SyncTransaction:
     def _query(self, sql: str, args: Sequence[Any], kind: int, timeout: Optional[float]) -> Any:
         if self._state != "started":
             raise _errors.ClosedError(f"transaction is {self._state}")
-        return _native.sync_query(self._client._h, self._tx, sql, args, kind, _ms(timeout), False)
+        return _native.sync_query(
+            self._client._h, self._tx, sql, args, kind, _ms(timeout), False, False)
 
     def fetch(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:
         return cast("List[Record]", self._query(sql, args, _ROWS, timeout))

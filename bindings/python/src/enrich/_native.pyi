@@ -65,6 +65,7 @@ class Bridge:
         kind: int,
         timeout_ms: int,
         use_primary: bool,
+        coalesce: bool,
     ) -> int: ...
     def tx_query(
         self,
@@ -109,6 +110,7 @@ def sync_query(
     kind: int,
     timeout_ms: int,
     use_primary: bool,
+    coalesce: bool,
 ) -> Any: ...
 def sync_tx(client: NativeClient, tx: Optional[NativeTx], what: int, timeout_ms: int) -> Any: ...
 def sync_http(

@@ -73,7 +73,9 @@ def _step_spans(parent_ctx: Any, timings: Dict[str, Any]) -> int:
                      "enrich.wave": int(step.get("wave", 1)),
                      # A read-only wave shares one Sync: its statements share one round trip.
                      "enrich.shared_sync": bool(step.get("shared_sync", False)),
-                     "enrich.replica": bool(step.get("replica", False))}
+                     "enrich.replica": bool(step.get("replica", False)),
+                     # Single-flight: its result came from an execution shared with other calls.
+                     "enrich.coalesced": bool(step.get("coalesced", False))}
             if host:
                 attrs["server.address"] = host
                 if port.isdigit():

@@ -233,9 +233,11 @@ void bind_bridge(py::module_& m) {
       .def("stats", &Bridge::stats)
       .def("query",
            [](Bridge& b, const ClientPtr& client, py::object fut, std::string sql, py::handle args,
-              int kind, std::int64_t timeout_ms, bool use_primary) {
+              int kind, std::int64_t timeout_ms, bool use_primary, bool coalesce) {
+             CallOptions o = opts(timeout_ms, 0, 0, use_primary);
+             o.coalesce = coalesce;
              Op op = make_query_op(client, nullptr, std::move(sql), args, static_cast<Kind>(kind),
-                                   opts(timeout_ms, 0, 0, use_primary));
+                                   std::move(o));
              return b.submit(op, std::move(fut));
            })
       .def("tx_query",

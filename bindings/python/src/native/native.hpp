@@ -106,6 +106,7 @@ struct CallOptions {
   std::int64_t deadline_ms = 0;
   int profile = ENRICH_PROFILE_DEFAULT;
   bool use_primary = false;
+  bool coalesce = false;
   bool timings = false;
   std::string traceparent, tracestate;
   enrich_call_options c() const {
@@ -114,6 +115,7 @@ struct CallOptions {
     o.deadline_ms = deadline_ms;
     o.profile = static_cast<enrich_json_profile>(profile);
     o.use_primary = use_primary ? 1 : 0;
+    o.coalesce = coalesce ? 1 : 0;
     o.timings = timings ? 1 : 0;
     o.traceparent = traceparent.empty() ? nullptr : traceparent.c_str();
     o.tracestate = tracestate.empty() ? nullptr : tracestate.c_str();

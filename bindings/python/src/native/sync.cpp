@@ -80,11 +80,12 @@ py::object run_sync(Op& op) {
 
 void bind_sync(py::module_& m) {
   m.def("sync_query", [](const ClientPtr& client, py::object tx, std::string sql, py::handle args,
-                         int kind, std::int64_t timeout_ms, bool use_primary) {
+                         int kind, std::int64_t timeout_ms, bool use_primary, bool coalesce) {
     TxPtr t = tx.is_none() ? nullptr : tx.cast<TxPtr>();
     CallOptions o;
     o.timeout_ms = timeout_ms;
     o.use_primary = use_primary;
+    o.coalesce = coalesce;
     Op op = make_query_op(client, t, std::move(sql), args, static_cast<Kind>(kind), o);
     return run_sync(op);
   });
