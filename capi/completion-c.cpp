@@ -111,8 +111,8 @@ int64_t enrich_completion_affected_rows(const enrich_completion* c) {
   return (c = resolve(c)) && c->rows.raw() ? c->rows.affected_rows() : 0;
 }
 const char* enrich_completion_command_tag(const enrich_completion* c) {
-  auto* r = rows(c);
-  return r ? PQcmdStatus(const_cast<pg_result*>(r)) : "";
+  // QueryResult's tag is the result's own or a std::string the library made: NUL-terminated.
+  return (c = resolve(c)) && c->rows.raw() ? c->rows.command_tag().data() : "";
 }
 
 const char* enrich_completion_body(const enrich_completion* c, size_t* length) {

@@ -309,11 +309,11 @@ typedef enum enrich_result_shape {
   ENRICH_SHAPE_VALUE = 3
 } enrich_result_shape;
 
-#define ENRICH_CALL_OPTIONS_VERSION 3
+#define ENRICH_CALL_OPTIONS_VERSION 4
 
 /**
- * Per-call options; all zero means defaults. Versions 1 (without use_primary) and 2 (without
- * coalesce) are still accepted.
+ * Per-call options; all zero means defaults. Versions 1 (without use_primary), 2 (without
+ * coalesce) and 3 (without batch) are still accepted.
  * Negative timeout_ms or deadline_ms are ENRICH_ERR_INVALID_ARGUMENT.
  */
 typedef struct enrich_call_options {
@@ -338,12 +338,18 @@ typedef struct enrich_call_options {
    * transactions; see the client option coalesce_max_result_bytes. Plans: per step instead
    * ("coalesce": true in the plan). */
   int coalesce;
+  /** Version 4. Queries: the SQL type of the key $1 ("bigint", "text", "uuid") to batch this
+   * statement with the same statement of other callers submitted in the same turn of the I/O
+   * thread: one statement over the array of their keys, each caller getting exactly its own
+   * key's rows. Only for statements that merely read (else ENRICH_ERR_INVALID_ARGUMENT); if the
+   * batch fails, each runs on its own. NULL or "": off. Plans: per step ("batch" in the plan). */
+  const char* batch;
 } enrich_call_options;
 
 #define ENRICH_CALL_OPTIONS_INIT                                                              \
   {                                                                                           \
     ENRICH_CALL_OPTIONS_VERSION, 0, 0, ENRICH_PROFILE_DEFAULT, ENRICH_SHAPE_NONE, 0, 0, NULL, \
-        NULL, 0                                                                               \
+        NULL, 0, NULL                                                                         \
   }
 
 /** Where a completion goes: a queue, or a callback run on the I/O thread that owns it. */

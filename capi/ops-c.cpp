@@ -25,6 +25,7 @@ QueryOptions query_options(const enrich_call_options* o) {
   if (o->deadline_ms > 0) q.deadline = Deadline::after(Milliseconds(o->deadline_ms));
   q.use_primary = use_primary(o);
   q.coalesce = o->version >= 3 && o->coalesce != 0;  // a version-2 struct ends before it
+  if (o->version >= 4 && o->batch) q.batch = o->batch;
   return q;
 }
 

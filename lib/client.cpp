@@ -10,6 +10,7 @@
 #include "core/logger.hpp"
 #include "core/metrics.hpp"
 #include "http/http_client.hpp"
+#include "pg/batch_sql.hpp"
 #include "pg/canceller.hpp"
 #include "pg/conn_params.hpp"
 #include "pg/pool_set.hpp"
@@ -30,6 +31,24 @@ struct Shard {
 using ShardPtr = std::shared_ptr<Shard>;
 
 namespace {
+
+// QueryOptions::batch's preconditions; the statement's text is rewritten (and found to have its
+// $1) once per SQL on the I/O thread.
+std::optional<Error> check_batch(const std::string& sql, const Params& params,
+                                 const std::string& key_type) {
+  if (!pg::valid_batch_key_type(key_type))
+    return Error{ErrorCode::invalid_argument,
+                 fmt::format("batch: \"{}\" is not a plain SQL type name such as bigint, text or "
+                             "uuid (arrays are not keys)",
+                             key_type)};
+  if (params.empty())
+    return Error{ErrorCode::invalid_argument,
+                 "batch: the statement needs the key as its first parameter ($1)"};
+  if (!pg::is_read_only_sql(sql))
+    return Error{ErrorCode::invalid_argument,
+                 "batch is for statements that only read (SELECT, WITH, VALUES)"};
+  return std::nullopt;
+}
 
 Error closed_error() {
   return Error{ErrorCode::closed, "client is closed"};
@@ -293,6 +312,17 @@ Future<QueryResult> Client::query(std::string sql, Params params, QueryOptions o
                     effective_deadline(options, impl_->options.query_timeout));
   op->use_primary = options.use_primary;
   op->read_only = impl_->has_replicas && !options.use_primary && pg::is_read_only_sql(op->sql);
+  if (!options.batch.empty()) {
+    if (auto e = check_batch(op->sql, op->params, options.batch))
+      return make_error_future<QueryResult>(std::move(*e));
+    // Batchable statements meet on the I/O thread their group hashes to (pg/batcher.hpp).
+    op->coalesce = options.coalesce;
+    op->batch_type = std::move(options.batch);
+    op->batch_key = pg::batch_group_key(op->sql, op->batch_type, op->params, op->use_primary);
+    auto& shards = impl_->shards;
+    const ShardPtr& shard = shards[std::hash<std::string>{}(op->batch_key) % shards.size()];
+    return post_query(shard, std::move(op));
+  }
   if (options.coalesce) {
     // Identical statements meet on the I/O thread their key hashes to (pg/coalescer.hpp).
     op->coalesce = true;

@@ -145,6 +145,13 @@ export interface CallOptions {
    * statements that merely read; ignored in transactions (docs/options.md).
    */
   coalesce?: boolean;
+  /**
+   * Batching: the SQL type of the key $1 ('bigint', 'text', 'uuid'). Calls of the same statement
+   * (same other parameters) made in the same turn go to Postgres as one statement over their
+   * keys, and each caller gets exactly its own key's rows; if that statement fails, each runs on
+   * its own. Only for statements that merely read; ignored in transactions (docs/options.md).
+   */
+  batch?: string;
 }
 
 export interface RunOptions {

@@ -127,6 +127,16 @@ struct QueryOptions {
   /// cancelled on the server only once all of them gave up. Ignored inside a transaction. Results
   /// over ClientOptions::coalesce_max_result_bytes are not shared. docs/options.md.
   bool coalesce = false;
+  /// Batching: the SQL type of the key `$1` ("bigint", "text", "uuid"); empty: off. Statements
+  /// with the same SQL, the same other parameters and the same use_primary, submitted in the
+  /// same turn of the I/O thread (never waiting for more), go to Postgres as one statement over
+  /// the array of their keys (`unnest($1::T[]) WITH ORDINALITY`, the statement as a LATERAL
+  /// subquery), and each caller gets exactly its own key's rows, in order. Only for statements
+  /// that merely read (pg::is_read_only_sql; else an invalid_argument error). If the batched
+  /// statement fails, each caller's statement runs on its own, so an error is that caller's
+  /// alone. Cancelling one caller never affects the others. Ignored inside a transaction.
+  /// docs/options.md.
+  std::string batch{};
 };
 
 /// Counters of the pool, summed over the I/O threads (a snapshot; may be slightly stale).

@@ -67,6 +67,10 @@ struct StepOptions {
   /// SQL steps: single-flight, as QueryOptions::coalesce. Concurrent runs on the same I/O thread
   /// whose step has the same SQL and parameter values share one execution.
   bool coalesce = false;
+  /// SQL steps: batching, as QueryOptions::batch: the SQL type of the key `$1` ("bigint").
+  /// Concurrent runs on the same I/O thread whose step is ready in the same turn send it as one
+  /// statement over their keys.
+  std::string batch{};
 };
 
 /// An HTTP step: `base_url` (may use ${VAR} from the plan's variables or the environment,
@@ -175,6 +179,9 @@ struct StepTiming {
   /// Its result came from one execution shared with other callers (StepOptions::coalesce); the
   /// fields above then describe that execution.
   bool coalesced = false;
+  /// Its rows came from one statement over the keys of this many callers (StepOptions::batch);
+  /// 0: it ran alone. The fields above then describe that statement.
+  std::size_t batched = 0;
   std::string server;    ///< host:port of the server it ran on
   std::string sqlstate;  ///< of a failed statement
   std::int64_t rows = -1;

@@ -177,6 +177,15 @@ void EventLoop::drain_posted() {
   for (auto& task : batch) task();
 }
 
+void EventLoop::run_turn_end() {
+  // A task may queue another (its callbacks submitted more): run until none is left.
+  while (!turn_end_.empty()) {
+    std::vector<Task> tasks;
+    tasks.swap(turn_end_);
+    for (auto& task : tasks) task();
+  }
+}
+
 void EventLoop::run() {
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
@@ -200,9 +209,11 @@ void EventLoop::run() {
     }
     drain_posted();
     run_due_timers();
+    run_turn_end();
   }
   // Run what was posted before stop() closed the queue, so no promise is silently dropped.
   drain_posted();
+  run_turn_end();
 }
 
 }  // namespace enrich

@@ -57,6 +57,10 @@ class EventLoop {
 
   TimerId add_timer(Clock::time_point when, Task task);
   void cancel_timer(TimerId id);
+  /// Runs `task` once at the end of the current turn: after this turn's I/O events, posted tasks
+  /// and due timers, before the loop waits again. What the turn's callbacks submitted can be
+  /// gathered and sent together (pg/batcher.hpp) without ever waiting for more.
+  void at_turn_end(Task task) { turn_end_.push_back(std::move(task)); }
   /// Entries in the timer heap, cancelled ones not yet dropped included (for tests).
   std::size_t timer_entries() const { return timer_heap_.size(); }
 
@@ -69,6 +73,7 @@ class EventLoop {
   void pop_timer_entry();
   void compact_timers();
   void drain_posted();
+  void run_turn_end();
 
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
@@ -78,6 +83,7 @@ class EventLoop {
 
   std::mutex mu_;
   std::vector<Task> posted_;
+  std::vector<Task> turn_end_;  // loop thread only
   bool accepting_ = true;
   bool wake_pending_ = false;
 

@@ -112,6 +112,12 @@ std::vector<MetricFamily> Metrics::families(const MetricSources& s) const {
        "Coalesced statements sent on their own: the shared result was over "
        "coalesce_max_result_bytes",
        value_of(coalesce_too_large)},
+      {"enrich_statements_batched_total", "counter",
+       "Statements answered from one statement over the keys of several callers",
+       value_of(statements_batched)},
+      {"enrich_batches_total", "counter", "Batched statements sent", value_of(batches)},
+      {"enrich_batch_fallbacks_total", "counter",
+       "Statements sent on their own after their batch failed", value_of(batch_fallbacks)},
       {"enrich_cancels_sent_total", "counter", "Cancel requests sent to servers",
        double(pool.cancels_sent)},
       {"enrich_replica_reads_total", "counter", "Statements sent to replicas",

@@ -43,6 +43,9 @@ struct Metrics {
   /// Single-flight: calls that joined an identical statement in flight, and of those, calls
   /// sent on their own after all because the shared result was over coalesce_max_result_bytes.
   std::atomic<std::uint64_t> statements_coalesced{0}, coalesce_too_large{0};
+  /// Batching (pg/batcher.hpp): statements answered from a batch, batched statements sent, and
+  /// statements sent on their own after their batch failed.
+  std::atomic<std::uint64_t> statements_batched{0}, batches{0}, batch_fallbacks{0};
   std::atomic<std::uint64_t> plans_ok{0}, plans_failed{0};
   std::atomic<std::uint64_t> http_by_class[6] = {};  // [0]: transport errors, [1..5]: 1xx..5xx
   LatencyHistogram pool_wait, statement, http, plan;

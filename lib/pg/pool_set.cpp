@@ -9,7 +9,8 @@ PoolSet::PoolSet(EventLoop& loop, std::unique_ptr<Pool> primary,
                  Metrics* metrics)
     : primary_(std::move(primary)),
       replicas_(std::move(replicas)),
-      coalescer_(loop, *this, coalesce_max_result_bytes, metrics) {
+      coalescer_(loop, *this, coalesce_max_result_bytes, metrics),
+      batcher_(loop, *this, metrics) {
   for (auto& r : replicas_) r->set_primary(primary_.get());
 }
 
@@ -36,6 +37,10 @@ Pool* PoolSet::pick_replica() {
 }
 
 void PoolSet::submit(QueryOpPtr op) {
+  if (Batcher::eligible(*op)) {
+    batcher_.submit(std::move(op));
+    return;
+  }
   if (Coalescer::eligible(*op)) {
     coalescer_.submit(std::move(op));
     return;
@@ -55,11 +60,14 @@ void PoolSet::route(QueryOpPtr op) {
 }
 
 void PoolSet::submit_group(std::vector<QueryOpPtr> ops) {
-  if (std::any_of(ops.begin(), ops.end(), [](auto& op) { return Coalescer::eligible(*op); })) {
+  auto leaves = [](const QueryOpPtr& op) {
+    return Batcher::eligible(*op) || Coalescer::eligible(*op);
+  };
+  if (std::any_of(ops.begin(), ops.end(), leaves)) {
     std::vector<QueryOpPtr> rest;
     for (auto& op : ops) {
-      if (Coalescer::eligible(*op))
-        coalescer_.submit(std::move(op));
+      if (leaves(op))
+        submit(std::move(op));
       else
         rest.push_back(std::move(op));
     }
@@ -78,6 +86,10 @@ void PoolSet::submit_group(std::vector<QueryOpPtr> ops) {
 }
 
 void PoolSet::abort(const QueryOpPtr& op, ErrorCode code, std::string message) {
+  if (op->batching) {
+    batcher_.abort(op, code, std::move(message));
+    return;
+  }
   if (op->coalescing) {
     coalescer_.abort(op, code, std::move(message));
     return;
@@ -86,6 +98,7 @@ void PoolSet::abort(const QueryOpPtr& op, ErrorCode code, std::string message) {
 }
 
 void PoolSet::shutdown() {
+  batcher_.shutdown();  // first: its batched statements' ends, below, then find no owner
   for (auto& r : replicas_) r->shutdown();
   primary_->shutdown();  // ends every shared execution, which completes its callers
   coalescer_.shutdown();

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "pg/batcher.hpp"
 #include "pg/coalescer.hpp"
 #include "pg/pool.hpp"
 
@@ -23,15 +24,17 @@ class PoolSet {
   bool has_replicas() const { return !replicas_.empty(); }
 
   void start();
-  /// A statement that may coalesce (Coalescer::eligible) goes to the coalescer, which sends one
-  /// of each identical set through route(); the others are routed at once.
+  /// A statement that may be batched (Batcher::eligible) goes to the batcher, which sends a batch
+  /// or a lone statement at the end of the turn; one that may coalesce (Coalescer::eligible) goes
+  /// to the coalescer, which sends one of each identical set through route(); the others are
+  /// routed at once.
   void submit(QueryOpPtr op);
   /// A plan wave: to one replica when every statement may go there, else to the primary. Its
-  /// coalescing statements go to the coalescer, one by one.
+  /// batching and coalescing statements leave it, one by one, as with submit().
   void submit_group(std::vector<QueryOpPtr> ops);
   /// Sends `op` to the primary or a replica, without coalescing.
   void route(QueryOpPtr op);
-  /// Aborts `op` in the coalescer or whichever pool holds it.
+  /// Aborts `op` in the batcher, the coalescer or whichever pool holds it.
   void abort(const QueryOpPtr& op, ErrorCode code, std::string message);
   void shutdown();
 
@@ -48,6 +51,7 @@ class PoolSet {
   std::unique_ptr<Pool> primary_;
   std::vector<std::unique_ptr<Pool>> replicas_;
   Coalescer coalescer_;
+  Batcher batcher_;
   std::size_t next_ = 0;                     // rotates the first replica looked at, to spread ties
   std::atomic<std::uint64_t> fallbacks_{0};  // reads sent to the primary: no replica serving
 };

@@ -20,6 +20,7 @@ namespace enrich::pg {
 
 class Pool;
 struct CoalescedFlight;
+struct BatchFlight;
 
 struct QueryOp {
   enum class State { queued, sent, finished };
@@ -65,6 +66,17 @@ struct QueryOp {
   /// Its result came from an execution shared with other callers.
   bool coalesced = false;
   std::weak_ptr<CoalescedFlight> flight;
+  /// Non-empty: may go to Postgres in one statement with the same statement of other callers,
+  /// `$1` being the key, of this SQL type (QueryOptions::batch, a step's "batch";
+  /// pg/batcher.hpp).
+  std::string batch_type;
+  /// batch_group_key() of the statement; empty: the batcher computes it.
+  std::string batch_key;
+  /// Waiting in the batcher: for the end of the turn, or for its batch's result.
+  bool batching = false;
+  /// Its result came from a batch of this many callers (0: it ran alone).
+  std::size_t batched = 0;
+  std::weak_ptr<BatchFlight> batch_flight;
 
   State state = State::queued;
   /// In the pool's wait queue (and counted in its live waiters). `queued` alone does not say so:

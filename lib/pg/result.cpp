@@ -12,6 +12,9 @@
 namespace enrich {
 
 QueryResult::QueryResult(pg_result* result) : result_(result, [](pg_result* r) { PQclear(r); }) {}
+QueryResult::QueryResult(pg_result* result, std::string command_tag) : QueryResult(result) {
+  command_tag_ = std::make_shared<const std::string>(std::move(command_tag));
+}
 
 std::size_t QueryResult::size() const {
   return result_ ? static_cast<std::size_t>(PQntuples(result_.get())) : 0;
@@ -34,11 +37,13 @@ std::optional<std::size_t> QueryResult::find_column(std::string_view name) const
 }
 std::int64_t QueryResult::affected_rows() const {
   if (!result_) return 0;
+  if (command_tag_) return static_cast<std::int64_t>(size());  // a SELECT's share
   const char* n = PQcmdTuples(result_.get());
   if (n && *n) return std::strtoll(n, nullptr, 10);
   return static_cast<std::int64_t>(size());
 }
 std::string_view QueryResult::command_tag() const {
+  if (command_tag_) return *command_tag_;
   return result_ ? PQcmdStatus(result_.get()) : "";
 }
 bool QueryResult::is_null(std::size_t row, std::size_t column) const {

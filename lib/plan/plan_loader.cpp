@@ -136,7 +136,7 @@ Result<StepSpec> parse_step(const json::Value& v, std::size_t index, const PlanV
     return invalid(fmt::format("{} has unknown kind \"{}\" (sql or http)", where, kind));
   if (auto e = check_keys(v,
                           {"name", "kind", "sql", "params", "shape", "http", "required", "optional",
-                           "when", "output", "coalesce"},
+                           "when", "output", "coalesce", "batch"},
                           where))
     return *e;
   TRY_ASSIGN(step.options.required, get_bool(v, "required", where, false));
@@ -144,6 +144,7 @@ Result<StepSpec> parse_step(const json::Value& v, std::size_t index, const PlanV
   TRY_ASSIGN(step.options.output, get_bool(v, "output", where, true));
   TRY_ASSIGN(step.options.when, get_string(v, "when", where));
   TRY_ASSIGN(step.options.coalesce, get_bool(v, "coalesce", where, false));
+  TRY_ASSIGN(step.options.batch, get_string(v, "batch", where));
 
   if (kind == "sql") {
     step.kind = StepSpec::Kind::sql;
@@ -167,9 +168,9 @@ Result<StepSpec> parse_step(const json::Value& v, std::size_t index, const PlanV
     return step;
   }
   step.kind = StepSpec::Kind::http;
-  if (v.find("params") || v.find("shape") || v.find("coalesce"))
-    return invalid(
-        fmt::format("{}: \"params\", \"shape\" and \"coalesce\" are for sql steps", where));
+  if (v.find("params") || v.find("shape") || v.find("coalesce") || v.find("batch"))
+    return invalid(fmt::format(
+        "{}: \"params\", \"shape\", \"coalesce\" and \"batch\" are for sql steps", where));
   const json::Value* h = v.find("http");
   if (!h || !h->is_object()) return invalid(fmt::format("\"http\" in {} must be an object", where));
   if (auto e = check_keys(

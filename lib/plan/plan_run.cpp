@@ -147,6 +147,7 @@ pg::QueryOpPtr PlanRun::make_query(std::size_t index) {
   op->use_primary = use_primary_;
   op->timed = timed_;
   op->coalesce = spec.options.coalesce;
+  op->batch_type = spec.options.batch;
   op->deadline = deadline_;
   for (const auto& ref : spec.params) {
     auto value = resolve(ref);
@@ -222,6 +223,7 @@ void PlanRun::time_query(std::size_t index, const Result<QueryResult>& result,
     t.shared_sync = op->shared_sync;
     t.replica = op->pool && op->pool->is_replica();
     t.coalesced = op->coalesced;
+    t.batched = op->batched;
     if (op->server) t.server = *op->server;
   }
   if (result.ok()) t.rows = static_cast<std::int64_t>(result.value().size());

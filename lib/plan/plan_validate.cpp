@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "pg/batch_sql.hpp"
 #include "pg/read_only.hpp"
 #include "plan/plan_model.hpp"
 
@@ -124,6 +125,19 @@ std::optional<Error> validate_plan(PlanImpl& plan) {
         if (part.is_value) refs.push_back(part.ref);
     }
     step.read_only = step.kind == StepSpec::Kind::sql && pg::is_read_only_sql(step.sql);
+    if (!step.options.batch.empty()) {
+      if (step.kind != StepSpec::Kind::sql)
+        return invalid(fmt::format("step \"{}\": \"batch\" is for sql steps", step.name));
+      if (!step.read_only)
+        return invalid(fmt::format(
+            "step \"{}\": \"batch\" is for statements that only read (SELECT, WITH, VALUES)",
+            step.name));
+      if (step.params.empty())
+        return invalid(fmt::format(
+            "step \"{}\": \"batch\" needs the key as the first parameter ($1)", step.name));
+      if (auto text = pg::batch_statement(step.sql, step.options.batch); !text.ok())
+        return invalid(fmt::format("step \"{}\": {}", step.name, text.error().message));
+    }
     if (step.kind == StepSpec::Kind::sql) step.operation = pg::operation_name(step.sql);
     step.depends_on.clear();
     for (const auto& ref : refs) {

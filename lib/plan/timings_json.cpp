@@ -65,6 +65,7 @@ std::string timings_json(const PlanTimings& timings) {
       field(out, "shared_sync", s.shared_sync);
       field(out, "replica", s.replica);
       if (s.coalesced) field(out, "coalesced", true);
+      if (s.batched) field(out, "batched", static_cast<std::int64_t>(s.batched));
       field(out, "server", s.server);
       field(out, "operation", s.operation);
       field(out, "query", s.query);

@@ -14,13 +14,6 @@
 namespace enrich::test {
 namespace {
 
-double metric(Client& c, const std::string& name) {
-  for (const auto& f : c.metrics())
-    if (f.name == name && !f.samples.empty()) return f.samples[0].value;
-  ADD_FAILURE() << "no metric " << name;
-  return -1;
-}
-
 class CoalesceTest : public PgTest {
  protected:
   void SetUp() override {
@@ -125,7 +118,7 @@ TEST_F(CoalesceTest, ConcurrentIdenticalCallsShareOneExecution) {
     EXPECT_EQ(r->row(0).get<std::int64_t>(0), 1);
   }
   EXPECT_EQ(executions(), 1);
-  EXPECT_EQ(metric(*client, "enrich_statements_coalesced_total"), kCalls - 1);
+  EXPECT_EQ(metric_value(*client, "enrich_statements_coalesced_total"), kCalls - 1);
 }
 
 TEST_F(CoalesceTest, CallsWithoutTheOptionAreNotShared) {
@@ -138,7 +131,7 @@ TEST_F(CoalesceTest, CallsWithoutTheOptionAreNotShared) {
   release();
   for (auto& f : calls) ASSERT_OK(wait_result(std::move(f)));
   EXPECT_EQ(executions(), 4);
-  EXPECT_EQ(metric(*client, "enrich_statements_coalesced_total"), 0);
+  EXPECT_EQ(metric_value(*client, "enrich_statements_coalesced_total"), 0);
 }
 
 TEST_F(CoalesceTest, DifferentParametersAreNotShared) {
@@ -220,7 +213,7 @@ TEST_F(CoalesceTest, EveryCallerGivingUpCancelsTheExecutionOnTheServer) {
   std::vector<Future<QueryResult>> calls;
   for (int i = 0; i < 3; ++i) calls.push_back(probe(*client, 5));
   barrier(*client);
-  EXPECT_EQ(metric(*client, "enrich_statements_coalesced_total"), 2);
+  EXPECT_EQ(metric_value(*client, "enrich_statements_coalesced_total"), 2);
   // The execution is on the server, waiting for the lock, before the callers give up.
   EXPECT_TRUE(eventually([&] { return lock_waiters() == 1; }, 10s));
   for (auto& f : calls) f.cancel();
@@ -272,7 +265,7 @@ TEST_F(CoalesceTest, NeverInsideATransaction) {
   ASSERT_OK(wait_result(std::move(in2)));
   ASSERT_OK(wait_result(std::move(outside)));
   EXPECT_EQ(executions(), 3);
-  EXPECT_EQ(metric(*client, "enrich_statements_coalesced_total"), 0);
+  EXPECT_EQ(metric_value(*client, "enrich_statements_coalesced_total"), 0);
   EXPECT_OK(wait_result(tx1->commit()));
   EXPECT_OK(wait_result(tx2->commit()));
 }
@@ -294,7 +287,7 @@ TEST_F(CoalesceTest, ResultsOverTheSizeLimitAreNotShared) {
   // The first caller got the shared execution's result; the three others ran their own.
   EXPECT_EQ(executions(), 4);
   EXPECT_EQ(values, (std::set<std::int64_t>{1, 2, 3, 4}));
-  EXPECT_EQ(metric(*client, "enrich_statements_coalesce_too_large_total"), 3);
+  EXPECT_EQ(metric_value(*client, "enrich_statements_coalesce_too_large_total"), 3);
 }
 
 std::string plan_json(const std::string& fn, bool coalesce) {

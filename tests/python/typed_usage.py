@@ -31,9 +31,11 @@ async def queries(client: enrich.Client) -> None:
     primary: Any = await client.fetch_value("SELECT 1", use_primary=True)
     shared: List[enrich.Record] = await client.fetch("SELECT 1 AS n", coalesce=True)
     shared_one: Any = client.fetch_value_sync("SELECT 1", coalesce=True)
+    batched: Optional[enrich.Record] = await client.fetch_one(
+        "SELECT * FROM users WHERE id = $1", 1, batch="bigint")
     body, timings = await client.run_with_timings(enrich.Plan.load("plan.json"), user_id=1)
     total_us: int = timings["total_us"]
-    print(rows, one, value, tag, doc, primary, shared, shared_one, body.decode(), total_us)
+    print(rows, one, value, tag, doc, primary, shared, shared_one, batched, body.decode(), total_us)
     try:
         await client.execute("INSERT INTO t VALUES (1)")
     except enrich.UniqueViolationError as e:

@@ -128,6 +128,14 @@ function flag(value, name) {
   return value;
 }
 
+/** `batch`: the SQL type of the key $1 ('bigint'), or '' when absent; the core checks the name. */
+function batchType(value) {
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'string' || value === '')
+    throw bad(`batch must be the SQL type of the key $1, such as 'bigint', got ${value}`);
+  return value;
+}
+
 /** A per-call duration: undefined or null is the default (0 for the core); 0 is an error. */
 function ms(value, name) {
   if (value === undefined || value === null) return 0;
@@ -210,7 +218,7 @@ class Queryable {
   }
 
   _query(mode, sql, params, options) {
-    let text, prepared, o, timeout, deadline, primary, coalesce;
+    let text, prepared, o, timeout, deadline, primary, coalesce, batch;
     try {
       [text, prepared] = sqlAndParams(sql, params);
       o = callOptions(options);
@@ -218,6 +226,7 @@ class Queryable {
       deadline = ms(o.deadlineMs, 'deadlineMs');
       primary = flag(o.usePrimary, 'usePrimary');
       coalesce = flag(o.coalesce, 'coalesce');
+      batch = batchType(o.batch);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -225,7 +234,7 @@ class Queryable {
     const run = () =>
       withSignal(
         o.signal,
-        (slot) => target.query(text, prepared, mode, timeout, deadline, slot, primary, coalesce),
+        (slot) => target.query(text, prepared, mode, timeout, deadline, slot, primary, coalesce, batch),
         (id) => this._cancel(id),
       );
     const tracing = this[kTracing];

@@ -72,6 +72,8 @@ function stepSpans(parent, text) {
         'enrich.replica': Boolean(step.replica),
         // Single-flight: its result came from an execution shared with other calls.
         'enrich.coalesced': Boolean(step.coalesced),
+        // Batching: its rows came from one statement over this many callers' keys.
+        'enrich.batched': step.batched ?? 0,
       };
       const server = String(step.server ?? '');
       const colon = server.lastIndexOf(':');

@@ -228,7 +228,7 @@ void ClientWrap::detach() {
 }
 
 Napi::Value ClientWrap::query(const Napi::CallbackInfo& info) {
-  // query(sql, params, mode, timeoutMs, deadlineMs, cancelSlot, usePrimary, coalesce)
+  // query(sql, params, mode, timeoutMs, deadlineMs, cancelSlot, usePrimary, coalesce, batch)
   Napi::Env env = info.Env();
   std::string sql = string_arg(info, 0, "sql");
   Params params(info, 1);
@@ -236,6 +236,10 @@ Napi::Value ClientWrap::query(const Napi::CallbackInfo& info) {
   enrich_call_options o = call_options(info, 3, 4);
   o.use_primary = bool_arg(info, 6) ? 1 : 0;
   o.coalesce = bool_arg(info, 7) ? 1 : 0;
+  // The key's SQL type ('' off); lives until enrich_query has copied it.
+  std::string batch =
+      info.Length() > 8 && info[8].IsString() ? info[8].As<Napi::String>().Utf8Value() : "";
+  o.batch = batch.empty() ? nullptr : batch.c_str();
   Started s = new_promise(env);
   if (!client_ || !bridge_)
     return rejected(Bridge::of(env), s, ENRICH_ERR_CLOSED, "query: the client is closed");

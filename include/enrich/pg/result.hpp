@@ -126,6 +126,9 @@ class ENRICH_EXPORT QueryResult {
   QueryResult() = default;
   /// Takes ownership of a libpq result (internal; used by the client).
   explicit QueryResult(pg_result* result);
+  /// The same, with the command tag given (a result built by the library, such as one caller's
+  /// share of a batched statement, has none of its own; internal).
+  QueryResult(pg_result* result, std::string command_tag);
 
   std::size_t size() const;  ///< number of rows
   bool empty() const { return size() == 0; }
@@ -167,6 +170,7 @@ class ENRICH_EXPORT QueryResult {
 
  private:
   std::shared_ptr<pg_result> result_;
+  std::shared_ptr<const std::string> command_tag_;  // null: the result's own
 };
 
 }  // namespace enrich

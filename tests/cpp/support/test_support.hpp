@@ -190,6 +190,14 @@ Result<T> wait_result(Future<T> f, std::chrono::milliseconds timeout = kWait) {
   return f.get();
 }
 
+/// The first sample of a metric family of the client (a failure, and -1, if it has none).
+inline double metric_value(Client& c, const std::string& name) {
+  for (const auto& f : c.metrics())
+    if (f.name == name && !f.samples.empty()) return f.samples[0].value;
+  ADD_FAILURE() << "no metric " << name;
+  return -1;
+}
+
 inline Result<QueryResult> run(Client& c, std::string sql, Params params = {},
                                QueryOptions options = {},
                                std::chrono::milliseconds timeout = kWait) {

@@ -23,9 +23,10 @@ async function queries(client: enrich.Client): Promise<void> {
   const one: UserRow | null = await client.queryOne<UserRow>('SELECT * FROM users LIMIT 1');
   const n: number | null = await client.queryValue<number>('SELECT 1');
   const shared: number | null = await client.queryValue<number>('SELECT 1', [], { coalesce: true });
+  const batched = await client.queryOne('SELECT * FROM users WHERE id = $1', [1], { batch: 'bigint' });
   const changed: number = await client.execute('UPDATE users SET name = name WHERE false');
   const total: number = await client.transaction(async (tx) => (await tx.execute('SELECT 1')) + 1);
-  console.log(first, one, n, shared, changed, total);
+  console.log(first, one, n, shared, batched, changed, total);
   try {
     await client.query('INSERT INTO t VALUES (1)', [], { timeoutMs: 500, signal: AbortSignal.timeout(1000) });
   } catch (err) {

@@ -81,6 +81,16 @@ def _flag(value: Any, what: str) -> bool:
     return value
 
 
+def _batch_type(value: Any) -> str:
+    """``batch=``: the SQL type of the key $1 ("bigint"), or None; the core checks the name."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or not value:
+        raise _errors.InvalidArgumentError(
+            'batch must be the SQL type of the key $1, such as "bigint"')
+    return value
+
+
 def _option_value(name: str, kind: str, value: Any) -> Any:
     """One option's Python value in the core's type and unit."""
     if kind == "duration":
@@ -379,18 +389,19 @@ class Client:
         timeout: Optional[float],
         use_primary: bool,
         coalesce: bool,
+        batch: Optional[str],
     ) -> Any:
         """One statement through this loop's bridge; task cancellation cancels the native op."""
         ms, primary = _ms(timeout), _flag(use_primary, "use_primary")
-        shared = _flag(coalesce, "coalesce")
+        shared, key = _flag(coalesce, "coalesce"), _batch_type(batch)
         if self._tracing:
             from . import _tracing
 
             return await _tracing.traced_query(sql, self._trace_query_text, lambda: _native_call(
                 self._h,
-                lambda b, fut: b.query(self._h, fut, sql, args, kind, ms, primary, shared)))
+                lambda b, fut: b.query(self._h, fut, sql, args, kind, ms, primary, shared, key)))
         return await _native_call(
-            self._h, lambda b, fut: b.query(self._h, fut, sql, args, kind, ms, primary, shared))
+            self._h, lambda b, fut: b.query(self._h, fut, sql, args, kind, ms, primary, shared, key))
 
     async def fetch(
         self,
@@ -399,11 +410,14 @@ class Client:
         timeout: Optional[float] = None,
         use_primary: bool = False,
         coalesce: bool = False,
+        batch: Optional[str] = None,
     ) -> List[Record]:
         """All rows, each a dict of column name -> value. ``coalesce=True`` shares the execution of
-        an identical statement in flight (same SQL and arguments): only for statements that merely
-        read (docs/options.md); every query method takes it."""
-        rows = await self._query(sql, args, _ROWS, timeout, use_primary, coalesce)
+        an identical statement in flight (same SQL and arguments); ``batch="bigint"`` sends the
+        statement with those of other callers in the same turn as one statement over their keys
+        ($1, of that SQL type), each getting exactly its own rows. Both only for statements that
+        merely read (docs/options.md); every query method takes them."""
+        rows = await self._query(sql, args, _ROWS, timeout, use_primary, coalesce, batch)
         return cast("List[Record]", rows)
 
     async def fetch_one(
@@ -413,9 +427,10 @@ class Client:
         timeout: Optional[float] = None,
         use_primary: bool = False,
         coalesce: bool = False,
+        batch: Optional[str] = None,
     ) -> Optional[Record]:
         """The first row, or None."""
-        row = await self._query(sql, args, _ONE, timeout, use_primary, coalesce)
+        row = await self._query(sql, args, _ONE, timeout, use_primary, coalesce, batch)
         return cast("Optional[Record]", row)
 
     async def fetch_value(
@@ -425,9 +440,10 @@ class Client:
         timeout: Optional[float] = None,
         use_primary: bool = False,
         coalesce: bool = False,
+        batch: Optional[str] = None,
     ) -> Any:
         """The first column of the first row, or None."""
-        return await self._query(sql, args, _VALUE, timeout, use_primary, coalesce)
+        return await self._query(sql, args, _VALUE, timeout, use_primary, coalesce, batch)
 
     async def execute(
         self,
@@ -436,9 +452,11 @@ class Client:
         timeout: Optional[float] = None,
         use_primary: bool = False,
         coalesce: bool = False,
+        batch: Optional[str] = None,
     ) -> str:
         """Runs a statement; returns its command tag ("INSERT 0 1")."""
-        return cast("str", await self._query(sql, args, _EXECUTE, timeout, use_primary, coalesce))
+        tag = await self._query(sql, args, _EXECUTE, timeout, use_primary, coalesce, batch)
+        return cast("str", tag)
 
     def transaction(self, *, timeout: Optional[float] = None) -> "Transaction":
         """``async with client.transaction() as tx:`` commits on success and rolls back on an
@@ -580,10 +598,11 @@ class Client:
         timeout: Optional[float] = None,
         use_primary: bool = False,
         coalesce: bool = False,
+        batch: Optional[str] = None,
     ) -> List[Record]:
         return cast("List[Record]", _native.sync_query(
             self._h, None, sql, args, _ROWS, _ms(timeout), _flag(use_primary, "use_primary"),
-            _flag(coalesce, "coalesce")))
+            _flag(coalesce, "coalesce"), _batch_type(batch)))
 
     def fetch_one_sync(
         self,
@@ -592,10 +611,11 @@ class Client:
         timeout: Optional[float] = None,
         use_primary: bool = False,
         coalesce: bool = False,
+        batch: Optional[str] = None,
     ) -> Optional[Record]:
         return cast("Optional[Record]", _native.sync_query(
             self._h, None, sql, args, _ONE, _ms(timeout), _flag(use_primary, "use_primary"),
-            _flag(coalesce, "coalesce")))
+            _flag(coalesce, "coalesce"), _batch_type(batch)))
 
     def fetch_value_sync(
         self,
@@ -604,10 +624,11 @@ class Client:
         timeout: Optional[float] = None,
         use_primary: bool = False,
         coalesce: bool = False,
+        batch: Optional[str] = None,
     ) -> Any:
         return _native.sync_query(
             self._h, None, sql, args, _VALUE, _ms(timeout), _flag(use_primary, "use_primary"),
-            _flag(coalesce, "coalesce"))
+            _flag(coalesce, "coalesce"), _batch_type(batch))
 
     def execute_sync(
         self,
@@ -616,10 +637,11 @@ class Client:
         timeout: Optional[float] = None,
         use_primary: bool = False,
         coalesce: bool = False,
+        batch: Optional[str] = None,
     ) -> str:
         return cast("str", _native.sync_query(
             self._h, None, sql, args, _EXECUTE, _ms(timeout), _flag(use_primary, "use_primary"),
-            _flag(coalesce, "coalesce")))
+            _flag(coalesce, "coalesce"), _batch_type(batch)))
 
     def transaction_sync(self, *, timeout: Optional[float] = None) -> "SyncTransaction":
         """``with client.transaction_sync() as tx:`` (blocking)."""
@@ -836,7 +858,7 @@ class SyncTransaction:
         if self._state != "started":
             raise _errors.ClosedError(f"transaction is {self._state}")
         return _native.sync_query(
-            self._client._h, self._tx, sql, args, kind, _ms(timeout), False, False)
+            self._client._h, self._tx, sql, args, kind, _ms(timeout), False, False, "")
 
     def fetch(self, sql: str, *args: Any, timeout: Optional[float] = None) -> List[Record]:
         return cast("List[Record]", self._query(sql, args, _ROWS, timeout))

@@ -66,6 +66,7 @@ class Bridge:
         timeout_ms: int,
         use_primary: bool,
         coalesce: bool,
+        batch: str,
     ) -> int: ...
     def tx_query(
         self,
@@ -111,6 +112,7 @@ def sync_query(
     timeout_ms: int,
     use_primary: bool,
     coalesce: bool,
+    batch: str,
 ) -> Any: ...
 def sync_tx(client: NativeClient, tx: Optional[NativeTx], what: int, timeout_ms: int) -> Any: ...
 def sync_http(

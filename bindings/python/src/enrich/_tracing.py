@@ -75,7 +75,9 @@ def _step_spans(parent_ctx: Any, timings: Dict[str, Any]) -> int:
                      "enrich.shared_sync": bool(step.get("shared_sync", False)),
                      "enrich.replica": bool(step.get("replica", False)),
                      # Single-flight: its result came from an execution shared with other calls.
-                     "enrich.coalesced": bool(step.get("coalesced", False))}
+                     "enrich.coalesced": bool(step.get("coalesced", False)),
+                     # Batching: its rows came from one statement over this many callers' keys.
+                     "enrich.batched": int(step.get("batched", 0))}
             if host:
                 attrs["server.address"] = host
                 if port.isdigit():

@@ -233,9 +233,11 @@ void bind_bridge(py::module_& m) {
       .def("stats", &Bridge::stats)
       .def("query",
            [](Bridge& b, const ClientPtr& client, py::object fut, std::string sql, py::handle args,
-              int kind, std::int64_t timeout_ms, bool use_primary, bool coalesce) {
+              int kind, std::int64_t timeout_ms, bool use_primary, bool coalesce,
+              std::string batch) {
              CallOptions o = opts(timeout_ms, 0, 0, use_primary);
              o.coalesce = coalesce;
+             o.batch = std::move(batch);
              Op op = make_query_op(client, nullptr, std::move(sql), args, static_cast<Kind>(kind),
                                    std::move(o));
              return b.submit(op, std::move(fut));

@@ -107,6 +107,7 @@ struct CallOptions {
   int profile = ENRICH_PROFILE_DEFAULT;
   bool use_primary = false;
   bool coalesce = false;
+  std::string batch;  // the key's SQL type; empty: off
   bool timings = false;
   std::string traceparent, tracestate;
   enrich_call_options c() const {
@@ -116,6 +117,7 @@ struct CallOptions {
     o.profile = static_cast<enrich_json_profile>(profile);
     o.use_primary = use_primary ? 1 : 0;
     o.coalesce = coalesce ? 1 : 0;
+    o.batch = batch.empty() ? nullptr : batch.c_str();
     o.timings = timings ? 1 : 0;
     o.traceparent = traceparent.empty() ? nullptr : traceparent.c_str();
     o.tracestate = tracestate.empty() ? nullptr : tracestate.c_str();

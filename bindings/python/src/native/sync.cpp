@@ -79,16 +79,18 @@ py::object run_sync(Op& op) {
 }  // namespace
 
 void bind_sync(py::module_& m) {
-  m.def("sync_query", [](const ClientPtr& client, py::object tx, std::string sql, py::handle args,
-                         int kind, std::int64_t timeout_ms, bool use_primary, bool coalesce) {
-    TxPtr t = tx.is_none() ? nullptr : tx.cast<TxPtr>();
-    CallOptions o;
-    o.timeout_ms = timeout_ms;
-    o.use_primary = use_primary;
-    o.coalesce = coalesce;
-    Op op = make_query_op(client, t, std::move(sql), args, static_cast<Kind>(kind), o);
-    return run_sync(op);
-  });
+  m.def("sync_query",
+        [](const ClientPtr& client, py::object tx, std::string sql, py::handle args, int kind,
+           std::int64_t timeout_ms, bool use_primary, bool coalesce, std::string batch) {
+          TxPtr t = tx.is_none() ? nullptr : tx.cast<TxPtr>();
+          CallOptions o;
+          o.timeout_ms = timeout_ms;
+          o.use_primary = use_primary;
+          o.coalesce = coalesce;
+          o.batch = std::move(batch);
+          Op op = make_query_op(client, t, std::move(sql), args, static_cast<Kind>(kind), o);
+          return run_sync(op);
+        });
   m.def("sync_tx", [](const ClientPtr& client, py::object tx, int what, std::int64_t timeout_ms) {
     TxPtr t = tx.is_none() ? nullptr : tx.cast<TxPtr>();
     Op op = make_tx_op(client, t, what, timeout_ms);
