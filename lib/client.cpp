@@ -317,6 +317,7 @@ Future<QueryResult> Client::query(std::string sql, Params params, QueryOptions o
       return make_error_future<QueryResult>(std::move(*e));
     // Batchable statements meet on the I/O thread their group hashes to (pg/batcher.hpp).
     op->coalesce = options.coalesce;
+    op->read_only = true;  // checked above: it may share a Sync, and go to a replica if any
     op->batch_type = std::move(options.batch);
     op->batch_key = pg::batch_group_key(op->sql, op->batch_type, op->params, op->use_primary);
     auto& shards = impl_->shards;

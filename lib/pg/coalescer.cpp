@@ -58,12 +58,16 @@ void Coalescer::arm_timer(const QueryOpPtr& op) {
 }
 
 void Coalescer::submit(QueryOpPtr op) {
-  if (op->completed) return;
+  if (auto exec = start_or_join(std::move(op))) pools_.route(std::move(exec));
+}
+
+QueryOpPtr Coalescer::start_or_join(QueryOpPtr op) {
+  if (op->completed) return nullptr;
   if (op->deadline.expired()) {
     op->completed = true;
     if (metrics_) metrics_->statement_timeouts.fetch_add(1, std::memory_order_relaxed);
     op->promise.set_error(Error{ErrorCode::timeout, "deadline expired before the query was sent"});
-    return;
+    return nullptr;
   }
   if (op->coalesce_key.empty())
     op->coalesce_key = coalesce_key(op->sql, op->params, op->use_primary);
@@ -76,7 +80,7 @@ void Coalescer::submit(QueryOpPtr op) {
     flight->callers.push_back(std::move(op));
     ++flight->live;
     if (metrics_) metrics_->statements_coalesced.fetch_add(1, std::memory_order_relaxed);
-    return;
+    return nullptr;
   }
   auto flight = std::make_shared<CoalescedFlight>();
   flight->owner = this;
@@ -101,7 +105,7 @@ void Coalescer::submit(QueryOpPtr op) {
   flight->live = 1;
   flights_.emplace(flight->key, flight);
   // In the table before it is sent: a refusal completes it at once, through deliver().
-  pools_.route(std::move(exec));
+  return exec;
 }
 
 void Coalescer::abort(const QueryOpPtr& op, ErrorCode code, std::string message) {

@@ -55,6 +55,10 @@ class Coalescer {
   }
   /// Joins the identical statement in flight, or starts one.
   void submit(QueryOpPtr op);
+  /// As submit(), but returns the new shared execution for the caller to send (with others, as
+  /// one group: a plan wave or a turn's batches keep their shared Sync), or nullptr if `op`
+  /// joined one in flight or was completed at once.
+  QueryOpPtr start_or_join(QueryOpPtr op);
   /// One caller gives up (cancel, timeout, its plan failed); the execution goes on for the
   /// others, and is cancelled when none is left.
   void abort(const QueryOpPtr& op, ErrorCode code, std::string message);

@@ -60,16 +60,21 @@ void PoolSet::route(QueryOpPtr op) {
 }
 
 void PoolSet::submit_group(std::vector<QueryOpPtr> ops) {
-  auto leaves = [](const QueryOpPtr& op) {
+  auto diverted = [](const QueryOpPtr& op) {
     return Batcher::eligible(*op) || Coalescer::eligible(*op);
   };
-  if (std::any_of(ops.begin(), ops.end(), leaves)) {
+  if (std::any_of(ops.begin(), ops.end(), diverted)) {
+    // Batching statements wait for the end of the turn; a coalescing one that starts a shared
+    // execution sends that execution with the group, one that joins one sends nothing.
     std::vector<QueryOpPtr> rest;
     for (auto& op : ops) {
-      if (leaves(op))
-        submit(std::move(op));
-      else
+      if (Batcher::eligible(*op)) {
+        batcher_.submit(std::move(op));
+      } else if (Coalescer::eligible(*op)) {
+        if (auto exec = coalescer_.start_or_join(std::move(op))) rest.push_back(std::move(exec));
+      } else {
         rest.push_back(std::move(op));
+      }
     }
     ops = std::move(rest);
     if (ops.empty()) return;
