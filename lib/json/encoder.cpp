@@ -249,13 +249,13 @@ void append_value(std::string& out, std::string_view text, unsigned type, JsonPr
         return;
       }
       std::string s(text);
-      double v = type == oid::float4 ? static_cast<double>(std::strtof(s.c_str(), nullptr))
-                                     : std::strtod(s.c_str(), nullptr);
       if (node) {
         // parseFloat of the text: float4 is not widened through a float, unlike asyncpg.
         append_js_number(out, std::strtod(s.c_str(), nullptr));
       } else {
-        append_python_float(out, v);
+        append_python_float(out, type == oid::float4
+                                     ? static_cast<double>(std::strtof(s.c_str(), nullptr))
+                                     : std::strtod(s.c_str(), nullptr));
       }
       return;
     }
@@ -264,8 +264,9 @@ void append_value(std::string& out, std::string_view text, unsigned type, JsonPr
       if (pg) {
         out += text;
       } else if (node) {
-        // jsonb's own output mostly needs no tree: transcode it in one pass.
-        if (type == oid::jsonb && json::append_js_jsonb_text(out, text)) return;
+        // Most values need no tree (jsonb's own output nearly always; json text unless it
+        // repeats a key or uses escapes): transcode them in one pass.
+        if (json::append_js_json_text(out, text)) return;
         auto parsed = json::parse(text, 512);
         if (parsed.ok())
           json::append_js_json(out, parsed.value());

@@ -123,7 +123,7 @@ void append_js_json(std::string& out, const Value& value) {
               [](std::string& o, const Number& n) { append_js_number(o, n.as_double()); });
 }
 
-bool append_js_jsonb_text(std::string& out, std::string_view s) {
+bool append_js_json_text(std::string& out, std::string_view s) {
   const std::size_t mark = out.size();
   auto decline = [&] {
     out.resize(mark);

@@ -14,11 +14,12 @@ namespace enrich::json {
 /// position and last value, array-index keys first in ascending order.
 void append_js_json(std::string& out, const Value& value);
 
-/// The same for jsonb's own text output, in one pass and without building a tree, when nothing in
-/// it needs the tree: keys unique (jsonb's are), none an array index, strings without escapes,
+/// The same for a json or jsonb value's text, in one pass and without building a tree, when
+/// nothing in it needs the tree: keys unique (jsonb's always are), none an array index, strings
+/// without escapes,
 /// numbers whose text is already what JSON.stringify writes (at most 15 digits, no exponent, no
 /// trailing fraction zeros). Returns false with `out` unchanged otherwise; then parse it.
-bool append_js_jsonb_text(std::string& out, std::string_view text);
+bool append_js_json_text(std::string& out, std::string_view text);
 
 /// json.dumps(json.loads(...)): integers exact, other numbers as Python floats, a repeated key
 /// keeps its first position and last value.

@@ -202,7 +202,7 @@ TEST(ProfileJsonTest, JsonbFastPathMatchesTheParserOrDeclines) {
            R"({"01": 1, "a1": 2, "-1": 3, "1.5": 4})",  // none of these keys is an array index
        }) {
     std::string out = "prefix:";
-    ASSERT_TRUE(append_js_jsonb_text(out, text)) << text;
+    ASSERT_TRUE(append_js_json_text(out, text)) << text;
     EXPECT_EQ(out, "prefix:" + tree(text)) << text;
   }
   // Declined: the parser's path gives a different text, or the fast path cannot tell.
@@ -224,7 +224,7 @@ TEST(ProfileJsonTest, JsonbFastPathMatchesTheParserOrDeclines) {
            R"({"a": tru})",
        }) {
     std::string out = "prefix:";
-    EXPECT_FALSE(append_js_jsonb_text(out, text)) << text;
+    EXPECT_FALSE(append_js_json_text(out, text)) << text;
     EXPECT_EQ(out, "prefix:") << text;
   }
 }

@@ -1,4 +1,4 @@
-// libFuzzer target: the node profile's one-pass jsonb transcoder (json::append_js_jsonb_text)
+// libFuzzer target: the node profile's one-pass jsonb transcoder (json::append_js_json_text)
 // against the parser's path (json::parse + json::append_js_json). Whatever the fast path accepts,
 // the parser must accept and re-serialize to exactly the same text; when it declines, the output
 // must be untouched. Built and run by tests/fuzz/run.sh.
@@ -27,7 +27,7 @@ namespace {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   std::string fast = "prefix";
-  if (!enrich::json::append_js_jsonb_text(fast, text)) {
+  if (!enrich::json::append_js_json_text(fast, text)) {
     if (fast != "prefix") fail("declined but wrote output", text, fast);
     return 0;
   }
