@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, FastifySchema, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, FastifySchema, RouteOptions } from 'fastify';
 import type { Client, ClientOptions, Plan, RunOptions } from './index';
 
 export interface EnrichPluginOptions extends ClientOptions {
@@ -49,3 +49,24 @@ export interface PlanRouteOptions extends Omit<RouteOptions, 'method' | 'handler
  * `{ statusCode, error, code, message }` with httpStatusFor's status.
  */
 export declare function planRoute(fastify: FastifyInstance, options: PlanRouteOptions): FastifyInstance;
+
+/** Options of {@link replyError}. */
+export interface ReplyErrorOptions {
+  /** The 404's message (default 'not found'). */
+  notFoundMessage?: string;
+  /** The log message of a 5xx (default 'enrich call failed'). */
+  logMessage?: string;
+  /** Logged beside the error on a 5xx. */
+  logFields?: Record<string, unknown>;
+}
+
+/**
+ * Answers an error from enrich as {@link planRoute} does: httpStatusFor's status and
+ * `{ statusCode, error, code, message }`; 5xx are logged with `request.log`.
+ */
+export declare function replyError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  err: unknown,
+  options?: ReplyErrorOptions,
+): FastifyReply;

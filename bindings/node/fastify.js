@@ -10,13 +10,14 @@
 //              lost connection show up in the app's log)
 //
 // planRoute(fastify, { url, plan, schema, ... }): a GET route running a plan, its inputs validated
-// by Fastify's schema and its JSON bytes sent as they are (lib/fastify_route.js).
+// by Fastify's schema and its JSON bytes sent as they are (lib/fastify_route.js); replyError(request,
+// reply, err, { notFoundMessage, logMessage, logFields }) answers an enrich error as that route does.
 //
 // Not wrapped by fastify-plugin; it sets the same symbols, so the decorator is visible
 // outside the plugin's encapsulation context.
 
 const { Client } = require('./lib/client');
-const { planRoute } = require('./lib/fastify_route');
+const { planRoute, replyError } = require('./lib/fastify_route');
 
 async function enrichPlugin(fastify, options) {
   const { client: given, decorate = 'enrich', closeClient, ...clientOptions } = options ?? {};
@@ -37,3 +38,4 @@ module.exports = enrichPlugin;
 module.exports.default = enrichPlugin;
 module.exports.enrichPlugin = enrichPlugin;
 module.exports.planRoute = planRoute;
+module.exports.replyError = replyError;

@@ -105,7 +105,6 @@ const ROUTE_SCHEMA = {
     },
   },
 };
-const ERROR_NAMES = { 400: 'Bad Request', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
 
 /**
  * Builds the app. options: mode ('compat' | 'fast'), databaseUrl, replicaUrl, analyticsUrl, client (an
@@ -131,16 +130,12 @@ async function build(options = {}) {
   const plan = enrich.Plan.load(PLAN_PATH, analyticsUrl ? { ANALYTICS_URL: analyticsUrl.replace(/\/+$/, '') } : undefined);
 
   function fail(reply, request, err) {
-    const status = enrich.httpStatusFor(err);
     const { userId } = request.params;
-    let message;
-    if (status === 404) message = `user ${userId} not found`;
-    else if (status === 400) message = err.message;
-    else if (status === 503) message = 'the database is unavailable';
-    else if (status === 504) message = 'the request timed out';
-    else message = 'internal server error';
-    if (status >= 500) request.log.error({ userId, err }, 'User enrichment failed');
-    return reply.code(status).send({ statusCode: status, error: ERROR_NAMES[status], code: err.kind ?? 'internal', message });
+    return enrichPlugin.replyError(request, reply, err, {
+      notFoundMessage: `user ${userId} not found`,
+      logMessage: 'User enrichment failed',
+      logFields: { userId },
+    });
   }
 
   if (mode === 'route') {

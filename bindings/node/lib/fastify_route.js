@@ -27,6 +27,24 @@ const MESSAGES = {
   500: 'internal server error',
 };
 
+/**
+ * Answers `err` (from enrich) as planRoute does: enrich.httpStatusFor's status and Fastify's error
+ * shape { statusCode, error, code, message }. A 400 says the error's message, a 404
+ * `notFoundMessage`; 5xx are logged with request.log (`logMessage`, `logFields` beside the error)
+ * and say only what kind of failure it was.
+ */
+function replyError(request, reply, err, options = {}) {
+  const { notFoundMessage = 'not found', logMessage = 'enrich call failed', logFields } = options;
+  const status = httpStatusFor(err);
+  let message = MESSAGES[status];
+  if (status === 404) message = notFoundMessage;
+  else if (status === 400) message = err.message;
+  if (status >= 500) request.log.error({ ...logFields, err }, logMessage);
+  return reply.code(status).type(JSON_TYPE).send(
+    JSON.stringify({ statusCode: status, error: STATUS_NAMES[status], code: err.kind ?? 'internal', message }),
+  );
+}
+
 function declaredNames(schema, where) {
   if (schema === undefined) return [];
   if (schema === null || typeof schema !== 'object' || schema.type !== 'object' || typeof schema.properties !== 'object') {
@@ -68,24 +86,13 @@ function planRoute(fastify, options) {
     return inputs;
   }
 
-  function fail(request, reply, err) {
-    const status = httpStatusFor(err);
-    let message = MESSAGES[status];
-    if (status === 404) message = notFound(request);
-    else if (status === 400) message = err.message;
-    if (status >= 500) request.log.error({ err }, `${url} failed`);
-    return reply.code(status).type(JSON_TYPE).send(
-      JSON.stringify({ statusCode: status, error: STATUS_NAMES[status], code: err.kind ?? 'internal', message }),
-    );
-  }
-
   async function handler(request, reply) {
     const run = () => getClient().runJson(getPlan(), inputsOf(request), runOptions);
     let body;
     try {
       body = await (inContext ? inContext(request, run) : run());
     } catch (err) {
-      return fail(request, reply, err);
+      return replyError(request, reply, err, { notFoundMessage: notFound(request), logMessage: `${url} failed` });
     }
     return reply.type(JSON_TYPE).send(body);
   }
@@ -93,4 +100,4 @@ function planRoute(fastify, options) {
   return fastify.route({ ...route, method: 'GET', url, schema, handler });
 }
 
-module.exports = { planRoute };
+module.exports = { planRoute, replyError };

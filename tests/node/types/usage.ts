@@ -2,7 +2,7 @@
 // What a Fastify + TypeScript user writes must type-check against index.d.ts and fastify.d.ts.
 import Fastify from 'fastify';
 import * as enrich from 'enrich';
-import enrichPlugin, { planRoute } from 'enrich/fastify';
+import enrichPlugin, { planRoute, replyError } from 'enrich/fastify';
 
 interface UserRow {
   id: string;
@@ -62,6 +62,13 @@ async function server(): Promise<void> {
     logLevel: 'warn',
   });
   planRoute(app, { url: '/other', plan: () => plan, client: app.enrich, notFoundMessage: 'none' });
+  app.get('/own/:id', async (request, reply) => {
+    try {
+      return await app.enrich.runJson(plan, { userId: 1 });
+    } catch (err) {
+      return replyError(request, reply, err, { notFoundMessage: 'no such user', logFields: { id: 1 } });
+    }
+  });
   await queries(app.enrich);
   await app.close();
 }
