@@ -46,7 +46,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 import enrich
-from enrich.fastapi import UNAVAILABLE, plan_route  # UNAVAILABLE: the failures answered 503
+from enrich.fastapi import attach_trace_context, detach_trace_context, error_status, plan_route
 
 logger = structlog.get_logger()
 
@@ -100,25 +100,6 @@ def _trace_headers(request: Request) -> Optional[dict]:
     return {k: request.headers[k] for k in ("traceparent", "tracestate") if k in request.headers}
 
 
-def _attach_trace_context(request: Request) -> Any:
-    # Without an incoming traceparent there is nothing to continue: the plan span starts a trace.
-    if not TRACING or "traceparent" not in request.headers:
-        return None
-    try:
-        from opentelemetry import context
-        from opentelemetry.propagate import extract
-    except ImportError:
-        return None
-    return context.attach(extract(request.headers))
-
-
-def _detach(token: Any) -> None:
-    if token is not None:
-        from opentelemetry import context
-
-        context.detach(token)
-
-
 def create_app(mode: Optional[str] = None) -> FastAPI:
     mode = mode or os.environ.get("ENRICH_MODE", "compat")
     if mode not in ("compat", "fast", "route"):
@@ -155,11 +136,9 @@ def create_app(mode: Optional[str] = None) -> FastAPI:
 
     @app.exception_handler(enrich.Error)
     async def enrich_error(request: Request, exc: enrich.Error) -> JSONResponse:
-        if isinstance(exc, enrich.NotFoundError):
-            return JSONResponse({"detail": "User not found"}, status_code=404)
-        if isinstance(exc, UNAVAILABLE):
-            return JSONResponse({"detail": "Database unavailable"}, status_code=503)
-        return JSONResponse({"detail": "Internal server error"}, status_code=500)
+        # As enrich.fastapi's plan_route answers: 404, 503 (enrich.fastapi.UNAVAILABLE), 422, 500.
+        status, detail = error_status(exc, "User not found")
+        return JSONResponse({"detail": detail}, status_code=status)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -227,13 +206,13 @@ def create_app(mode: Optional[str] = None) -> FastAPI:
             request: Request, user_id: UserId, include_analytics: bool = Query(False)
         ) -> Response:
             # The plan's span becomes a child of the caller's, and its analytics call carries it.
-            token = _attach_trace_context(request)
+            token = attach_trace_context(request) if TRACING else None
             try:
                 body = await state["db"].run_json(
                     state["plan"], user_id=user_id, include_analytics=include_analytics
                 )
             finally:
-                _detach(token)
+                detach_trace_context(token)
             logger.info("user_enrichment_completed", user_id=user_id)
             return Response(content=body, media_type="application/json")
 

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-__all__ = ["plan_route", "error_status", "UNAVAILABLE"]
+__all__ = ["plan_route", "error_status", "attach_trace_context", "detach_trace_context", "UNAVAILABLE"]
 
 _logger = logging.getLogger("enrich.fastapi")
 
@@ -100,9 +100,11 @@ def _route_signature(declaration: Callable[..., Any], request_type: type) -> ins
     return inspect.Signature(params)
 
 
-def _trace_context(request: "Request") -> Any:
-    """Attaches the incoming W3C trace context (for a client with ``tracing=True``). A request
-    without ``traceparent`` has none to continue: the current context stays."""
+def attach_trace_context(request: "Request") -> Any:
+    """Attaches the request's W3C trace context, so that a plan run by a client with
+    ``tracing=True`` becomes a child of the caller's span; returns the token for
+    :func:`detach_trace_context`. A request without ``traceparent`` (or no OpenTelemetry) has none
+    to continue: the current context stays and the token is None."""
     if "traceparent" not in request.headers:
         return None
     try:
@@ -111,6 +113,14 @@ def _trace_context(request: "Request") -> Any:
     except ImportError:
         return None
     return context.attach(extract(request.headers))
+
+
+def detach_trace_context(token: Any) -> None:
+    """Undoes :func:`attach_trace_context` (None: nothing to undo)."""
+    if token is not None:
+        from opentelemetry import context
+
+        context.detach(token)
 
 
 def plan_route(
@@ -160,7 +170,7 @@ def plan_route(
     def decorate(declaration: _Declaration) -> _Declaration:
         async def respond(inputs: Dict[str, Any], request: Request) -> Response:
             db = get_client()
-            token = _trace_context(request) if db._tracing else None
+            token = attach_trace_context(request) if db._tracing else None
             try:
                 body = await db.run_json(get_plan(), inputs, timeout=timeout, use_primary=use_primary)
             except _errors.Error as exc:
@@ -169,10 +179,7 @@ def plan_route(
                     _logger.error("%s %s failed: %r", "GET", path, exc)
                 return JSONResponse({"detail": detail}, status_code=status)
             finally:
-                if token is not None:
-                    from opentelemetry import context
-
-                    context.detach(token)
+                detach_trace_context(token)
             return PlanJSONResponse(body)
 
         async def endpoint(_enrich_request: Request, **inputs: Any) -> Response:
