@@ -167,29 +167,25 @@ TEST_F(ConcurrencyTest, CancelRacingCompletionCompletesEachFutureExactlyOnce) {
   EXPECT_GT(cancelled, 0) << "the cancel threads never won a race: the test did not test much";
 }
 
-TEST_F(ConcurrencyTest, CancellingQueriesNeverFailsTheirUncancelledNeighbours) {
-  // A cancel request hits whatever runs on the backend when it arrives: a quick statement may
-  // finish just before the request aimed at it gets there, and the statement after it is
-  // cancelled instead. The client must make sure that a query nobody cancelled never fails
-  // because of a neighbour's cancel. Each round queues everything first, then cancels half of
-  // the statements (quick and slow) while they wait or run.
-  auto opts = test::client_options();
-  opts.pool.max_connections = 2;
-  opts.pool.acquire_timeout = 30s;
-  auto client = test::connect(opts);
-  ASSERT_TRUE(client);
+// A cancel storm: each round queues `kQueries` statements (every other one a slow one), then
+// cancels half of them at random while they wait or run. `sql_of(round, i)` gives the text of
+// query i; each returns its own i in column 1.
+struct CancelStorm {
+  int uncancelled_failures = 0;  // failures of queries nobody cancelled (must be none)
+  int cancelled = 0;             // cancelled queries that failed with `cancelled`
+  std::string first_failure;
+};
+
+CancelStorm cancel_storm(Client& client, unsigned seed,
+                         const std::function<std::string(int, int)>& sql_of) {
   constexpr int kRounds = 5;
   constexpr int kQueries = 200;
-  std::mt19937 rng(777);
-  int uncancelled_failures = 0, cancelled_total = 0;
-  std::string first_failure;
+  std::mt19937 rng(seed);
+  CancelStorm out;
   for (int round = 0; round < kRounds; ++round) {
     std::vector<Future<QueryResult>> futures;
     std::vector<bool> cancel_requested(kQueries, false);
-    for (int i = 0; i < kQueries; ++i) {
-      futures.push_back(client->query(
-          i % 2 ? "SELECT pg_sleep(0.01), $1::int4" : "SELECT $1::int4, $1::int4", {i}));
-    }
+    for (int i = 0; i < kQueries; ++i) futures.push_back(client.query(sql_of(round, i), {i}));
     for (int i = 0; i < kQueries; ++i) {
       if (rng() % 2) {
         futures[i].cancel();
@@ -204,15 +200,33 @@ TEST_F(ConcurrencyTest, CancellingQueriesNeverFailsTheirUncancelledNeighbours) {
       } else if (cancel_requested[i]) {
         EXPECT_EQ(r.error().code, ErrorCode::cancelled)
             << "query " << i << ": " << r.error().to_string();
-        ++cancelled_total;
-      } else if (uncancelled_failures++ == 0) {
-        first_failure = "round " + std::to_string(round) + " query " + std::to_string(i) + ": " +
-                        r.error().to_string();
+        ++out.cancelled;
+      } else if (out.uncancelled_failures++ == 0) {
+        out.first_failure = "round " + std::to_string(round) + " query " + std::to_string(i) +
+                            ": " + r.error().to_string();
       }
     }
   }
-  EXPECT_EQ(uncancelled_failures, 0) << "first: " << first_failure;
-  EXPECT_GT(cancelled_total, 0);
+  return out;
+}
+
+std::string storm_sql(int i) {
+  return i % 2 ? "SELECT pg_sleep(0.01), $1::int4" : "SELECT $1::int4, $1::int4";
+}
+
+TEST_F(ConcurrencyTest, CancellingQueriesNeverFailsTheirUncancelledNeighbours) {
+  // A cancel request hits whatever runs on the backend when it arrives: a quick statement may
+  // finish just before the request aimed at it gets there, and the statement after it is
+  // cancelled instead. The client must make sure that a query nobody cancelled never fails
+  // because of a neighbour's cancel.
+  auto opts = test::client_options();
+  opts.pool.max_connections = 2;
+  opts.pool.acquire_timeout = 30s;
+  auto client = test::connect(opts);
+  ASSERT_TRUE(client);
+  auto storm = cancel_storm(*client, 777, [](int, int i) { return storm_sql(i); });
+  EXPECT_EQ(storm.uncancelled_failures, 0) << "first: " << storm.first_failure;
+  EXPECT_GT(storm.cancelled, 0);
 }
 
 // The same storm with every statement a new one: each is prepared by the connection that sends
@@ -228,39 +242,12 @@ TEST_F(ConcurrencyTest, CancelledNeighboursThatPreparedTheirStatementRunAgain) {
   opts.pool.acquire_timeout = 30s;
   auto client = test::connect(opts);
   ASSERT_TRUE(client);
-  constexpr int kRounds = 5;
-  constexpr int kQueries = 200;
-  std::mt19937 rng(4242);
-  int uncancelled_failures = 0;
-  std::string first_failure;
   std::string tag = test::unique_name("prep");
-  for (int round = 0; round < kRounds; ++round) {
-    std::vector<Future<QueryResult>> futures;
-    std::vector<bool> cancel_requested(kQueries, false);
-    for (int i = 0; i < kQueries; ++i) {
-      std::string sql = (i % 2 ? "SELECT pg_sleep(0.01), $1::int4" : "SELECT $1::int4, $1::int4") +
-                        std::string(" /* ") + tag + "_" + std::to_string(round) + "_" +
-                        std::to_string(i) + " */";
-      futures.push_back(client->query(std::move(sql), {i}));
-    }
-    for (int i = 0; i < kQueries; ++i) {
-      if (rng() % 2) {
-        futures[i].cancel();
-        cancel_requested[i] = true;
-      }
-      if (i % 40 == 0) std::this_thread::sleep_for(5ms);
-    }
-    for (int i = 0; i < kQueries; ++i) {
-      auto r = test::wait_result(std::move(futures[i]), 60s);
-      if (r.ok()) {
-        EXPECT_EQ(r->row(0).get<int>(1), i);
-      } else if (!cancel_requested[i] && uncancelled_failures++ == 0) {
-        first_failure = "round " + std::to_string(round) + " query " + std::to_string(i) + ": " +
-                        r.error().to_string();
-      }
-    }
-  }
-  EXPECT_EQ(uncancelled_failures, 0) << "first: " << first_failure;
+  auto storm = cancel_storm(*client, 4242, [&](int round, int i) {
+    return storm_sql(i) + " /* " + tag + "_" + std::to_string(round) + "_" + std::to_string(i) +
+           " */";
+  });
+  EXPECT_EQ(storm.uncancelled_failures, 0) << "first: " << storm.first_failure;
   int neighbour_retries = 0, named_off = 0;
   for (const auto& e : logs->events()) {
     if (e.name == "pg.named_statements_off") ++named_off;
@@ -273,6 +260,7 @@ TEST_F(ConcurrencyTest, CancelledNeighboursThatPreparedTheirStatementRunAgain) {
   EXPECT_EQ(named_off, 0) << neighbour_retries
                           << " statements were sent again after a neighbour's cancel";
 }
+
 TEST_F(ConcurrencyTest, ClientDestroyedWhileQueriesAreInFlightFromOtherThreads) {
   auto opts = test::client_options();
   opts.pool.max_connections = 4;
