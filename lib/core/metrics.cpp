@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <initializer_list>
+
 namespace enrich {
 
 void LatencyHistogram::observe(Clock::duration d) noexcept {
@@ -75,7 +77,13 @@ std::vector<MetricFamily> Metrics::families(const MetricSources& s) const {
     const char* help;
     double value;
   };
-  const Single singles[] = {
+  auto add_singles = [&out](std::initializer_list<Single> families) {
+    for (const Single& f : families) {
+      out.push_back(family(f.name, f.type, f.help));
+      sample(out.back(), f.value);
+    }
+  };
+  add_singles({
       {"enrich_pool_in_flight", "gauge", "Statements sent and not yet answered",
        double(pool.in_flight)},
       {"enrich_pool_waiting", "gauge", "Statements waiting for a connection", double(pool.waiting)},
@@ -84,11 +92,7 @@ std::vector<MetricFamily> Metrics::families(const MetricSources& s) const {
        double(pool.connect_failures)},
       {"enrich_statements_total", "counter", "Statements answered by a server",
        value_of(statements)},
-  };
-  for (const Single& f : singles) {
-    out.push_back(family(f.name, f.type, f.help));
-    sample(out.back(), f.value);
-  }
+  });
 
   auto errors = family("enrich_statement_errors_total", "counter",
                        "Failed statements by error kind and SQLSTATE class");
@@ -99,7 +103,7 @@ std::vector<MetricFamily> Metrics::families(const MetricSources& s) const {
   }
   out.push_back(std::move(errors));
 
-  const Single more[] = {
+  add_singles({
       {"enrich_statement_timeouts_total", "counter",
        "Statements that timed out (waiting or running)", value_of(statement_timeouts)},
       {"enrich_statement_retries_total", "counter",
@@ -124,11 +128,7 @@ std::vector<MetricFamily> Metrics::families(const MetricSources& s) const {
        double(pool.replica_reads)},
       {"enrich_replica_fallbacks_total", "counter",
        "Reads that went to the primary instead of a replica", double(pool.replica_fallbacks)},
-  };
-  for (const Single& f : more) {
-    out.push_back(family(f.name, f.type, f.help));
-    sample(out.back(), f.value);
-  }
+  });
 
   auto requests = family("enrich_http_requests_total", "counter",
                          "HTTP requests by status class (error: no response)");
@@ -137,7 +137,7 @@ std::vector<MetricFamily> Metrics::families(const MetricSources& s) const {
     sample(requests, value_of(http_by_class[i]), {{"status_class", kClasses[i]}});
   out.push_back(std::move(requests));
 
-  const Single http_families[] = {
+  add_singles({
       {"enrich_http_retries_total", "counter", "HTTP retries started", double(s.http_retries)},
       {"enrich_http_short_circuited_total", "counter", "HTTP requests refused by an open circuit",
        double(s.http_short_circuited)},
@@ -145,11 +145,7 @@ std::vector<MetricFamily> Metrics::families(const MetricSources& s) const {
        double(s.breakers_opened)},
       {"enrich_http_breakers_open", "gauge", "Hosts whose circuit breaker is open or half-open",
        double(s.breakers_open)},
-  };
-  for (const Single& f : http_families) {
-    out.push_back(family(f.name, f.type, f.help));
-    sample(out.back(), f.value);
-  }
+  });
 
   auto plans = family("enrich_plans_total", "counter", "Plan runs by outcome");
   sample(plans, value_of(plans_ok), {{"outcome", "ok"}});
