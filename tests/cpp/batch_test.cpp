@@ -97,10 +97,17 @@ class BatchTest : public PgTest {
   void SetUp() override {
     PgTest::SetUp();
     if (HasFatalFailure()) return;
+    // The article's tables with the awkward users (scripts/test seeds enrich_fixture).
+    fixture_dsn_ = env_or_empty("ENRICH_FIXTURE_DSN");
+    ASSERT_FALSE(fixture_dsn_.empty()) << "ENRICH_FIXTURE_DSN is not set";
     auto o = client_options();
+    o.dsn = dsn_set(fixture_dsn_, "application_name", unique_name("batch_test"));
     o.io_threads = 1;
     client_ = connect(std::move(o));
     ASSERT_TRUE(client_);
+    auto awkward = run(*client_, "SELECT count(*) FROM users WHERE id BETWEEN 1991 AND 1997");
+    ASSERT_OK(awkward);
+    ASSERT_EQ(awkward->row(0).get<std::int64_t>(0), 7) << "the fixture's awkward users are missing";
   }
 
   /// Holds the I/O thread until the returned promise is set: calls submitted meanwhile all run
@@ -119,15 +126,24 @@ class BatchTest : public PgTest {
   }
 
   /// Runs `sql` once per key, alone and then batched in one turn, and compares each caller's
-  /// answer; `ordered` false compares rows as multisets.
+  /// answer; `ordered` false compares rows as multisets. Unless `errors_expected`, every key
+  /// must succeed alone; and some must find rows (comparing two failures, or nothing with
+  /// nothing, would show nothing).
   void expect_same_as_alone(const std::string& sql, const std::string& key_type,
-                            const std::vector<Param>& keys, Params rest = {}, bool ordered = true) {
+                            const std::vector<Param>& keys, Params rest = {}, bool ordered = true,
+                            bool errors_expected = false) {
     std::vector<Result<QueryResult>> alone;
+    std::size_t rows = 0;
     for (const auto& k : keys) {
       Params p{k};
       p.insert(p.end(), rest.begin(), rest.end());
       alone.push_back(run(*client_, sql, p));
+      if (!errors_expected) {
+        ASSERT_OK(alone.back());
+      }
+      if (alone.back().ok()) rows += alone.back()->size();
     }
+    ASSERT_GT(rows, 0u) << sql << ": no key found a row";
     double batched_before = metric_value(*client_, "enrich_statements_batched_total");
     QueryOptions o;
     o.batch = key_type;
@@ -177,6 +193,7 @@ class BatchTest : public PgTest {
     return keys;
   }
 
+  std::string fixture_dsn_;
   std::unique_ptr<Client> client_;
 };
 
@@ -232,12 +249,12 @@ TEST_F(BatchTest, AKeyThatFailsFailsOnlyItsOwnCaller) {
   // 'abc' is no bigint: the batch fails (22P02), and every caller runs alone.
   std::vector<Param> keys{Param(1), Param("abc"), Param(2), Param("1e999")};
   double fallbacks = metric_value(*client_, "enrich_batch_fallbacks_total");
-  expect_same_as_alone("SELECT id, email FROM users WHERE id = $1", "bigint", keys);
+  expect_same_as_alone("SELECT id, email FROM users WHERE id = $1", "bigint", keys, {}, true, true);
   EXPECT_EQ(metric_value(*client_, "enrich_batch_fallbacks_total") - fallbacks, 4);
-  // An error raised by one key's rows only (division by zero for id 0's row... of which there is
-  // none; 1/(id-2) for id 2).
+  // An error raised by one key's rows only: 1 / (id - 2) divides by zero for id 2.
   std::vector<Param> more{Param(1), Param(2), Param(3)};
-  expect_same_as_alone("SELECT id, 1 / (id - 2) AS q FROM users WHERE id = $1", "bigint", more);
+  expect_same_as_alone("SELECT id, 1 / (id - 2) AS q FROM users WHERE id = $1", "bigint", more, {},
+                       true, true);
 }
 
 TEST_F(BatchTest, OneTurnIsOneStatementAndALoneCallIsSentAsIs) {
@@ -264,7 +281,10 @@ TEST_F(BatchTest, OneTurnIsOneStatementAndALoneCallIsSentAsIs) {
 }
 
 TEST_F(BatchTest, CancellingOneCallerLeavesTheOthersTheirRows) {
-  auto admin = connect(client_options());
+  // Advisory locks are per database: the holder uses the batching client's.
+  auto admin_options = client_options();
+  admin_options.dsn = fixture_dsn_;
+  auto admin = connect(std::move(admin_options));
   ASSERT_TRUE(admin);
   auto tx = wait_result(admin->transaction());
   ASSERT_OK(tx);
@@ -349,7 +369,7 @@ TEST_F(BatchTest, PlanStepsBatchAcrossRunsAndSaySo) {
 // key type is the call's invalid-argument error; a version-3 struct is never read past its end.
 TEST_F(BatchTest, ThroughTheCApi) {
   using namespace capi_test;
-  auto client = make_client(test_dsn());
+  auto client = make_client(fixture_dsn_);
   ASSERT_TRUE(client);
   auto queue = make_queue();
   enrich_call_options o = call_options_init();

@@ -7,9 +7,9 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { requireEnv, TEST_DSN, enrich } = require('./helpers');
+const { requireEnv, FIXTURE_DSN, enrich } = require('./helpers');
 
-requireEnv('ENRICH_TEST_DSN');
+requireEnv('ENRICH_FIXTURE_DSN');
 
 const KEYS = [1, 2, 1991, 1992, 1993, 1994, 1995, 1996, 1997, 0, null, 2, 1994];
 const ACTIVITY =
@@ -22,7 +22,7 @@ function counter(client, name) {
 }
 
 test('batched calls get what they get alone', async () => {
-  const client = new enrich.Client({ connectionString: TEST_DSN, logLevel: 'off' });
+  const client = new enrich.Client({ connectionString: FIXTURE_DSN, logLevel: 'off' });
   try {
     for (const [sql, method] of [
       ['SELECT * FROM users WHERE id = $1', 'queryOne'],
@@ -48,7 +48,7 @@ test('batched calls get what they get alone', async () => {
 });
 
 test('a failing key fails only its own call', async () => {
-  const client = new enrich.Client({ connectionString: TEST_DSN, logLevel: 'off' });
+  const client = new enrich.Client({ connectionString: FIXTURE_DSN, logLevel: 'off' });
   try {
     const sql = 'SELECT id, 1 / (id - 2) AS q FROM users WHERE id = $1';
     const outcomes = await Promise.allSettled(
@@ -65,7 +65,7 @@ test('a failing key fails only its own call', async () => {
 });
 
 test('batch is checked', async () => {
-  const client = new enrich.Client({ connectionString: TEST_DSN, logLevel: 'off' });
+  const client = new enrich.Client({ connectionString: FIXTURE_DSN, logLevel: 'off' });
   try {
     await assert.rejects(
       client.execute('UPDATE users SET level = level WHERE id = $1', [1], { batch: 'bigint' }),

@@ -12,7 +12,7 @@ from typing import Any, List, Optional
 import pytest
 
 import enrich
-from conftest import TEST_DSN, run
+from conftest import FIXTURE_DSN, run
 
 KEYS: List[Optional[int]] = [1, 2, 1991, 1992, 1993, 1994, 1995, 1996, 1997, 0, None, 2, 1994]
 ACTIVITY = "SELECT * FROM activity_log WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT 10"
@@ -27,7 +27,7 @@ def counter(client: enrich.Client, name: str) -> float:
 
 def test_batched_calls_get_what_they_get_alone() -> None:
     async def main() -> None:
-        async with enrich.Client(TEST_DSN) as client:
+        async with enrich.Client(FIXTURE_DSN) as client:
             for sql, method in (("SELECT * FROM users WHERE id = $1", "fetch_one"),
                                 (ACTIVITY, "fetch")):
                 alone = [await getattr(client, method)(sql, k) for k in KEYS]
@@ -47,7 +47,7 @@ def test_batched_calls_get_what_they_get_alone() -> None:
 
 def test_a_failing_key_fails_only_its_own_call() -> None:
     async def main() -> None:
-        async with enrich.Client(TEST_DSN) as client:
+        async with enrich.Client(FIXTURE_DSN) as client:
             sql = "SELECT id, 1 / (id - 2) AS q FROM users WHERE id = $1"
             outcomes = await asyncio.gather(
                 *(client.fetch_one(sql, k, batch="bigint") for k in (1, 2, 3)),
@@ -59,7 +59,7 @@ def test_a_failing_key_fails_only_its_own_call() -> None:
 
 
 def test_batch_is_checked_and_the_sync_calls_take_it() -> None:
-    client = enrich.Client(TEST_DSN)
+    client = enrich.Client(FIXTURE_DSN)
     try:
         assert client.fetch_value_sync("SELECT id FROM users WHERE id = $1", 5, batch="bigint") == 5
         with pytest.raises(enrich.InvalidArgumentError, match="only read"):
