@@ -334,6 +334,29 @@ TEST_F(CoalesceTest, PlanStepWithoutCoalesceRunsForEveryRun) {
   EXPECT_EQ(executions(), 3);
 }
 
+// A wave of coalescing read steps keeps its one Sync: the run that starts the executions sends
+// them together (they once left the wave, one round trip each).
+TEST_F(CoalesceTest, CoalescingStepsThatStartExecutionsKeepTheirWavesSync) {
+  auto client = probe_client();
+  ASSERT_TRUE(client);
+  auto plan = Plan::from_json(R"({"name": "two", "steps": [
+      {"name": "a", "sql": "SELECT 1 AS a", "shape": "one", "coalesce": true},
+      {"name": "b", "sql": "SELECT 2 AS b", "shape": "one", "coalesce": true}]})");
+  ASSERT_OK(plan);
+  // A connection is open: a wave only shares a Sync on a connection ready to take it.
+  ASSERT_OK(run(*client, "SELECT 1"));
+  RunOptions timed;
+  timed.timings = true;
+  auto out = wait_result(client->run(plan.value(), {}, timed));
+  ASSERT_OK(out);
+  ASSERT_TRUE(out->timings);
+  for (const auto& step : out->timings->steps) {
+    EXPECT_EQ(step.wave, 2u) << step.name;
+    EXPECT_TRUE(step.shared_sync) << step.name;
+    EXPECT_FALSE(step.coalesced) << step.name << ": it ran alone";
+  }
+}
+
 // enrich_call_options.coalesce (version 3). No barrier through the C API: the test waits for the
 // client's own count of joined calls before it lets the statement run.
 TEST_F(CoalesceTest, ThroughTheCApi) {
