@@ -975,6 +975,12 @@ def targets(rows: list[dict], conns: int, per_pass: list[dict] | None = None
         check_ratio(f"Fastify + enrich runJson ahead of Fastify + postgres.js, {SCENARIOS[sc]}",
                     "fastify-enrich-fast", "fastify-postgresjs", sc, at_least(1))
     check_ratio("enrich-run ≥ pgbench pipelined (same three queries)", "enrich-run", "pgbench-pipeline", "none", at_least(1))
+    # Issue 16, section 1: enrich-run (which also assembles each JSON document) against pgbench
+    # pipelined (which discards the rows); the client's CPU per enrichment is server_cpu_us.
+    check_ratio("enrich-run ≥ 1.3x pgbench pipelined's throughput", "enrich-run", "pgbench-pipeline", "none",
+                at_least(1.3))
+    check_ratio("enrich-run client CPU/enrichment ≤ 1.5x pgbench pipelined's", "enrich-run", "pgbench-pipeline",
+                "none", lambda x: x <= 1.5, key="server_cpu_us")
     # At 64 connections a CPU-bound server's p99 is mostly its queue (Little's law: 64 requests
     # in flight / throughput), so the hung-stub target is shown at 8 connections too.
     for key in ("fastify-enrich-fast", "fastapi-enrich-fast", "enrich-run"):
