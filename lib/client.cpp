@@ -35,7 +35,7 @@ namespace {
 // QueryOptions::batch's preconditions; the statement's text is rewritten (and found to have its
 // $1) once per SQL on the I/O thread.
 std::optional<Error> check_batch(const std::string& sql, const Params& params,
-                                 const std::string& key_type) {
+                                 std::string_view key_type) {
   if (!pg::valid_batch_key_type(key_type))
     return Error{ErrorCode::invalid_argument,
                  fmt::format("batch: \"{}\" is not a plain SQL type name such as bigint, text or "
@@ -318,7 +318,7 @@ Future<QueryResult> Client::query(std::string sql, Params params, QueryOptions o
     // Batchable statements meet on the I/O thread their group hashes to (pg/batcher.hpp).
     op->coalesce = options.coalesce;
     op->read_only = true;  // checked above: it may share a Sync, and go to a replica if any
-    op->batch_type = std::move(options.batch);
+    op->batch_type = std::string(options.batch);
     op->batch_key = pg::batch_group_key(op->sql, op->batch_type, op->params, op->use_primary);
     auto& shards = impl_->shards;
     const ShardPtr& shard = shards[std::hash<std::string>{}(op->batch_key) % shards.size()];

@@ -135,8 +135,10 @@ struct QueryOptions {
   /// that merely read (pg::is_read_only_sql; else an invalid_argument error). If the batched
   /// statement fails, each caller's statement runs on its own, so an error is that caller's
   /// alone. Cancelling one caller never affects the others. Ignored inside a transaction.
+  /// Read during the call only. A view, so that QueryOptions stays trivially destructible: GCC 12
+  /// mis-destroys non-trivial temporaries of a co_await expression (a default `QueryOptions{}`).
   /// docs/options.md.
-  std::string batch{};
+  std::string_view batch{};
 };
 
 /// Counters of the pool, summed over the I/O threads (a snapshot; may be slightly stale).

@@ -236,12 +236,12 @@ void Batcher::deliver(const FlightPtr& flight, Result<QueryResult> result) {
     if (metrics_) metrics_->batch_fallbacks.fetch_add(resent.size(), std::memory_order_relaxed);
     for (auto& op : resent) send_alone(std::move(op));
   }
-  // One QueryResult per key (owning its part), shared by the callers of that key.
-  std::vector<QueryResult> per_key;
+  // One result per key (owning its part), shared by the callers of that key.
+  std::vector<Result<QueryResult>> per_key;
   per_key.reserve(parts.size());
   for (PGresult* part : parts) {
     auto rows = static_cast<std::size_t>(PQntuples(part));
-    per_key.emplace_back(part, "SELECT " + std::to_string(rows));
+    per_key.emplace_back(QueryResult(part, "SELECT " + std::to_string(rows)));
   }
   for (std::size_t i = 0; i < answered.size(); ++i)
     answered[i]->promise.set(per_key[answered_slots[i]]);
