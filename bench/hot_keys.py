@@ -19,13 +19,10 @@ import json
 import os
 import shlex
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-from run import ROOT, TICK, USERS, Postgres, log, machine
+from run import ROOT, USERS, Postgres, enrich_run_window, log, machine
 
 PLANS = {
     "plain": "user_enriched.json",
@@ -41,28 +38,13 @@ def window(enrich_run: str, dsn: str, pg: Postgres, plan: str, workload: list[st
            "--duration", f"{s.duration:g}", "--warmup", f"{s.warmup:g}", "--concurrency", str(s.concurrency),
            "--connections", str(s.connections), "--random", f"userId=1:{USERS}", *workload,
            "includeAnalytics=false", "--quiet"]
-    err = tempfile.TemporaryFile("w+")
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
-    # Postgres CPU over (about) enrich-run's window, sampled before it exits and its backends
-    # with it.
-    time.sleep(s.warmup + 0.2)
-    db0 = pg.ticks()
-    time.sleep(s.duration - 0.4)
-    db1 = pg.ticks()
-    out, _ = p.communicate()
-    err.seek(0)
+    j = enrich_run_window(cmd, pg, s.warmup, s.duration)
     row: dict = {"command": shlex.join(cmd).replace(dsn, "$DATABASE_URL")}
-    try:
-        j = json.loads(out.strip().splitlines()[-1])
+    if "plans_per_s" in j:
         row.update(plans_per_s=j["plans_per_s"], p50_ms=j["p50_ms"], p99_ms=j["p99_ms"],
-                   client_cpu_us=j["cpu_us_per_plan"], errors=j["errors"])
-        sampled = max(j["plans_per_s"] * (s.duration - 0.6), 1)
-        row["db_cpu_us"] = Postgres.delta(db0, db1) / TICK * 1e6 / sampled if db1 else None
-        if j["errors"] or p.returncode:
-            row["failed"] = f"{j['errors']} runs failed: {err.read()[-300:]}"
-    except (ValueError, IndexError, KeyError):
-        row["failed"] = f"enrich-run exit {p.returncode}: {err.read()[-300:]}"
-    err.close()
+                   client_cpu_us=j["cpu_us_per_plan"], errors=j["errors"], db_cpu_us=j["db_cpu_us"])
+    if "failed" in j:
+        row["failed"] = j["failed"]
     return row
 
 

@@ -98,6 +98,9 @@ class Variant:
     pgbouncer: bool = False  # DATABASE_URL is PgBouncer's (transaction mode) instead of Postgres'
     # Tracing-cost rows (issue 15): measured with --tracing-cost, beside their untraced forms.
     traced: bool = False
+    # Batched rows (issue 16): the route forms on the plans with "batch" steps; measured when named
+    # in --only (scripts/bench --only fastapi-floor,fastapi-enrich-route,fastapi-enrich-route-batch,...).
+    batched: bool = False
 
 
 def variants(python: str) -> list[Variant]:
@@ -171,6 +174,16 @@ def variants(python: str) -> list[Variant]:
         Variant("fastapi-enrich-route", "FastAPI + enrich plan_route()", "python", [python, str(fastapi / "app.py")],
                 {"ENRICH_MODE": "route"}, baseline="fastapi-asyncpg", pool="enrich, 8", scenarios=("none", "healthy"),
                 **py),
+        # The route forms on the same plans with batching on their SQL steps (same documents).
+        Variant("fastify-enrich-route-batch", "Fastify + enrich planRoute(), batched steps", "node",
+                [node, str(fastify / "app.js")],
+                {"ENRICH_MODE": "route", "ENRICH_PLAN": str(ROOT / "examples/plans/user_enriched_batch.json")},
+                baseline="fastify-pg", pool="enrich, 8", scenarios=("none",), batched=True, **js),
+        Variant("fastapi-enrich-route-batch", "FastAPI + enrich plan_route(), batched steps", "python",
+                [python, str(fastapi / "app.py")],
+                {"ENRICH_MODE": "route",
+                 "ENRICH_PLAN": str(ROOT / "examples/plans/user_enriched_python_batch.json")},
+                baseline="fastapi-asyncpg", pool="enrich, 8", scenarios=("none",), batched=True, **py),
         *deploy,
         # The same servers with tracing on (OpenTelemetry's SDK, every request sampled, a batch
         # processor, an exporter that drops spans), compared with their untraced forms; and with
@@ -599,6 +612,34 @@ def summary(row: dict) -> str:
 # ---- native rows: enrich-run and pgbench --------------------------------------------------------
 
 
+def enrich_run_window(cmd: list[str], pg: "Postgres", warmup: float, duration: float) -> dict:
+    """Runs one `enrich-run ... --warmup W --duration D --quiet` and returns its JSON summary line
+    (or {"failed": ...}) with "db_cpu_us": the Postgres cluster's CPU per plan over (about)
+    enrich-run's own window, sampled here by the clock before enrich-run exits and its backends
+    with it."""
+    # stderr to a file, not a pipe: with the stub hung, enrich-run logs a warning per plan, and a
+    # full pipe nobody reads would block its I/O thread (which writes the log).
+    errfile = tempfile.TemporaryFile("w+")
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errfile, text=True)
+    time.sleep(warmup + 0.2)
+    db0 = pg.ticks()
+    time.sleep(duration - 0.2)
+    db1 = pg.ticks()
+    out, _ = p.communicate()
+    errfile.seek(0)
+    err = errfile.read()[-4000:]
+    errfile.close()
+    try:
+        j = json.loads(out.strip().splitlines()[-1])
+        plans_sampled = max(j["plans_per_s"] * (duration - 0.2), 1)
+        j["db_cpu_us"] = Postgres.delta(db0, db1) / TICK * 1e6 / plans_sampled if db1 else None
+        if j["errors"] or p.returncode:
+            j["failed"] = f"{j['errors']} runs failed: {err.strip()[-300:]}"
+        return j
+    except (ValueError, IndexError, KeyError):
+        return {"failed": f"enrich-run exit {p.returncode}: {err.strip()[-300:]}"}
+
+
 def run_enrich_native(s: Settings, stub: Stub, pg: Postgres, dsn: str, enrich_run: str) -> list[dict]:
     rows = []
     plan = ROOT / "examples" / "plans" / "user_enriched.json"
@@ -609,32 +650,15 @@ def run_enrich_native(s: Settings, stub: Stub, pg: Postgres, dsn: str, enrich_ru
                    "--duration", f"{s.duration:g}", "--warmup", f"{s.first_warmup:g}",
                    "--concurrency", str(conns), "--connections", "8", "--random", f"userId=1:{USERS}",
                    f"includeAnalytics={'true' if scenario != 'none' else 'false'}", "--quiet"]
-            # stderr to a file, not a pipe: with the stub hung, enrich-run logs a warning per plan,
-            # and a full pipe nobody reads would block its I/O thread (which writes the log).
-            errfile = tempfile.TemporaryFile("w+")
-            p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errfile, text=True)
-            # Postgres CPU over (about) enrich-run's own window: sampled here by the clock, before
-            # enrich-run exits and its backends with it.
-            time.sleep(s.first_warmup + 0.2)
-            db0 = pg.ticks()
-            time.sleep(s.duration - 0.2)
-            db1 = pg.ticks()
-            out, _ = p.communicate()
-            errfile.seek(0)
-            err = errfile.read()[-4000:]
-            errfile.close()
+            j = enrich_run_window(cmd, pg, s.first_warmup, s.duration)
             row = dict(variant="enrich-run", scenario=scenario, connections=conns,
                        command=shlex.join(cmd).replace(dsn, "$DATABASE_URL"))
-            try:
-                j = json.loads(out.strip().splitlines()[-1])
+            if "plans_per_s" in j:
                 row.update(rps=j["plans_per_s"], requests=j["plans"], p50_ms=j["p50_ms"], p90_ms=j["p90_ms"],
-                           p99_ms=j["p99_ms"], server_cpu_us=j["cpu_us_per_plan"], errors=j["errors"])
-                plans_sampled = max(j["plans_per_s"] * (s.duration - 0.2), 1)
-                row["db_cpu_us"] = Postgres.delta(db0, db1) / TICK * 1e6 / plans_sampled if db1 else None
-                if j["errors"] or p.returncode:
-                    row["failed"] = f"{j['errors']} runs failed: {err.strip()[-300:]}"
-            except (ValueError, IndexError, KeyError):
-                row["failed"] = f"enrich-run exit {p.returncode}: {err.strip()[-300:]}"
+                           p99_ms=j["p99_ms"], server_cpu_us=j["cpu_us_per_plan"], errors=j["errors"],
+                           db_cpu_us=j["db_cpu_us"])
+            if "failed" in j:
+                row["failed"] = j["failed"]
             rows.append(row)
             log(f"enrich-run, {SCENARIOS[scenario]}, {conns} callers: " + summary(row))
     return rows
@@ -967,6 +991,12 @@ def targets(rows: list[dict], conns: int, per_pass: list[dict] | None = None
                     "fastify-pg", sc, at_least(4))
         check_ratio(f"Fastify + enrich planRoute ahead of runJson, {SCENARIOS[sc]}", "fastify-enrich-route",
                     "fastify-enrich-fast", sc, at_least(1))
+    if any(k[0] == "fastapi-enrich-route-batch" for k in by):
+        check_ratio("FastAPI + enrich plan_route, batched steps, ≥ 70% of the FastAPI floor's req/s, no analytics",
+                    "fastapi-enrich-route-batch", "fastapi-floor", "none", at_least(0.7), fmt="{:.2f}")
+    if any(k[0] == "fastify-enrich-route-batch" for k in by):
+        check_ratio("Fastify + enrich planRoute, batched steps, ahead of runJson, no analytics",
+                    "fastify-enrich-route-batch", "fastify-enrich-fast", "none", at_least(1))
     check_ratio("Fastify + enrich runJson ≥ 3x Fastify + pg, no analytics", "fastify-enrich-fast", "fastify-pg",
                 "none", at_least(3))
     check_ratio("Fastify + enrich runJson ≥ 4x Fastify + pg, healthy analytics", "fastify-enrich-fast",
@@ -1243,7 +1273,7 @@ def main() -> int:
         vs = [v for v in vs if v.traced or v.key in ("fastify-enrich-fast", "fastapi-enrich-fast")]
         vs = [replace(v, scenarios=tuple(sc for sc in v.scenarios if sc in ("none", "healthy"))) for v in vs]
     else:
-        vs = [v for v in vs if not v.deploy and not v.traced]
+        vs = [v for v in vs if not v.deploy and not v.traced and not v.batched]
     vs = [v for v in vs if windows_of(v, s)]  # e.g. the shared-httpx original has no no-analytics row
     native = (not only and not args.deploy and not args.tracing_cost) or "enrich-run" in only
     bench_pg = (not only and not args.deploy and not args.tracing_cost) or "pgbench" in only

@@ -17,6 +17,8 @@
 // Start (after scripts/build, with `. scripts/env.sh`):
 //   DATABASE_URL=postgres://... ANALYTICS_URL=http://127.0.0.1:8081 PORT=3000 node app.js
 // WORKERS=N runs N processes (node:cluster); ENRICH_MAX_CONNECTIONS (4) is each one's pool.
+// ENRICH_PLAN: another plan file (examples/plans/user_enriched_batch.json: the same documents,
+// its SQL steps batched across concurrent requests).
 // DATABASE_REPLICA_URL: read replicas (connection strings separated by whitespace); the
 // endpoint only reads, so it runs there while one is reachable.
 // ENRICH_TRACING=1: OpenTelemetry spans (tracing: true) under the incoming request's trace
@@ -42,7 +44,7 @@ function requireEnrich(subpath = '') {
 const enrich = requireEnrich();
 const enrichPlugin = requireEnrich('/fastify');
 
-const PLAN_PATH = path.join(__dirname, '../plans/user_enriched.json');
+const PLAN_PATH = process.env.ENRICH_PLAN || path.join(__dirname, '../plans/user_enriched.json');
 const TRACING = process.env.ENRICH_TRACING === '1';
 
 function optional(name) {
@@ -107,8 +109,9 @@ const ROUTE_SCHEMA = {
 };
 
 /**
- * Builds the app. options: mode ('compat' | 'fast'), databaseUrl, replicaUrl, analyticsUrl, client (an
- * existing enrich.Client), clientOptions, logger (Fastify's logger option).
+ * Builds the app. options: mode ('compat' | 'fast' | 'route'), databaseUrl, replicaUrl, analyticsUrl, planPath
+ * (default ENRICH_PLAN, else examples/plans/user_enriched.json), client (an existing enrich.Client),
+ * clientOptions, logger (Fastify's logger option).
  */
 async function build(options = {}) {
   const mode = options.mode ?? process.env.ENRICH_MODE ?? 'compat';
@@ -127,7 +130,7 @@ async function build(options = {}) {
         },
   );
   const analyticsUrl = options.analyticsUrl ?? process.env.ANALYTICS_URL;
-  const plan = enrich.Plan.load(PLAN_PATH, analyticsUrl ? { ANALYTICS_URL: analyticsUrl.replace(/\/+$/, '') } : undefined);
+  const plan = enrich.Plan.load(options.planPath ?? PLAN_PATH, analyticsUrl ? { ANALYTICS_URL: analyticsUrl.replace(/\/+$/, '') } : undefined);
 
   function fail(reply, request, err) {
     const { userId } = request.params;

@@ -2,41 +2,24 @@
 
 #include <libpq-fe.h>
 
-#include <cstring>
-
 #include "pg/batch_sql.hpp"
 #include "pg/pool_set.hpp"
+#include "pg/statement_key.hpp"
 
 namespace enrich::pg {
 
 namespace {
-void append_sized(std::string& out, std::string_view s) {
-  std::size_t n = s.size();
-  char bytes[sizeof n];
-  std::memcpy(bytes, &n, sizeof n);
-  out.append(bytes, sizeof n);
-  out += s;
-}
-
 // A statement cache that outgrows this is a program generating SQL: start over.
 constexpr std::size_t kMaxCachedStatements = 1024;
 }  // namespace
 
 std::string batch_group_key(const std::string& sql, const std::string& key_type,
                             const Params& params, bool use_primary) {
-  // Length-prefixed, so that no choice of SQL and values can make two different calls collide.
   std::string key;
   key += use_primary ? 'P' : 'A';
-  append_sized(key, key_type);
-  append_sized(key, sql);
-  for (std::size_t i = 1; i < params.size(); ++i) {
-    if (params[i].is_null()) {
-      key += 'N';
-      continue;
-    }
-    key += 'V';
-    append_sized(key, params[i].text());
-  }
+  append_key_part(key, key_type);
+  append_key_part(key, sql);
+  append_params_key(key, params, 1);  // all but the key, $1
   return key;
 }
 

@@ -2,39 +2,17 @@
 
 #include <libpq-fe.h>
 
-#include <cstring>
-
 #include "pg/pool_set.hpp"
+#include "pg/statement_key.hpp"
 
 namespace enrich::pg {
 
-namespace {
-void append_size(std::string& out, std::size_t n) {
-  char bytes[sizeof n];
-  std::memcpy(bytes, &n, sizeof n);
-  out.append(bytes, sizeof n);
-}
-}  // namespace
-
 std::string coalesce_key(const std::string& sql, const Params& params, bool use_primary) {
-  // Length-prefixed, so that no choice of SQL and values can make two different calls collide.
-  std::size_t size = 1 + sizeof(std::size_t) + sql.size();
-  for (const auto& p : params)
-    size += 1 + (p.is_null() ? 0 : sizeof(std::size_t) + p.text().size());
   std::string key;
-  key.reserve(size);
+  key.reserve(1 + sizeof(std::size_t) + sql.size());
   key += use_primary ? 'P' : 'A';
-  append_size(key, sql.size());
-  key += sql;
-  for (const auto& p : params) {
-    if (p.is_null()) {
-      key += 'N';
-      continue;
-    }
-    key += 'V';
-    append_size(key, p.text().size());
-    key += p.text();
-  }
+  append_key_part(key, sql);
+  append_params_key(key, params);
   return key;
 }
 

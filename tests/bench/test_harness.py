@@ -262,7 +262,7 @@ def test_ratios_are_of_the_medians_and_floors_are_the_no_analytics_row():
 
 
 def test_the_budget_full_under_40_minutes_quick_under_5():
-    vs = [v for v in bench.variants(sys.executable) if not v.deploy and not v.traced]
+    vs = [v for v in bench.variants(sys.executable) if not v.deploy and not v.traced and not v.batched]
     deploy = [v for v in bench.variants(sys.executable) if v.deploy or v.key == "fastapi-asyncpg"]
     assert bench.estimate_seconds(deploy, bench.settings_for(False), False, False) < 25 * 60
     traced = [v for v in bench.variants(sys.executable)

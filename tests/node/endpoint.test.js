@@ -22,6 +22,7 @@ process.env.TZ = 'UTC';
 const original = require(path.join(EXAMPLES, 'original.js'));
 const originalPostgres = require(path.join(EXAMPLES, 'original_postgres.js'));
 const app = require(path.join(EXAMPLES, 'app.js'));
+const BATCH_PLAN = path.join(EXAMPLES, '..', 'plans', 'user_enriched_batch.json');
 
 const quiet = { level: 'silent' };
 const META = /"meta":\{"processingTimeMs":\d+(\.\d+)?\}\}$/;
@@ -43,7 +44,11 @@ test('enrich endpoint == original pg endpoint for random users, with and without
     original: await original.build({ databaseUrl: ORIGINAL_FIXTURE_DSN, analyticsUrl: stub.url, logger: quiet }),
     compat: await app.build({ mode: 'compat', databaseUrl: FIXTURE_DSN, analyticsUrl: stub.url, logger: quiet }),
     fast: await app.build({ mode: 'fast', databaseUrl: FIXTURE_DSN, analyticsUrl: stub.url, logger: quiet }),
+    // The same plan with its SQL steps batched across the concurrent requests of each batch.
+    batched: await app.build({ mode: 'route', planPath: BATCH_PLAN, databaseUrl: FIXTURE_DSN, analyticsUrl: stub.url, logger: quiet }),
   };
+  const batchedStatements = () =>
+    servers.batched.enrich.metrics().find((f) => f.name === 'enrich_statements_batched_total').samples[0].value;
   const random = rng(20240601);
   const ids = [...AWKWARD, ...Array.from({ length: USERS }, () => 1 + Math.floor(random() * 2000))];
   const stats = { compared: 0, byteIdentical: 0, withActivity: 0, withAnalytics: 0, retried: 0 };
@@ -57,20 +62,22 @@ test('enrich endpoint == original pg endpoint for random users, with and without
               servers.original.inject({ method: 'GET', url }),
               servers.compat.inject({ method: 'GET', url }),
               servers.fast.inject({ method: 'GET', url }),
+              servers.batched.inject({ method: 'GET', url }),
             ]);
-          let [o, c, f] = await fetchAll();
+          let [o, c, f, b] = await fetchAll();
           // Both sides give the analytics call 500 ms. On a loaded machine one of them can time
           // out where the other did not: that user is asked again (only for this difference).
           const nullAnalytics = (r) => r.statusCode === 200 && JSON.parse(r.body).analytics === null;
           for (let retry = 0; analytics && retry < 3; retry++) {
-            const n = [o, c, f].map(nullAnalytics);
-            if (n[0] === n[1] && n[1] === n[2]) break;
+            const n = [o, c, f, b].map(nullAnalytics);
+            if (n.every((x) => x === n[0])) break;
             stats.retried++;
-            [o, c, f] = await fetchAll();
+            [o, c, f, b] = await fetchAll();
           }
           assert.equal(o.statusCode, 200, `original ${url}: ${o.body}`);
           assert.equal(c.statusCode, 200, `compat ${url}: ${c.body}`);
           assert.equal(f.statusCode, 200, `fast ${url}: ${f.body}`);
+          assert.equal(b.statusCode, 200, `batched ${url}: ${b.body}`);
           assert.equal(c.headers['content-type'], o.headers['content-type']);
           assert.equal(f.headers['content-type'], o.headers['content-type']);
           const expected = withoutTime(o.body);
@@ -80,6 +87,7 @@ test('enrich endpoint == original pg endpoint for random users, with and without
           const mask = (s) => s.replace(META, '"meta":{"processingTimeMs":0}}');
           assert.equal(mask(f.body), mask(o.body), `fast bytes differ for user ${id}`);
           assert.equal(mask(c.body), mask(o.body), `compat bytes differ for user ${id}`);
+          assert.equal(mask(b.body), mask(o.body), `batched route bytes differ for user ${id}`);
           stats.compared++;
           stats.byteIdentical++;
           if (expected.recentActivity.length > 0) stats.withActivity++;
@@ -87,8 +95,9 @@ test('enrich endpoint == original pg endpoint for random users, with and without
         });
       });
     }
-    t.diagnostic(`compared ${stats.compared} responses (x3 servers), ${stats.withActivity} with activity rows, ${stats.withAnalytics} with analytics; all byte-identical apart from processingTimeMs; ${stats.retried} asked again after an analytics timeout on one side`);
+    t.diagnostic(`compared ${stats.compared} responses (x4 servers), ${stats.withActivity} with activity rows, ${stats.withAnalytics} with analytics; all byte-identical apart from processingTimeMs; ${batchedStatements()} statements of the batched route answered from batches; ${stats.retried} asked again after an analytics timeout on one side`);
     assert.equal(stats.compared, 2 * ids.length);
+    assert.ok(batchedStatements() > 0, 'the batched route never batched: the comparison showed nothing');
     assert.ok(stats.withActivity > USERS / 2, 'the sample should include users with activity');
     assert.ok(stats.withAnalytics >= ids.length - 3, `analytics missing for ${ids.length - stats.withAnalytics} users`);
     assert.ok(!('preferences' in JSON.parse((await servers.fast.inject({ url: '/api/users/1991/enriched' })).body)),
