@@ -199,6 +199,11 @@ struct Client::Impl {
   const ShardPtr& pick() {
     return shards[next_shard.fetch_add(1, std::memory_order_relaxed) % shards.size()];
   }
+  /// Statements that must meet (pg/coalescer.hpp, pg/batcher.hpp) go to the I/O thread their key
+  /// hashes to.
+  const ShardPtr& shard_for(const std::string& key) const {
+    return shards[std::hash<std::string>{}(key) % shards.size()];
+  }
 };
 
 Result<std::unique_ptr<Client>> Client::create(ClientOptions options) {
@@ -311,25 +316,21 @@ Future<QueryResult> Client::query(std::string sql, Params params, QueryOptions o
   auto op = make_op(std::move(sql), std::move(params),
                     effective_deadline(options, impl_->options.query_timeout));
   op->use_primary = options.use_primary;
-  op->read_only = impl_->has_replicas && !options.use_primary && pg::is_read_only_sql(op->sql);
   if (!options.batch.empty()) {
     if (auto e = check_batch(op->sql, op->params, options.batch))
       return make_error_future<QueryResult>(std::move(*e));
-    // Batchable statements meet on the I/O thread their group hashes to (pg/batcher.hpp).
     op->coalesce = options.coalesce;
     op->read_only = true;  // checked above: it may share a Sync, and go to a replica if any
     op->batch_type = std::string(options.batch);
     op->batch_key = pg::batch_group_key(op->sql, op->batch_type, op->params, op->use_primary);
-    auto& shards = impl_->shards;
-    const ShardPtr& shard = shards[std::hash<std::string>{}(op->batch_key) % shards.size()];
+    const ShardPtr& shard = impl_->shard_for(op->batch_key);  // before `op` is moved from
     return post_query(shard, std::move(op));
   }
+  op->read_only = impl_->has_replicas && !options.use_primary && pg::is_read_only_sql(op->sql);
   if (options.coalesce) {
-    // Identical statements meet on the I/O thread their key hashes to (pg/coalescer.hpp).
     op->coalesce = true;
     op->coalesce_key = pg::coalesce_key(op->sql, op->params, op->use_primary);
-    auto& shards = impl_->shards;
-    const ShardPtr& shard = shards[std::hash<std::string>{}(op->coalesce_key) % shards.size()];
+    const ShardPtr& shard = impl_->shard_for(op->coalesce_key);  // before `op` is moved from
     return post_query(shard, std::move(op));
   }
   return post_query(impl_->pick(), std::move(op));

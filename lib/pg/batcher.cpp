@@ -5,6 +5,7 @@
 #include "pg/batch_sql.hpp"
 #include "pg/pool_set.hpp"
 #include "pg/statement_key.hpp"
+#include "pg/waiting_caller.hpp"
 
 namespace enrich::pg {
 
@@ -31,13 +32,7 @@ Batcher::~Batcher() {
 }
 
 void Batcher::submit(QueryOpPtr op) {
-  if (op->completed) return;
-  if (op->deadline.expired()) {
-    op->completed = true;
-    if (metrics_) metrics_->statement_timeouts.fetch_add(1, std::memory_order_relaxed);
-    op->promise.set_error(Error{ErrorCode::timeout, "deadline expired before the query was sent"});
-    return;
-  }
+  if (op->completed || fail_if_expired(*op, metrics_)) return;
   if (closed_) {
     op->completed = true;
     op->promise.set_error(Error{ErrorCode::cancelled, "client closed"});
@@ -46,14 +41,8 @@ void Batcher::submit(QueryOpPtr op) {
   if (op->batch_key.empty())
     op->batch_key = batch_group_key(op->sql, op->batch_type, op->params, op->use_primary);
   op->batching = true;
-  if (op->deadline.is_set()) {
-    op->timer = loop_.add_timer(op->deadline.when(), [this, weak = std::weak_ptr<QueryOp>(op)] {
-      if (auto op = weak.lock()) {
-        op->timer = 0;
-        abort(op, ErrorCode::timeout, "query timed out");
-      }
-    });
-  }
+  arm_deadline(loop_, op,
+               [this](const QueryOpPtr& o) { abort(o, ErrorCode::timeout, "query timed out"); });
   pending_[op->batch_key].push_back(std::move(op));
   if (!flush_queued_) {
     flush_queued_ = true;
@@ -156,8 +145,7 @@ void Batcher::send_batch(std::vector<QueryOpPtr> ops) {
 void Batcher::release(QueryOp& op) {
   op.batching = false;
   op.batch_flight.reset();
-  if (op.timer) loop_.cancel_timer(op.timer);
-  op.timer = 0;
+  disarm_deadline(loop_, op);
 }
 
 void Batcher::send_alone(QueryOpPtr op) {

@@ -4,6 +4,7 @@
 
 #include "pg/pool_set.hpp"
 #include "pg/statement_key.hpp"
+#include "pg/waiting_caller.hpp"
 
 namespace enrich::pg {
 
@@ -25,32 +26,17 @@ Coalescer::~Coalescer() {
   for (auto& [key, flight] : flights_) flight->owner = nullptr;
 }
 
-void Coalescer::arm_timer(const QueryOpPtr& op) {
-  if (!op->deadline.is_set()) return;
-  op->timer = loop_.add_timer(op->deadline.when(), [this, weak = std::weak_ptr<QueryOp>(op)] {
-    if (auto op = weak.lock()) {
-      op->timer = 0;
-      abort(op, ErrorCode::timeout, "query timed out");
-    }
-  });
-}
-
 void Coalescer::submit(QueryOpPtr op) {
   if (auto exec = start_or_join(std::move(op))) pools_.route(std::move(exec));
 }
 
 QueryOpPtr Coalescer::start_or_join(QueryOpPtr op) {
-  if (op->completed) return nullptr;
-  if (op->deadline.expired()) {
-    op->completed = true;
-    if (metrics_) metrics_->statement_timeouts.fetch_add(1, std::memory_order_relaxed);
-    op->promise.set_error(Error{ErrorCode::timeout, "deadline expired before the query was sent"});
-    return nullptr;
-  }
+  if (op->completed || fail_if_expired(*op, metrics_)) return nullptr;
   if (op->coalesce_key.empty())
     op->coalesce_key = coalesce_key(op->sql, op->params, op->use_primary);
   op->coalescing = true;
-  arm_timer(op);
+  arm_deadline(loop_, op,
+               [this](const QueryOpPtr& o) { abort(o, ErrorCode::timeout, "query timed out"); });
   if (auto it = flights_.find(op->coalesce_key); it != flights_.end()) {
     const FlightPtr& flight = it->second;
     op->flight = flight;
@@ -71,7 +57,7 @@ QueryOpPtr Coalescer::start_or_join(QueryOpPtr op) {
   exec->read_only = op->read_only;
   exec->use_primary = op->use_primary;
   exec->timed = op->timed;
-  // No deadline: each caller's own applies to it alone (arm_timer).
+  // No deadline: each caller's own applies to it alone (arm_deadline).
   exec->promise.get_future().subscribe(
       [weak = std::weak_ptr<CoalescedFlight>(flight)](Result<QueryResult> r) {
         auto f = weak.lock();
@@ -90,8 +76,7 @@ void Coalescer::abort(const QueryOpPtr& op, ErrorCode code, std::string message)
   if (op->completed) return;
   op->completed = true;
   op->coalescing = false;
-  if (op->timer) loop_.cancel_timer(op->timer);
-  op->timer = 0;
+  disarm_deadline(loop_, *op);
   if (auto flight = op->flight.lock(); flight && flight->owner && --flight->live == 0) {
     // Nobody waits for it any more: out of the table (a new caller starts afresh) and stopped
     // on the server.
@@ -125,8 +110,7 @@ void Coalescer::deliver(const FlightPtr& flight, Result<QueryResult> result) {
     if (op->completed) continue;
     op->coalescing = false;
     op->flight.reset();
-    if (op->timer) loop_.cancel_timer(op->timer);
-    op->timer = 0;
+    disarm_deadline(loop_, *op);
     if (too_large && !first) {
       op->coalesce = false;
       resent.push_back(std::move(op));
@@ -159,8 +143,7 @@ void Coalescer::shutdown() {
       op->completed = true;
       op->coalescing = false;
       op->flight.reset();
-      if (op->timer) loop_.cancel_timer(op->timer);
-      op->timer = 0;
+      disarm_deadline(loop_, *op);
       op->promise.set_error(Error{ErrorCode::cancelled, "client closed"});
     }
     flight->callers.clear();

@@ -68,7 +68,6 @@ class Coalescer {
  private:
   using FlightPtr = std::shared_ptr<CoalescedFlight>;
   void deliver(const FlightPtr& flight, Result<QueryResult> result);
-  void arm_timer(const QueryOpPtr& op);
 
   EventLoop& loop_;
   PoolSet& pools_;

@@ -320,11 +320,29 @@ TEST_F(BatchTest, RefusesWhatCannotBeBatched) {
   EXPECT_ERROR_CODE(run(*client_, "SELECT 1", {}, o), ErrorCode::invalid_argument);
   o.batch = "int[]";
   EXPECT_ERROR_CODE(run(*client_, "SELECT $1", {1}, o), ErrorCode::invalid_argument);
-  // A statement whose $1 is only in a literal runs as written (and Postgres answers it).
+}
+
+// A statement whose $1 stands only in a literal cannot be rewritten: the calls of one turn are
+// each sent as written, and each gets what it gets alone (here Postgres's 42P18 for the
+// parameter it cannot type), with no batch sent.
+TEST_F(BatchTest, AStatementWithoutItsKeyOutsideLiteralsIsSentAsWritten) {
+  const std::string sql = "SELECT $2::int AS n WHERE '$1' <> ''";
+  auto alone = run(*client_, sql, {1, 5});
+  ASSERT_FALSE(alone.ok());
+  ASSERT_FALSE(alone.error().sqlstate.empty()) << alone.error().to_string();
+  double batches = metric_value(*client_, "enrich_batches_total");
+  QueryOptions o;
   o.batch = "bigint";
-  auto r = run(*client_, "SELECT '$1' AS t, $1::int AS n", {4}, o);
-  ASSERT_OK(r);
-  EXPECT_EQ(r->row(0).get<std::int64_t>(1), 4);
+  std::vector<Future<QueryResult>> calls;
+  auto open = gate();
+  for (int k = 1; k <= 3; ++k) calls.push_back(client_->query(sql, {k, 5}, o));
+  open->set_value();
+  for (auto& f : calls) {
+    auto r = wait_result(std::move(f));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().sqlstate, alone.error().sqlstate) << r.error().to_string();
+  }
+  EXPECT_EQ(metric_value(*client_, "enrich_batches_total"), batches);
 }
 
 TEST_F(BatchTest, PlanStepsBatchAcrossRunsAndSaySo) {

@@ -1,5 +1,6 @@
-// The event loop's timers (lib/core/event_loop): order, cancellation, and that cancelled timers
-// do not pile up in the heap (a deadline timer per statement, cancelled when it finishes).
+// The event loop (lib/core/event_loop): timers (order, cancellation, and that cancelled timers
+// do not pile up in the heap: a deadline timer per statement, cancelled when it finishes) and
+// the end-of-turn tasks.
 #include "core/event_loop.hpp"
 
 #include <gtest/gtest.h>
@@ -7,6 +8,8 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <mutex>
+#include <string>
 #include <vector>
 
 namespace enrich {
@@ -70,6 +73,48 @@ TEST(EventLoopTimers, LiveTimersSurviveCompactionAndFireInOrder) {
   loop.stop();
   ASSERT_EQ(fired.size(), 50u);
   for (std::size_t i = 0; i < fired.size(); ++i) EXPECT_EQ(fired[i], 49 - static_cast<int>(i));
+}
+
+}  // namespace
+}  // namespace enrich
+
+namespace enrich {
+namespace {
+
+// at_turn_end (pg/batcher.hpp's "what this turn submitted"): the task runs after every task
+// posted in the same turn, once, and a task it queues runs before the loop waits again.
+TEST(EventLoopTurnEnd, RunsAfterTheTurnsPostedTasksAndWhatItQueues) {
+  EventLoop loop;
+  loop.start("turn-end-test");
+  std::mutex mu;
+  std::vector<std::string> order;
+  auto note = [&](std::string what) {
+    std::lock_guard lock(mu);
+    order.push_back(std::move(what));
+  };
+  std::promise<void> gate_open, gated;
+  // Holds the loop so that the three tasks below are drained together, in one turn.
+  ASSERT_TRUE(loop.post([&, opened = gate_open.get_future().share()] {
+    gated.set_value();
+    opened.wait();
+  }));
+  gated.get_future().wait();
+  std::promise<void> done;
+  ASSERT_TRUE(loop.post([&] {
+    note("a");
+    loop.at_turn_end([&] {
+      note("end");
+      loop.at_turn_end([&] {
+        note("end of end");
+        done.set_value();
+      });
+    });
+  }));
+  ASSERT_TRUE(loop.post([&] { note("b"); }));
+  gate_open.set_value();
+  ASSERT_EQ(done.get_future().wait_for(5s), std::future_status::ready);
+  loop.stop();
+  EXPECT_EQ(order, (std::vector<std::string>{"a", "b", "end", "end of end"}));
 }
 
 }  // namespace

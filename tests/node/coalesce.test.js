@@ -70,9 +70,12 @@ test('an error reaches every caller', async () => {
   const executions = await withProbe(async (client, probe) => {
     const calls = [];
     for (let i = 0; i < 4; ++i) calls.push(client.query(probe.sql, [2, true], { coalesce: true }));
+    // Settled from the start: the errors may arrive while the lock's transaction commits, before
+    // the function below runs (an unhandled rejection otherwise).
+    const settled = Promise.allSettled(calls);
     await eventually(() => joined(client) === 3, 'every call joined the first one');
     return async () => {
-      for (const outcome of await Promise.allSettled(calls)) {
+      for (const outcome of await settled) {
         assert.equal(outcome.status, 'rejected');
         assert.equal(outcome.reason.code, '22012');
         assert.match(outcome.reason.message, /probe 2 failed/);

@@ -167,25 +167,33 @@ TEST_F(ConcurrencyTest, CancelRacingCompletionCompletesEachFutureExactlyOnce) {
   EXPECT_GT(cancelled, 0) << "the cancel threads never won a race: the test did not test much";
 }
 
-// A cancel storm: each round queues `kQueries` statements (every other one a slow one), then
-// cancels half of them at random while they wait or run. `sql_of(round, i)` gives the text of
-// query i; each returns its own i in column 1.
+// A cancel storm on a client of `opts` with 2 connections: each round queues `kQueries`
+// statements (every other one a slow one), then cancels half of them at random while they wait or
+// run. `sql_of(round, i)` gives the text of query i; each returns its own i in column 1.
 struct CancelStorm {
   int uncancelled_failures = 0;  // failures of queries nobody cancelled (must be none)
   int cancelled = 0;             // cancelled queries that failed with `cancelled`
   std::string first_failure;
 };
 
-CancelStorm cancel_storm(Client& client, unsigned seed,
+CancelStorm cancel_storm(ClientOptions opts, unsigned seed,
                          const std::function<std::string(int, int)>& sql_of) {
+  opts.pool.max_connections = 2;
+  opts.pool.acquire_timeout = 30s;
+  auto client = test::connect(opts);
+  CancelStorm out;
+  if (!client) {
+    out.first_failure = "no client";
+    ++out.uncancelled_failures;
+    return out;
+  }
   constexpr int kRounds = 5;
   constexpr int kQueries = 200;
   std::mt19937 rng(seed);
-  CancelStorm out;
   for (int round = 0; round < kRounds; ++round) {
     std::vector<Future<QueryResult>> futures;
     std::vector<bool> cancel_requested(kQueries, false);
-    for (int i = 0; i < kQueries; ++i) futures.push_back(client.query(sql_of(round, i), {i}));
+    for (int i = 0; i < kQueries; ++i) futures.push_back(client->query(sql_of(round, i), {i}));
     for (int i = 0; i < kQueries; ++i) {
       if (rng() % 2) {
         futures[i].cancel();
@@ -219,12 +227,7 @@ TEST_F(ConcurrencyTest, CancellingQueriesNeverFailsTheirUncancelledNeighbours) {
   // finish just before the request aimed at it gets there, and the statement after it is
   // cancelled instead. The client must make sure that a query nobody cancelled never fails
   // because of a neighbour's cancel.
-  auto opts = test::client_options();
-  opts.pool.max_connections = 2;
-  opts.pool.acquire_timeout = 30s;
-  auto client = test::connect(opts);
-  ASSERT_TRUE(client);
-  auto storm = cancel_storm(*client, 777, [](int, int i) { return storm_sql(i); });
+  auto storm = cancel_storm(test::client_options(), 777, [](int, int i) { return storm_sql(i); });
   EXPECT_EQ(storm.uncancelled_failures, 0) << "first: " << storm.first_failure;
   EXPECT_GT(storm.cancelled, 0);
 }
@@ -238,12 +241,8 @@ TEST_F(ConcurrencyTest, CancelledNeighboursThatPreparedTheirStatementRunAgain) {
   auto logs = test::LogCapture::make();
   opts.log_sink = logs->sink();
   opts.log_level = LogLevel::debug;
-  opts.pool.max_connections = 2;
-  opts.pool.acquire_timeout = 30s;
-  auto client = test::connect(opts);
-  ASSERT_TRUE(client);
   std::string tag = test::unique_name("prep");
-  auto storm = cancel_storm(*client, 4242, [&](int round, int i) {
+  auto storm = cancel_storm(opts, 4242, [&](int round, int i) {
     return storm_sql(i) + " /* " + tag + "_" + std::to_string(round) + "_" + std::to_string(i) +
            " */";
   });

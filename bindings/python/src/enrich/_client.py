@@ -91,6 +91,15 @@ def _batch_type(value: Any) -> str:
     return value
 
 
+def _query_options(
+    timeout: Optional[float], use_primary: Any, coalesce: Any, batch: Any
+) -> Tuple[int, bool, bool, str]:
+    """A query's keyword options, checked, in the native calls' order: timeout in ms,
+    use_primary, coalesce, the batch key's type ("" off)."""
+    return (_ms(timeout), _flag(use_primary, "use_primary"), _flag(coalesce, "coalesce"),
+            _batch_type(batch))
+
+
 def _option_value(name: str, kind: str, value: Any) -> Any:
     """One option's Python value in the core's type and unit."""
     if kind == "duration":
@@ -392,8 +401,7 @@ class Client:
         batch: Optional[str],
     ) -> Any:
         """One statement through this loop's bridge; task cancellation cancels the native op."""
-        ms, primary = _ms(timeout), _flag(use_primary, "use_primary")
-        shared, key = _flag(coalesce, "coalesce"), _batch_type(batch)
+        ms, primary, shared, key = _query_options(timeout, use_primary, coalesce, batch)
         if self._tracing:
             from . import _tracing
 
@@ -591,6 +599,19 @@ class Client:
 
     # ---- blocking variants (release the GIL while waiting) ------------------------------------
 
+    def _sync_query(
+        self,
+        sql: str,
+        args: Sequence[Any],
+        kind: int,
+        timeout: Optional[float],
+        use_primary: bool,
+        coalesce: bool,
+        batch: Optional[str],
+    ) -> Any:
+        return _native.sync_query(
+            self._h, None, sql, args, kind, *_query_options(timeout, use_primary, coalesce, batch))
+
     def fetch_sync(
         self,
         sql: str,
@@ -600,9 +621,8 @@ class Client:
         coalesce: bool = False,
         batch: Optional[str] = None,
     ) -> List[Record]:
-        return cast("List[Record]", _native.sync_query(
-            self._h, None, sql, args, _ROWS, _ms(timeout), _flag(use_primary, "use_primary"),
-            _flag(coalesce, "coalesce"), _batch_type(batch)))
+        rows = self._sync_query(sql, args, _ROWS, timeout, use_primary, coalesce, batch)
+        return cast("List[Record]", rows)
 
     def fetch_one_sync(
         self,
@@ -613,9 +633,8 @@ class Client:
         coalesce: bool = False,
         batch: Optional[str] = None,
     ) -> Optional[Record]:
-        return cast("Optional[Record]", _native.sync_query(
-            self._h, None, sql, args, _ONE, _ms(timeout), _flag(use_primary, "use_primary"),
-            _flag(coalesce, "coalesce"), _batch_type(batch)))
+        rows = self._sync_query(sql, args, _ONE, timeout, use_primary, coalesce, batch)
+        return cast("Optional[Record]", rows)
 
     def fetch_value_sync(
         self,
@@ -626,9 +645,7 @@ class Client:
         coalesce: bool = False,
         batch: Optional[str] = None,
     ) -> Any:
-        return _native.sync_query(
-            self._h, None, sql, args, _VALUE, _ms(timeout), _flag(use_primary, "use_primary"),
-            _flag(coalesce, "coalesce"), _batch_type(batch))
+        return self._sync_query(sql, args, _VALUE, timeout, use_primary, coalesce, batch)
 
     def execute_sync(
         self,
@@ -639,9 +656,8 @@ class Client:
         coalesce: bool = False,
         batch: Optional[str] = None,
     ) -> str:
-        return cast("str", _native.sync_query(
-            self._h, None, sql, args, _EXECUTE, _ms(timeout), _flag(use_primary, "use_primary"),
-            _flag(coalesce, "coalesce"), _batch_type(batch)))
+        rows = self._sync_query(sql, args, _EXECUTE, timeout, use_primary, coalesce, batch)
+        return cast("str", rows)
 
     def transaction_sync(self, *, timeout: Optional[float] = None) -> "SyncTransaction":
         """``with client.transaction_sync() as tx:`` (blocking)."""
